@@ -1,0 +1,27 @@
+/* arch_vm.h — x86 state of one VM (struct vm's 'arch'). */
+#ifndef X86_ARCH_VM_H
+#define X86_ARCH_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86/boot.h"
+
+struct uart8250;
+struct i8042;
+struct rtc;
+struct boot_marker_dev;
+
+struct arch_vm {
+	struct uart8250 *com1;
+	struct i8042 *i8042;
+	struct rtc *rtc;
+	struct boot_marker_dev *marker;
+	uint64_t entry;         /* 64-bit kernel entry point; 0: no kernel loaded */
+	/* Between arch__prepare() and arch__load_kernel(): the files. */
+	struct x86_kernel kernel;
+	uint8_t *kernel_img, *initrd;
+	size_t kernel_len, initrd_len;
+};
+
+#endif

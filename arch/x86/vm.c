@@ -1,0 +1,124 @@
+/* vm.c (x86) — the PC platform around the vCPUs: RAM hole, in-kernel
+ * irqchip (PIC, IOAPIC, LAPICs) and PIT, and the legacy devices: COM1
+ * UART, i8042, CMOS RTC and the boot-marker port. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "arch/x86/arch_vm.h"
+#include "arch/x86/layout.h"
+#include "devices/boot_marker.h"
+#include "devices/i8042.h"
+#include "devices/rtc.h"
+#include "devices/uart8250.h"
+#include "vmm/arch.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+void arch__ram_hole(uint64_t ram_size, uint64_t *hole_start, uint64_t *hole_end)
+{
+	if (ram_size > X86_MMIO_HOLE_START) {
+		*hole_start = X86_MMIO_HOLE_START;
+		*hole_end = X86_MMIO_HOLE_END;
+	} else {
+		*hole_start = *hole_end = 0;
+	}
+}
+
+int arch__vm_init(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = 0 };  /* a real speaker port */
+	uint64_t identity = X86_IDENTITY_MAP_ADDR;
+
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
+		pr_err("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)X86_TSS_ADDR) < 0) {
+		pr_err("KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void com1_set_irq(void *opaque, int level)
+{
+	vm__set_irq_line(opaque, UART8250_COM1_IRQ, level);
+}
+
+static void com1_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct vm *vm = opaque;
+
+	console__tx(&vm->console, buf, len);
+}
+
+static void com1_rx_ready(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	console__rx_ready(&vm->console);
+}
+
+static const struct uart8250_ops com1_ops = {
+	.set_irq = com1_set_irq,
+	.tx = com1_tx,
+	.rx_ready = com1_rx_ready,
+};
+
+static void keyboard_reset(void *opaque)
+{
+	vm__request_exit(opaque, 0, "guest reboot (keyboard controller reset)");
+}
+
+int arch__devices_init(struct vm *vm)
+{
+	struct arch_vm *a = vm->arch;
+
+	a->com1 = uart8250__create(&com1_ops, vm);
+	a->i8042 = i8042__create(keyboard_reset, vm);
+	a->rtc = rtc__create();
+	a->marker = boot_marker__create(vm);
+	if (!a->com1 || !a->i8042 || !a->rtc || !a->marker) {
+		pr_err("cannot create the platform devices: out of memory");
+		return -1;
+	}
+	if (bus__register(&vm->pio, UART8250_COM1_BASE, UART8250_NR_REGS,
+			  &uart8250__bus_ops, a->com1) < 0 ||
+	    i8042__register(a->i8042, &vm->pio) < 0 ||
+	    rtc__register(a->rtc, &vm->pio) < 0 ||
+	    boot_marker__register(a->marker, &vm->pio, BOOT_MARKER_PORT) < 0) {
+		pr_err("cannot register the platform devices");
+		return -1;
+	}
+	return console__init(&vm->console, vm, a->com1, !vm->cfg->no_console);
+}
+
+void arch__vm_destroy(struct vm *vm)
+{
+	struct arch_vm *a = vm->arch;
+
+	if (!a)
+		return;
+	if (a->com1)
+		uart8250__free(a->com1);
+	if (a->i8042)
+		i8042__free(a->i8042);
+	if (a->rtc)
+		rtc__free(a->rtc);
+	boot_marker__free(a->marker);
+	free(a->kernel_img);
+	free(a->initrd);
+	free(a);
+	vm->arch = NULL;
+}

@@ -1,0 +1,166 @@
+/* test_cli.c — `vmm` command-line parsing: defaults, every option, and
+ * the one-line errors for bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "vmm/cli.h"
+#include "vmm/util.h"
+
+static char err[256];
+
+static int parse(struct vm_config *cfg, enum cli_verb *verb, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	char *a;
+
+	argv[argc++] = "vmm";
+	va_start(ap, verb);
+	while ((a = va_arg(ap, char *)) != NULL)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return cli__parse(argc, argv, verb, cfg, err, sizeof(err));
+}
+
+static void test_defaults(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	assert_int_equal(parse(&c, &v, "run", "--kernel", "bz", NULL), 0);
+	assert_int_equal(v, CLI_VERB_RUN);
+	assert_string_equal(c.kernel, "bz");
+	assert_null(c.initrd);
+	assert_string_equal(c.params, VMM_DEFAULT_PARAMS);
+	assert_int_equal(c.mem_bytes, 512 * MiB);
+	assert_int_equal(c.nr_cpus, 1);
+	assert_false(c.boot_markers);
+}
+
+static void test_long_options(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	assert_int_equal(parse(&c, &v, "run", "--kernel", "k", "--initrd", "i", "--params",
+			       "console=ttyS0 quiet", "--mem", "2G", "--cpus", "4", "--name",
+			       "web-1", "--boot-markers", "--no-console", NULL), 0);
+	assert_string_equal(c.initrd, "i");
+	assert_string_equal(c.params, "console=ttyS0 quiet");
+	assert_int_equal(c.mem_bytes, 2 * GiB);
+	assert_int_equal(c.nr_cpus, 4);
+	assert_string_equal(c.name, "web-1");
+	assert_true(c.boot_markers);
+	assert_true(c.no_console);
+}
+
+static void test_short_options(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	assert_int_equal(parse(&c, &v, "run", "-k", "k", "-i", "i", "-p", "x", "-m", "1024",
+			       "-c", "2", "-n", "a", "-v", "-v", NULL), 0);
+	assert_string_equal(c.kernel, "k");
+	assert_int_equal(c.mem_bytes, 1 * GiB);
+	assert_int_equal(c.nr_cpus, 2);
+	assert_int_equal(c.verbose, 2);
+	/* --opt=value form */
+	assert_int_equal(parse(&c, &v, "run", "--kernel=k", "--mem=256M", NULL), 0);
+	assert_int_equal(c.mem_bytes, 256 * MiB);
+}
+
+static void test_help_version(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	assert_int_equal(parse(&c, &v, "--help", NULL), 0);
+	assert_int_equal(v, CLI_VERB_HELP);
+	assert_int_equal(parse(&c, &v, "run", "--help", NULL), 0);
+	assert_int_equal(v, CLI_VERB_HELP);
+	assert_int_equal(parse(&c, &v, "--version", NULL), 0);
+	assert_int_equal(v, CLI_VERB_VERSION);
+	assert_non_null(strstr(cli__usage(), "--kernel"));
+}
+
+static void expect_error(const char *needle, ...)
+{
+	struct vm_config c;
+	enum cli_verb v;
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	char *a;
+
+	argv[argc++] = "vmm";
+	va_start(ap, needle);
+	while ((a = va_arg(ap, char *)) != NULL)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	assert_int_equal(cli__parse(argc, argv, &v, &c, err, sizeof(err)), -1);
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s'", err, needle);
+	assert_null(strchr(err, '\n'));  /* one line */
+}
+
+static void test_errors(void **state)
+{
+	expect_error("no command", NULL);
+	expect_error("unknown command 'boot'", "boot", NULL);
+	expect_error("no kernel given", "run", NULL);
+	expect_error("unknown option '--bogus'", "run", "-k", "k", "--bogus", NULL);
+	expect_error("unknown option '-z'", "run", "-k", "k", "-z", NULL);
+	expect_error("needs a value", "run", "--kernel", NULL);
+	expect_error("invalid --mem 'lots'", "run", "-k", "k", "--mem", "lots", NULL);
+	expect_error("invalid --mem '0'", "run", "-k", "k", "--mem", "0", NULL);
+	expect_error("invalid --mem '8'", "run", "-k", "k", "--mem", "8", NULL);
+	expect_error("invalid --mem '-5'", "run", "-k", "k", "--mem", "-5", NULL);
+	expect_error("multiple of 2 MiB", "run", "-k", "k", "--mem", "33", NULL);
+	expect_error("invalid --mem '99999999999999999999'", "run", "-k", "k", "--mem",
+		     "99999999999999999999", NULL);
+	expect_error("invalid --cpus '0'", "run", "-k", "k", "--cpus", "0", NULL);
+	expect_error("invalid --cpus '65'", "run", "-k", "k", "--cpus", "65", NULL);
+	expect_error("invalid --cpus '2x'", "run", "-k", "k", "--cpus", "2x", NULL);
+	expect_error("invalid --cpus ''", "run", "-k", "k", "--cpus", "", NULL);
+	expect_error("invalid --name 'a/b'", "run", "-k", "k", "--name", "a/b", NULL);
+	expect_error("unexpected argument 'extra'", "run", "-k", "k", "extra", NULL);
+}
+
+static void test_size_parser(void **state)
+{
+	uint64_t b;
+
+	assert_int_equal(util__parse_size_mib("512", &b), 0);
+	assert_int_equal(b, 512 * MiB);
+	assert_int_equal(util__parse_size_mib("4G", &b), 0);
+	assert_int_equal(b, 4 * GiB);
+	assert_int_equal(util__parse_size_mib("65536K", &b), 0);
+	assert_int_equal(b, 64 * MiB);
+	assert_int_equal(util__parse_size_mib("1GiB", &b), 0);
+	assert_int_equal(b, GiB);
+	assert_int_equal(util__parse_size_mib("1T", &b), -1);
+	assert_int_equal(util__parse_size_mib("", &b), -1);
+	assert_int_equal(util__parse_size_mib("G", &b), -1);
+	assert_int_equal(util__parse_size_mib("2GG", &b), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_long_options),
+		cmocka_unit_test(test_short_options),
+		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_size_parser),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

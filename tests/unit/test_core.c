@@ -1,0 +1,175 @@
+/* test_core.c — guest memory bounds checks, bus dispatch, and the console
+ * escape filter. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "vmm/bus.h"
+#include "vmm/console.h"
+#include "vmm/memory.h"
+#include "vmm/util.h"
+
+static void test_mem_single_region(void **state)
+{
+	struct guest_mem m;
+	uint8_t buf[16];
+
+	assert_int_equal(guest_mem__init(&m, 64 * MiB, 0, 0), 0);
+	assert_int_equal(m.nr, 1);
+	assert_non_null(guest_mem__ptr(&m, 0, 64 * MiB));
+	assert_non_null(guest_mem__ptr(&m, 64 * MiB - 1, 1));
+	assert_null(guest_mem__ptr(&m, 64 * MiB - 1, 2));
+	assert_null(guest_mem__ptr(&m, 64 * MiB, 1));
+	/* lengths and addresses that would overflow a naive gpa + len */
+	assert_null(guest_mem__ptr(&m, 16, UINT64_MAX));
+	assert_null(guest_mem__ptr(&m, UINT64_MAX, 2));
+	assert_null(guest_mem__ptr(&m, UINT64_MAX - 3, 8));
+	assert_int_equal(guest_mem__write(&m, 4096, "hello", 6), 0);
+	assert_int_equal(guest_mem__read(&m, 4096, buf, 6), 0);
+	assert_string_equal((char *)buf, "hello");
+	assert_int_equal(guest_mem__read(&m, 64 * MiB - 2, buf, 4), -14 /* -EFAULT */);
+	assert_int_equal(guest_mem__low_end(&m), 64 * MiB);
+	guest_mem__destroy(&m);
+}
+
+static void test_mem_hole(void **state)
+{
+	struct guest_mem m;
+	uint64_t hole = 3 * GiB, end = 4 * GiB;
+
+	assert_int_equal(guest_mem__init(&m, 4 * GiB, hole, end), 0);
+	assert_int_equal(m.nr, 2);
+	assert_int_equal(m.region[1].gpa, 4 * GiB);
+	assert_int_equal(m.region[1].size, 1 * GiB);
+	assert_int_equal(m.ram_size, 4 * GiB);
+	assert_non_null(guest_mem__ptr(&m, hole - 8, 8));
+	assert_null(guest_mem__ptr(&m, hole - 4, 8));   /* straddles into the hole */
+	assert_null(guest_mem__ptr(&m, hole, 1));       /* inside the hole */
+	assert_null(guest_mem__ptr(&m, end - 1, 2));    /* straddles hole / high RAM */
+	assert_non_null(guest_mem__ptr(&m, end, 1 * GiB));
+	assert_null(guest_mem__ptr(&m, end, 1 * GiB + 1));
+	assert_int_equal(guest_mem__low_end(&m), hole);
+	guest_mem__destroy(&m);
+}
+
+struct fake_dev {
+	uint8_t regs[16];
+	int reads, writes;
+	uint64_t last_off;
+};
+
+static void fake_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
+{
+	struct fake_dev *d = dev;
+
+	d->reads++;
+	d->last_off = off;
+	memcpy(data, d->regs + off, len);
+}
+
+static void fake_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	struct fake_dev *d = dev;
+
+	d->writes++;
+	d->last_off = off;
+	memcpy(d->regs + off, data, len);
+}
+
+static const struct bus_dev_ops fake_ops = { fake_read, fake_write };
+
+static void test_bus(void **state)
+{
+	struct fake_dev a = { 0 }, b = { 0 };
+	struct bus bus;
+	uint8_t v[4] = { 0 };
+
+	assert_int_equal(bus__init(&bus, "test"), 0);
+	assert_int_equal(bus__register(&bus, 0x3f8, 8, &fake_ops, &a), 0);
+	assert_int_equal(bus__register(&bus, 0x60, 1, &fake_ops, &b), 0);
+	assert_int_equal(bus__register(&bus, 0x3f0, 9, &fake_ops, &b), -17 /* EEXIST */);
+	assert_int_equal(bus__register(&bus, 0x3ff, 1, &fake_ops, &b), -17);
+	assert_int_equal(bus__register(&bus, 0x3f0, 8, &fake_ops, &b), 0); /* adjacent */
+	assert_int_equal(bus__register(&bus, 0x10, 0, &fake_ops, &b), -22 /* EINVAL */);
+
+	v[0] = 0x5a;
+	assert_true(bus__write(&bus, 0x3ff, v, 1));
+	assert_int_equal(a.regs[7], 0x5a);
+	assert_int_equal(a.last_off, 7);
+	assert_true(bus__read(&bus, 0x3ff, v, 1));
+	assert_int_equal(a.reads, 1);
+	/* an access running past the end of a range is not claimed */
+	assert_false(bus__read(&bus, 0x3ff, v, 2));
+	assert_int_equal(a.reads, 1);
+	/* unclaimed reads are all ones, writes dropped */
+	assert_false(bus__read(&bus, 0x80, v, 4));
+	assert_int_equal(v[0] & v[1] & v[2] & v[3], 0xff);
+	assert_false(bus__write(&bus, 0x80, v, 1));
+	assert_int_equal(bus__unregister(&bus, 0x3f8), 0);
+	assert_false(bus__read(&bus, 0x3f8, v, 1));
+	assert_int_equal(bus__unregister(&bus, 0x3f8), -2 /* ENOENT */);
+	assert_true(bus__read(&bus, 0x60, v, 1));
+	bus__destroy(&bus);
+}
+
+static void test_bus_many(void **state)
+{
+	struct fake_dev d = { 0 };
+	struct bus bus;
+	uint8_t v;
+
+	/* more ranges than the initial capacity, registered out of order */
+	assert_int_equal(bus__init(&bus, "test"), 0);
+	for (int i = 99; i >= 0; i--)
+		assert_int_equal(bus__register(&bus, 0x1000 + (uint64_t)i * 16, 4, &fake_ops, &d), 0);
+	for (int i = 0; i < 100; i++) {
+		assert_true(bus__read(&bus, 0x1000 + (uint64_t)i * 16 + 3, &v, 1));
+		assert_false(bus__read(&bus, 0x1000 + (uint64_t)i * 16 + 4, &v, 1));
+	}
+	bus__destroy(&bus);
+}
+
+static void test_console_escape(void **state)
+{
+	struct console c;
+	uint8_t out[16];
+	bool quit;
+	size_t n;
+
+	memset(&c, 0, sizeof(c));
+	n = console__filter(&c, (const uint8_t *)"ls\r", 3, out, &quit);
+	assert_int_equal(n, 3);
+	assert_false(quit);
+	/* Ctrl-A Ctrl-A sends one Ctrl-A */
+	n = console__filter(&c, (const uint8_t *)"\x01\x01z", 3, out, &quit);
+	assert_int_equal(n, 2);
+	assert_memory_equal(out, "\x01z", 2);
+	/* Ctrl-A x quits, even split across two reads */
+	n = console__filter(&c, (const uint8_t *)"ab\x01", 3, out, &quit);
+	assert_int_equal(n, 2);
+	assert_false(quit);
+	n = console__filter(&c, (const uint8_t *)"x", 1, out, &quit);
+	assert_true(quit);
+	/* Ctrl-A followed by another key swallows both */
+	c.escape = false;
+	n = console__filter(&c, (const uint8_t *)"\x01qk", 3, out, &quit);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], 'k');
+	assert_false(quit);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mem_single_region),
+		cmocka_unit_test(test_mem_hole),
+		cmocka_unit_test(test_bus),
+		cmocka_unit_test(test_bus_many),
+		cmocka_unit_test(test_console_escape),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

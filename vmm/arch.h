@@ -1,0 +1,32 @@
+/* arch.h — what every architecture under arch/ provides to the core. */
+#ifndef VMM_ARCH_H
+#define VMM_ARCH_H
+
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+
+/* Guest RAM layout: the hole below 4 GiB reserved for MMIO (PCI, IOAPIC,
+ * LAPIC). hole_start == hole_end means none. */
+void arch__ram_hole(uint64_t ram_size, uint64_t *hole_start, uint64_t *hole_end);
+/* Before KVM is touched: read and validate the kernel and initrd named in
+ * the config, so a bad image is reported first and cheaply. Allocates
+ * vm->arch. */
+int arch__prepare(struct vm *vm);
+/* After the VM fd exists: irqchip, timers, TSS. */
+int arch__vm_init(struct vm *vm);
+/* Platform devices on the buses: UART, i8042, debug port, ... */
+int arch__devices_init(struct vm *vm);
+/* Copy the prepared kernel, initrd and command line into guest memory and
+ * write the platform tables (MP table / ACPI, e820). */
+int arch__load_kernel(struct vm *vm);
+/* Per vCPU: CPUID, MSRs, LAPIC, and for the boot CPU the entry registers. */
+int arch__vcpu_init(struct vcpu *v);
+/* An exit the generic loop does not handle; return 0 to continue, or -1
+ * after vm__request_exit(). */
+int arch__handle_exit(struct vcpu *v);
+void arch__vcpu_dump(struct vcpu *v);
+void arch__vm_destroy(struct vm *vm);
+
+#endif

@@ -1,0 +1,159 @@
+/* cli.c — `vmm` verbs and the options of `vmm run`.
+ *
+ * Long options follow QEMU/Firecracker habits, short ones kvmtool's:
+ * -k/--kernel -i/--initrd -p/--params -m/--mem -c/--cpus.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+#include "vmm/util.h"
+
+static const char usage[] =
+"usage: vmm run -k KERNEL [options]\n"
+"       vmm --help | --version\n"
+"\n"
+"vmm run: boot a Linux kernel in a KVM virtual machine with the guest's\n"
+"serial console (ttyS0) on this terminal. Ctrl-A x quits, Ctrl-A Ctrl-A\n"
+"sends Ctrl-A. The VM ends when the guest reboots or powers off.\n"
+"\n"
+"  -k, --kernel FILE    bzImage or ELF vmlinux to boot (required)\n"
+"  -i, --initrd FILE    initial ramdisk\n"
+"  -p, --params TEXT    kernel command line (default: \"" VMM_DEFAULT_PARAMS "\")\n"
+"  -m, --mem SIZE       guest RAM, MiB or with K/M/G suffix (default 512)\n"
+"  -c, --cpus N         number of vCPUs, 1-64 (default 1)\n"
+"  -n, --name NAME      a name for this VM (default vmm-PID)\n"
+"      --boot-markers   at exit, print the time of each byte the guest wrote\n"
+"                       to the boot-marker port (0x80 on x86)\n"
+"      --no-console     do not read this terminal; guest output still shown\n"
+"  -v, --verbose        more messages (repeat for debug)\n"
+"  -h, --help           this text\n";
+
+const char *cli__usage(void)
+{
+	return usage;
+}
+
+static int fail(char *err, unsigned errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, unsigned errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (; *s; s++)
+		if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
+		      ('0' <= *s && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE };
+
+static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, unsigned errlen)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "params", required_argument, NULL, 'p' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "boot-markers", no_argument, NULL, OPT_BOOT_MARKERS },
+		{ "no-console", no_argument, NULL, OPT_NO_CONSOLE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	long n;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:n:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': cfg->kernel = optarg; break;
+		case 'i': cfg->initrd = optarg; break;
+		case 'p': cfg->params = optarg; break;
+		case 'n':
+			if (!valid_name(optarg))
+				return fail(err, errlen, "invalid --name '%s': use 1-64 letters, digits, '-', '_' or '.'", optarg);
+			cfg->name = optarg;
+			break;
+		case 'm':
+			if (util__parse_size_mib(optarg, &cfg->mem_bytes) < 0 ||
+			    cfg->mem_bytes < 16 * MiB || cfg->mem_bytes > 1024 * GiB)
+				return fail(err, errlen, "invalid --mem '%s': give MiB (16 to 1048576) or a size like 2G", optarg);
+			if (cfg->mem_bytes % (2 * MiB))
+				return fail(err, errlen, "invalid --mem '%s': must be a multiple of 2 MiB", optarg);
+			break;
+		case 'c':
+			n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || n < 1 || n > VMM_MAX_CPUS)
+				return fail(err, errlen, "invalid --cpus '%s': give a number from 1 to %d", optarg, VMM_MAX_CPUS);
+			cfg->nr_cpus = (int)n;
+			break;
+		case OPT_BOOT_MARKERS: cfg->boot_markers = true; break;
+		case OPT_NO_CONSOLE: cfg->no_console = true; break;
+		case 'v': cfg->verbose++; break;
+		case 'h': return 1;
+		case ':':
+			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return fail(err, errlen, "unknown option '%s' (see vmm --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s' (see vmm --help)", argv[optind]);
+	if (!cfg->kernel)
+		return fail(err, errlen, "no kernel given: use --kernel FILE (see vmm --help)");
+	return 0;
+}
+
+int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg,
+	       char *err, unsigned errlen)
+{
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->params = VMM_DEFAULT_PARAMS;
+	cfg->mem_bytes = 512 * MiB;
+	cfg->nr_cpus = 1;
+	err[0] = '\0';
+
+	if (argc < 2)
+		return fail(err, errlen, "no command given (try vmm --help)");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		*verb = CLI_VERB_HELP;
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		*verb = CLI_VERB_VERSION;
+		return 0;
+	}
+	if (strcmp(argv[1], "run"))
+		return fail(err, errlen, "unknown command '%s' (try vmm --help)", argv[1]);
+	*verb = CLI_VERB_RUN;
+	r = parse_run(argc - 1, argv + 1, cfg, err, errlen);
+	if (r == 1) {
+		*verb = CLI_VERB_HELP;
+		return 0;
+	}
+	return r;
+}

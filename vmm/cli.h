@@ -1,0 +1,32 @@
+/* cli.h — the command line: verbs and `vmm run` options. */
+#ifndef VMM_CLI_H
+#define VMM_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VMM_MAX_CPUS 64
+
+struct vm_config {
+	const char *name;        /* --name; default "vmm-PID" */
+	const char *kernel;      /* -k/--kernel: bzImage or ELF vmlinux */
+	const char *initrd;      /* -i/--initrd */
+	const char *params;      /* -p/--params: kernel command line */
+	uint64_t mem_bytes;      /* -m/--mem (MiB, or with K/M/G suffix) */
+	int nr_cpus;             /* -c/--cpus */
+	bool boot_markers;       /* --boot-markers: print guest boot markers at exit */
+	bool no_console;         /* --no-console: guest console to stdout, stdin ignored */
+	int verbose;             /* -v: more messages */
+};
+
+enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION };
+
+#define VMM_DEFAULT_PARAMS "console=ttyS0 reboot=k panic=-1"
+
+/* Parse argv (argv[0] is the program). On a user error, writes one line to
+ * 'err' and returns -1; otherwise fills *verb and *cfg and returns 0. */
+int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg,
+	       char *err, unsigned errlen);
+const char *cli__usage(void);
+
+#endif

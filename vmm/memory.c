@@ -1,0 +1,107 @@
+/* memory.c — guest RAM regions and bounds-checked translation. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "vmm/log.h"
+#include "vmm/memory.h"
+
+static int add_region(struct guest_mem *m, uint64_t gpa, uint64_t size, uint8_t *hva)
+{
+	if (m->nr >= GUEST_MEM_MAX_REGIONS)
+		return -E2BIG;
+	m->region[m->nr++] = (struct mem_region){ .gpa = gpa, .size = size, .hva = hva };
+	m->ram_size += size;
+	return 0;
+}
+
+int guest_mem__init(struct guest_mem *m, uint64_t ram_size,
+		    uint64_t hole_start, uint64_t hole_end)
+{
+	uint8_t *base;
+
+	memset(m, 0, sizeof(*m));
+	if (ram_size == 0 || hole_end < hole_start)
+		return -EINVAL;
+	base = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	/* Transparent huge pages make guest page walks and copies cheaper. */
+	madvise(base, ram_size, MADV_HUGEPAGE);
+	m->mapping = base;
+	m->mapping_size = ram_size;
+	if (hole_start == hole_end || ram_size <= hole_start)
+		return add_region(m, 0, ram_size, base);
+	add_region(m, 0, hole_start, base);
+	return add_region(m, hole_end, ram_size - hole_start, base + hole_start);
+}
+
+int guest_mem__init_from(struct guest_mem *m, const struct mem_region *r, int nr)
+{
+	memset(m, 0, sizeof(*m));
+	for (int i = 0; i < nr; i++) {
+		int err = add_region(m, r[i].gpa, r[i].size, r[i].hva);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void guest_mem__destroy(struct guest_mem *m)
+{
+	if (m->mapping)
+		munmap(m->mapping, m->mapping_size);
+	memset(m, 0, sizeof(*m));
+}
+
+void *guest_mem__ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (len == 0)
+		len = 1;
+	for (int i = 0; i < m->nr; i++) {
+		const struct mem_region *r = &m->region[i];
+		/* Written so that no sum can overflow. */
+		if (gpa >= r->gpa && gpa - r->gpa < r->size &&
+		    len <= r->size - (gpa - r->gpa))
+			return r->hva + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+bool guest_mem__contains(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	return guest_mem__ptr(m, gpa, len) != NULL;
+}
+
+int guest_mem__read(const struct guest_mem *m, uint64_t gpa, void *buf, size_t len)
+{
+	void *p = guest_mem__ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+int guest_mem__write(const struct guest_mem *m, uint64_t gpa, const void *buf, size_t len)
+{
+	void *p = guest_mem__ptr(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, buf, len);
+	return 0;
+}
+
+uint64_t guest_mem__low_end(const struct guest_mem *m)
+{
+	uint64_t end = 0;
+
+	for (int i = 0; i < m->nr; i++) {
+		uint64_t e = m->region[i].gpa + m->region[i].size;
+		if (m->region[i].gpa < (1ULL << 32) && e > end)
+			end = e > (1ULL << 32) ? (1ULL << 32) : e;
+	}
+	return end;
+}

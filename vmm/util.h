@@ -1,0 +1,31 @@
+/* util.h — small helpers shared by every module. */
+#ifndef VMM_UTIL_H
+#define VMM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define KiB (1024ULL)
+#define MiB (1024ULL * KiB)
+#define GiB (1024ULL * MiB)
+
+/* Monotonic clock in nanoseconds. */
+uint64_t util__now_ns(void);
+
+/* Read a whole file into a malloc()ed buffer. Returns 0 or -errno;
+ * 'limit' bounds the size (-EFBIG beyond it). */
+int util__read_file(const char *path, uint8_t **buf, size_t *len, size_t limit);
+
+/* write()/read() the whole buffer, retrying on EINTR and short counts. */
+int util__write_all(int fd, const void *buf, size_t len);
+
+/* Parse "1024", "512M", "2G" (default unit MiB) into bytes; -1 if bad. */
+int util__parse_size_mib(const char *s, uint64_t *bytes);
+
+#endif

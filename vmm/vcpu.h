@@ -1,0 +1,35 @@
+/* vcpu.h — one thread per vCPU running KVM_RUN and dispatching exits. */
+#ifndef VMM_VCPU_H
+#define VMM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	atomic_int started;
+	/* exit counters: written by this vCPU thread only */
+	uint64_t exits_io, exits_mmio, exits_hlt, exits_other, exits_total;
+};
+
+struct vcpu *vcpu__create(struct vm *vm, int id);
+void vcpu__destroy(struct vcpu *v);
+int vcpu__start(struct vcpu *v);
+/* Make a running vCPU leave KVM_RUN soon (signal + immediate_exit). */
+void vcpu__kick(struct vcpu *v);
+void vcpu__join(struct vcpu *v);
+/* Print registers for a fatal error (one block, on stderr). */
+void vcpu__dump(struct vcpu *v);
+
+/* The signal used to kick vCPU threads out of KVM_RUN. */
+int vcpu__setup_signals(void);
+
+#endif

@@ -1,0 +1,323 @@
+/* vm.c — create a KVM virtual machine, run it, and end it cleanly.
+ *
+ * Lifecycle: vm__init() builds everything (and reports the first error
+ * where it happens); vm__run() starts the I/O thread and the vCPU threads
+ * and waits on exit_fd; any thread ends the VM through vm__request_exit();
+ * vm__destroy() releases everything vm__init() created, whatever point
+ * it reached.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vmm/arch.h"
+#include "vmm/log.h"
+#include "vmm/util.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+static int open_kvm(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int version;
+
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			pr_err("cannot open /dev/kvm: no such device (KVM is not available on this host: load kvm_intel or kvm_amd, or enable virtualisation)");
+		else if (e == EACCES || e == EPERM)
+			pr_err("cannot open /dev/kvm: permission denied (run as root or join the 'kvm' group)");
+		else
+			pr_err("cannot open /dev/kvm: %s", strerror(e));
+		return -1;
+	}
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		pr_err("/dev/kvm speaks KVM API version %d, vmm needs %d", version, KVM_API_VERSION);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int check_caps(int kvm_fd)
+{
+	static const struct { int cap; const char *name; } need[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
+		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
+			pr_err("this KVM lacks %s, which vmm needs", need[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int vm__add_memslot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = (uint32_t)slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)hva,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		pr_err("KVM_SET_USER_MEMORY_REGION slot %d (0x%llx+0x%llx): %s", slot,
+		       (unsigned long long)gpa, (unsigned long long)size, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_memory(struct vm *vm)
+{
+	uint64_t hole_start, hole_end;
+	int err;
+
+	arch__ram_hole(vm->cfg->mem_bytes, &hole_start, &hole_end);
+	err = guest_mem__init(&vm->mem, vm->cfg->mem_bytes, hole_start, hole_end);
+	if (err) {
+		pr_err("cannot allocate %llu MiB of guest RAM: %s",
+		       (unsigned long long)(vm->cfg->mem_bytes / MiB), strerror(-err));
+		return -1;
+	}
+	for (int i = 0; i < vm->mem.nr; i++) {
+		struct mem_region *r = &vm->mem.region[i];
+		if (vm__add_memslot(vm, i, r->gpa, r->size, r->hva) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_readable(const char *what, const char *path)
+{
+	if (path && access(path, R_OK) < 0) {
+		pr_err("cannot read %s '%s': %s", what, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vm__request_exit(vm, 128 + (int)si.ssi_signo, "stopped by signal %s",
+			 sigabbrev_np((int)si.ssi_signo) ?: "?");
+}
+
+/* SIGINT/SIGTERM/SIGHUP end the VM cleanly (terminal restored, threads
+ * joined): they are blocked in every thread and read on the I/O thread. */
+static int setup_signals(struct vm *vm)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->signal_fd < 0 || loop__add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm) < 0) {
+		pr_err("cannot set up signal handling: %s", strerror(errno));
+		return -1;
+	}
+	return vcpu__setup_signals();
+}
+
+int vm__init(struct vm *vm, const struct vm_config *cfg)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->signal_fd = -1;
+	vm->start_ns = util__now_ns();
+	pthread_mutex_init(&vm->exit_lock, NULL);
+	pthread_mutex_init(&vm->marker_lock, NULL);
+
+	/* Cheap user errors first, before touching KVM. */
+	if (check_readable("kernel", cfg->kernel) < 0 ||
+	    check_readable("initrd", cfg->initrd) < 0 || arch__prepare(vm) < 0)
+		return -1;
+	vm->exit_fd = eventfd(0, EFD_CLOEXEC);
+	if (vm->exit_fd < 0 || loop__init(&vm->loop) < 0) {
+		pr_err("cannot create event fds: %s", strerror(errno));
+		return -1;
+	}
+	if (setup_signals(vm) < 0)
+		return -1;
+	vm->kvm_fd = open_kvm();
+	if (vm->kvm_fd < 0 || check_caps(vm->kvm_fd) < 0)
+		return -1;
+	do {
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	} while (vm->vm_fd < 0 && errno == EINTR);
+	if (vm->vm_fd < 0) {
+		pr_err("KVM_CREATE_VM: %s", strerror(errno));
+		return -1;
+	}
+	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
+		pr_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return -1;
+	}
+	if (bus__init(&vm->pio, "pio") || bus__init(&vm->mmio, "mmio"))
+		return -1;
+	if (setup_memory(vm) < 0 || arch__vm_init(vm) < 0 || arch__devices_init(vm) < 0)
+		return -1;
+	if (cfg->kernel && arch__load_kernel(vm) < 0)
+		return -1;
+
+	vm->vcpu = calloc((size_t)cfg->nr_cpus, sizeof(*vm->vcpu));
+	if (!vm->vcpu)
+		return -1;
+	for (int i = 0; i < cfg->nr_cpus; i++) {
+		vm->vcpu[i] = vcpu__create(vm, i);
+		if (!vm->vcpu[i])
+			return -1;
+		vm->nr_vcpus++;
+		if (arch__vcpu_init(vm->vcpu[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void vm__request_exit(struct vm *vm, int status, const char *fmt, ...)
+{
+	uint64_t one = 1;
+	va_list ap;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	if (atomic_load(&vm->exiting)) {
+		pthread_mutex_unlock(&vm->exit_lock);
+		return;
+	}
+	vm->exit_status = status;
+	va_start(ap, fmt);
+	vsnprintf(vm->exit_reason, sizeof(vm->exit_reason), fmt, ap);
+	va_end(ap);
+	atomic_store(&vm->exiting, true);
+	pthread_mutex_unlock(&vm->exit_lock);
+
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu__kick(vm->vcpu[i]);
+	if (write(vm->exit_fd, &one, sizeof(one)) < 0)
+		pr_warn("cannot signal VM exit: %s", strerror(errno));
+}
+
+int vm__set_irq_line(struct vm *vm, unsigned irq, int level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0) {
+		pr_warn("KVM_IRQ_LINE %u=%d: %s", irq, level, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void vm__record_marker(struct vm *vm, uint8_t value)
+{
+	uint64_t ns = util__now_ns() - vm->start_ns;
+
+	pthread_mutex_lock(&vm->marker_lock);
+	if (vm->marker_count[value]++ == 0)
+		vm->marker_ns[value] = ns;
+	pthread_mutex_unlock(&vm->marker_lock);
+	pr_debug("boot marker 0x%02x at %.1f ms", value, (double)ns / 1e6);
+}
+
+/* In order of first appearance. */
+static void print_markers(struct vm *vm)
+{
+	uint64_t last = 0;
+	bool first = true;
+
+	pthread_mutex_lock(&vm->marker_lock);
+	for (;;) {
+		int next = -1;
+		for (int v = 0; v < 256; v++)
+			if (vm->marker_count[v] && (first || vm->marker_ns[v] > last) &&
+			    (next < 0 || vm->marker_ns[v] < vm->marker_ns[next]))
+				next = v;
+		if (next < 0)
+			break;
+		pr_info("boot marker 0x%02x at %.1f ms (written %u times)", next,
+			(double)vm->marker_ns[next] / 1e6, vm->marker_count[next]);
+		last = vm->marker_ns[next];
+		first = false;
+	}
+	pthread_mutex_unlock(&vm->marker_lock);
+}
+
+int vm__run(struct vm *vm)
+{
+	uint64_t v;
+	int i;
+
+	if (loop__start(&vm->loop) < 0)
+		vm__request_exit(vm, 1, "cannot start the I/O thread");
+	for (i = 0; i < vm->nr_vcpus && !atomic_load(&vm->exiting); i++)
+		if (vcpu__start(vm->vcpu[i]) < 0)
+			vm__request_exit(vm, 1, "cannot start vCPU %d", i);
+
+	while (read(vm->exit_fd, &v, sizeof(v)) < 0 && errno == EINTR)
+		;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu__join(vm->vcpu[i]);
+	loop__stop(&vm->loop);
+	console__restore(&vm->console);
+
+	if (vm->cfg->boot_markers)
+		print_markers(vm);
+	if (vm->exit_status == 0)
+		pr_info("%s", vm->exit_reason);
+	else
+		pr_err("%s", vm->exit_reason);
+	return vm->exit_status;
+}
+
+void vm__destroy(struct vm *vm)
+{
+	console__destroy(&vm->console);
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu__destroy(vm->vcpu[i]);
+	free(vm->vcpu);
+	vm->vcpu = NULL;
+	vm->nr_vcpus = 0;
+	loop__destroy(&vm->loop);
+	arch__vm_destroy(vm);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	guest_mem__destroy(&vm->mem);
+	if (vm->pio.range || vm->pio.name)
+		bus__destroy(&vm->pio);
+	if (vm->mmio.range || vm->mmio.name)
+		bus__destroy(&vm->mmio);
+	if (vm->exit_fd >= 0)
+		close(vm->exit_fd);
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
+	vm->vm_fd = vm->kvm_fd = vm->exit_fd = vm->signal_fd = -1;
+}

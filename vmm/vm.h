@@ -1,0 +1,73 @@
+/* vm.h — one virtual machine: the KVM VM fd, its memory, buses, vCPUs and
+ * devices, and the single place where "the VM is over" is decided. */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/bus.h"
+#include "vmm/cli.h"
+#include "vmm/console.h"
+#include "vmm/loop.h"
+#include "vmm/memory.h"
+
+struct vcpu;
+struct uart8250;
+struct arch_vm;
+
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct loop loop;
+	int nr_vcpus;
+	struct vcpu **vcpu;
+	struct arch_vm *arch;       /* arch-private state (irqchip, tables) */
+	struct console console;     /* this terminal <-> the guest's ttyS0 */
+
+	uint64_t start_ns;
+	/* Set once by vm__request_exit(); everything else observes it. */
+	atomic_bool exiting;
+	int exit_status;
+	char exit_reason[256];
+	int exit_fd;                /* eventfd: signalled on exit request */
+	int signal_fd;              /* SIGINT/SIGTERM/SIGHUP */
+	pthread_mutex_t exit_lock;
+
+	/* Boot markers: first time (ns since start) each byte value was
+	 * written to the marker port, and how often. */
+	pthread_mutex_t marker_lock;
+	uint64_t marker_ns[256];
+	uint32_t marker_count[256];
+};
+
+/* Open /dev/kvm, create the VM, memory, buses, irqchip, devices, vCPUs
+ * and load the kernel. Returns 0 or -1 with the reason already printed. */
+int vm__init(struct vm *vm, const struct vm_config *cfg);
+/* Start the I/O thread and the vCPU threads; block until the VM ends;
+ * return the process exit status. */
+int vm__run(struct vm *vm);
+void vm__destroy(struct vm *vm);
+
+/* Any thread: end the VM with 'status' and a one-line reason (first caller
+ * wins). Wakes every vCPU and the main thread. */
+void vm__request_exit(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Drive an interrupt line of the in-kernel irqchip (ISA IRQ / GSI). */
+int vm__set_irq_line(struct vm *vm, unsigned irq, int level);
+
+/* Register a memory slot with KVM for a RAM region. */
+int vm__add_memslot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva);
+
+void vm__record_marker(struct vm *vm, uint8_t value);
+
+#endif
