@@ -2,6 +2,7 @@
  * the boot CPU's registers for the Linux 64-bit boot protocol. */
 #include <asm/kvm_para.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #define CPUID_MAX_ENTRIES 256
 
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 #define CPUID_1_ECX_HYPERVISOR (1U << 31)
 
 #define MSR_IA32_SYSENTER_CS   0x174
@@ -50,8 +52,13 @@
 static int setup_cpuid(struct vcpu *v)
 {
 	struct kvm_cpuid2 *c;
+	bool tsc_deadline;
 	int err = -1;
 
+	/* KVM emulates the TSC-deadline LAPIC timer but does not list it in
+	 * KVM_GET_SUPPORTED_CPUID; it is a capability instead. With it the
+	 * guest needs no LAPIC timer calibration against the PIT. */
+	tsc_deadline = ioctl(v->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	c = calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
 	if (!c)
 		return -1;
@@ -68,6 +75,8 @@ static int setup_cpuid(struct vcpu *v)
 			/* Tell the guest it runs on a hypervisor, so it looks
 			 * for the KVM leaves (kvmclock, PV EOI, ...). */
 			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			if (tsc_deadline)
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
 			/* Initial APIC id in EBX[31:24]. */
 			e->ebx = (e->ebx & 0x00ffffffU) | ((uint32_t)v->id << 24);
 			break;

@@ -81,12 +81,22 @@ static void keyboard_reset(void *opaque)
 	vm__request_exit(opaque, 0, "guest reboot (keyboard controller reset)");
 }
 
+static void keyboard_set_irq(void *opaque, int irq, int level)
+{
+	vm__set_irq_line(opaque, (unsigned)irq, level);
+}
+
+static const struct i8042_ops i8042_ops = {
+	.reset = keyboard_reset,
+	.set_irq = keyboard_set_irq,
+};
+
 int arch__devices_init(struct vm *vm)
 {
 	struct arch_vm *a = vm->arch;
 
 	a->com1 = uart8250__create(&com1_ops, vm);
-	a->i8042 = i8042__create(keyboard_reset, vm);
+	a->i8042 = i8042__create(&i8042_ops, vm);
 	a->rtc = rtc__create();
 	a->marker = boot_marker__create(vm);
 	if (!a->com1 || !a->i8042 || !a->rtc || !a->marker) {
