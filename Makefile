@@ -12,6 +12,12 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
             -D_GNU_SOURCE -I.
 LDLIBS   += -lpthread
+# Quiet by default (kvmtool style); `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_SRCS := vmm/log.c vmm/memory.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/loop.c \
@@ -26,17 +32,20 @@ all: $(BUILD)/vmm
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libvmm.a: $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/vmm: $(BUILD)/obj/vmm/main.o $(BUILD)/libvmm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A static build for the nested test host's initramfs.
 $(BUILD)/vmm-static: $(BUILD)/obj/vmm/main.o $(BUILD)/libvmm.a
-	$(CC) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -static -o $@ $^ $(LDLIBS)
 
 include tests/unit/unit.mk
 -include tests/guests/guests.mk
@@ -48,7 +57,7 @@ deps:
 test: unit guests e2e soak
 	@echo "make test: all tiers passed"
 
-run: $(BUILD)/vmm
+run: $(BUILD)/vmm $(BUILD)/vmm-static
 	images/run-default.sh
 
 clean:

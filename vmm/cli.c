@@ -37,18 +37,7 @@ const char *cli__usage(void)
 	return usage;
 }
 
-static int fail(char *err, unsigned errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, unsigned errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#define fail util__fail
 
 static bool valid_name(const char *s)
 {

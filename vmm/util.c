@@ -1,5 +1,7 @@
 /* util.c — small helpers shared by every module. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -105,4 +107,16 @@ int util__parse_size_mib(const char *s, uint64_t *bytes)
 		return -1;
 	*bytes = v * mul;
 	return 0;
+}
+
+int util__fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
 }

@@ -25,6 +25,11 @@ int util__read_file(const char *path, uint8_t **buf, size_t *len, size_t limit);
 /* write()/read() the whole buffer, retrying on EINTR and short counts. */
 int util__write_all(int fd, const void *buf, size_t len);
 
+/* printf a one-line reason into err (which may be NULL or zero-sized) and
+ * return -1, for functions that report errors to their caller as text. */
+int util__fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Parse "1024", "512M", "2G" (default unit MiB) into bytes; -1 if bad. */
 int util__parse_size_mib(const char *s, uint64_t *bytes);
 

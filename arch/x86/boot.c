@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/util.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
 
@@ -23,20 +24,7 @@
 #define MIN_PROTOCOL       0x206
 #define START_KERNEL_MAP   0xffffffff80000000ULL
 
-/* printf into err, which may be NULL or zero-sized; returns -1 for the
- * caller to pass on. */
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#define fail util__fail
 
 static uint16_t get16(const uint8_t *p)
 {

@@ -6,14 +6,16 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -O1 -c -o $@ $<
+	@$(if $(Q),echo "  CC SAN  $<")
+	$(Q)$(CC) $(CFLAGS) $(SAN) -O1 -c -o $@ $<
 
 $(BUILD)/libvmm-san.a: $(SAN_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libvmm-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -O1 -o $@ $< $(BUILD)/libvmm-san.a -lcmocka $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(SAN) -O1 -o $@ $< $(BUILD)/libvmm-san.a -lcmocka $(LDLIBS)
 
 unit: $(UNIT_BINS)
 	@tests/unit/run.sh $(UNIT_BINS)

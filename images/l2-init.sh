@@ -1,0 +1,78 @@
+#!/bin/sh
+# images/l2-init.sh — /init of the default L2 guest (build/images/l2-initrd.cpio.gz).
+#
+# Mounts the usual file systems, writes boot marker 0x42 to I/O port 0x80,
+# prints "VMM-L2-INIT-OK uptime=SECONDS" (the guest's own time since its kernel
+# started), then does what the kernel command line asks:
+#   vmmtest=reboot   reboot at once (boot-time and soak tests)
+#   vmmtest=NAME     run /tests/l2/NAME.sh if the image has it, then reboot
+#   (none)           an interactive shell on the console; leaving it reboots
+# Every path ends in "reboot -f": the VMM sees the reset (reboot=k) and exits.
+# vmmtest_rows= / vmmtest_cols= set the console size for the shell.
+
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export HOME=/root TERM="${TERM:-linux}"
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /tmp /run /root
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+
+# Boot marker for the VMM's port-0x80 recorder (byte 0x42 = "init reached").
+printf '\102' | dd of=/dev/port bs=1 seek=128 count=1 conv=notrunc 2>/dev/null
+
+read -r up _ < /proc/uptime
+echo "vmm default guest: $(uname -sr), $(nproc) CPUs, $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
+echo "VMM-L2-INIT-OK uptime=$up"
+
+mode=shell
+rows=
+cols=
+# shellcheck disable=SC2013 # words, not lines
+for w in $(cat /proc/cmdline); do
+	case $w in
+	vmmtest=*) mode=${w#vmmtest=} ;;
+	vmmtest_rows=*) rows=${w#vmmtest_rows=} ;;
+	vmmtest_cols=*) cols=${w#vmmtest_cols=} ;;
+	esac
+done
+
+# The virtio-net driver stack, for tests and for users with a NIC.
+load_net_modules()
+{
+	while read -r m; do
+		insmod "/lib/modules/$(uname -r)/$m" 2>/dev/null
+	done < /etc/modules.load
+}
+
+case $mode in
+reboot)
+	;;
+shell)
+	load_net_modules
+	hostname vmm-guest
+	if [ -n "$rows" ] && [ -n "$cols" ]; then
+		stty -F /dev/ttyS0 rows "$rows" cols "$cols" 2>/dev/null
+	fi
+	echo "Type 'exit' (or press Ctrl-D) to leave; the guest then reboots and the VMM exits."
+	# setsid + cttyhack give the shell a controlling tty (job control, ^C).
+	setsid cttyhack sh -l
+	;;
+*)
+	if [ -f "/tests/l2/$mode.sh" ]; then
+		load_net_modules
+		# shellcheck disable=SC1090
+		. "/tests/l2/$mode.sh"
+	else
+		echo "VMM-L2-ERROR unknown vmmtest=$mode"
+	fi
+	;;
+esac
+
+sync
+reboot -f
+# reboot -f returns only if the reset did not happen.
+echo "VMM-L2-ERROR reboot failed"
+sleep 3600

@@ -1,0 +1,188 @@
+# images/lib.sh — shared helpers for the initramfs recipes (sourced by
+# images/build-*.sh, never run directly).
+#
+# Everything is built from what is installed on this Debian machine: the
+# kernel in /boot, its modules, busybox-static and dynamically linked tools
+# (copied with their ldd libraries and the dynamic loader at the same paths).
+# Each recipe records the files it used in OUT.inputs so that img__is_stale
+# can tell later whether the image must be rebuilt.
+
+set -eu
+
+IMG_INPUTS=""
+
+img__die()
+{
+	echo "images: error: $*" >&2
+	exit 1
+}
+
+img__log()
+{
+	echo "images: $*" >&2
+}
+
+# Remember a file or directory the image was built from.  An optional input
+# that is missing is recorded as "?PATH" so that its later appearance makes
+# the image stale.
+img__input()
+{
+	IMG_INPUTS="$IMG_INPUTS
+$1"
+}
+
+# The installed kernel version: $KVER if set, else the newest
+# /boot/vmlinuz-* that has a matching /lib/modules directory.
+img__kernel_version()
+{
+	if [ -n "${KVER:-}" ]; then
+		[ -e "/boot/vmlinuz-$KVER" ] || img__die "KVER=$KVER: no /boot/vmlinuz-$KVER"
+		echo "$KVER"
+		return
+	fi
+	v=""
+	# ls -v: version order (kernel file names have no spaces)
+	# shellcheck disable=SC2045
+	for k in $(ls -v /boot/vmlinuz-* 2>/dev/null); do
+		c=${k#/boot/vmlinuz-}
+		[ -d "/lib/modules/$c/kernel" ] && v=$c
+	done
+	[ -n "$v" ] || img__die "no /boot/vmlinuz-* with modules installed (apt-get install linux-image-amd64)"
+	echo "$v"
+}
+
+# img__copy_file SRC ROOT [DEST]: copy a file (following links) to ROOT/DEST
+# (default: the same path as SRC).
+img__copy_file()
+{
+	src=$1
+	dst=$2${3:-$1}
+	[ -e "$src" ] || img__die "missing $src"
+	mkdir -p "$(dirname "$dst")"
+	cp -L "$src" "$dst"
+	img__input "$src"
+}
+
+# img__copy_bin BIN ROOT [DEST]: copy an executable plus, for a dynamically
+# linked one, every library ldd names and the dynamic loader, at their own
+# paths so that the loader finds them inside the image.
+img__copy_bin()
+{
+	bin=$1
+	root=$2
+	img__copy_file "$bin" "$root" "${3:-$bin}"
+	# ldd prints "not a dynamic executable" (and fails) for static binaries.
+	libs=$(ldd "$bin" 2>/dev/null | awk '
+		/=> \// { print $3; next }
+		/^[ \t]*\/[^ ]+ \(0x/ { print $1 }') || true
+	for l in $libs; do
+		[ -e "$root$l" ] || img__copy_file "$l" "$root"
+	done
+}
+
+# img__busybox ROOT: busybox-static at /bin/busybox and a symlink for each
+# applet (created here, so /init does not spend time on --install).
+img__busybox()
+{
+	root=$1
+	bb=$(command -v busybox) || img__die "busybox not found (apt-get install busybox-static)"
+	if ldd "$bb" >/dev/null 2>&1; then
+		img__die "$bb is dynamically linked; install busybox-static"
+	fi
+	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin"
+	img__copy_file "$bb" "$root" /bin/busybox
+	for a in $("$bb" --list-full); do
+		[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+	done
+}
+
+# img__modules KVER ROOT MODULE...: copy the named modules and everything
+# they depend on (resolved with modprobe --show-depends against the installed
+# modules.dep) to ROOT/lib/modules/KVER/NAME.ko, decompressing .ko.xz/.ko.zst
+# since busybox insmod takes plain .ko files, and write the load order, one
+# file name per line, to ROOT/etc/modules.load.
+img__modules()
+{
+	kver=$1
+	root=$2
+	shift 2
+	command -v modprobe >/dev/null || img__die "modprobe (kmod) is needed to resolve module dependencies"
+	dir=$root/lib/modules/$kver
+	mkdir -p "$dir" "$root/etc"
+	: > "$root/etc/modules.load"
+	img__input "/lib/modules/$kver/modules.dep"
+	for m in "$@"; do
+		deps=$(modprobe -S "$kver" --show-depends "$m") ||
+			img__die "module $m not found for kernel $kver"
+		for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
+			base=$(basename "$f")
+			base=${base%.xz}
+			base=${base%.zst}
+			grep -qx "$base" "$root/etc/modules.load" && continue
+			case $f in
+			*.ko.xz) xz -dc "$f" > "$dir/$base" ;;
+			*.ko.zst) zstd -qdc "$f" > "$dir/$base" ;;
+			*.ko) cp "$f" "$dir/$base" ;;
+			*) img__die "unexpected module file $f" ;;
+			esac
+			img__input "$f"
+			echo "$base" >> "$root/etc/modules.load"
+		done
+	done
+}
+
+# img__cpio_node NAME MODE_OCTAL MAJOR MINOR: print one newc cpio entry for
+# a character device, so the archive can hold /dev/console without root.
+img__cpio_node()
+{
+	name=$1
+	len=$((${#name} + 1))
+	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
+		"$(( 0x7fff0000 + $3 * 256 + $4 ))" "$(( 020000 | 0$2 ))" 0 0 1 0 0 0 0 \
+		"$3" "$4" "$len" 0
+	printf '%s\0' "$name"
+	# header (110 bytes) + name is padded to a multiple of 4
+	pad=$(( (4 - (110 + len) % 4) % 4 ))
+	[ $pad -eq 0 ] || head -c $pad /dev/zero
+}
+
+# img__pack ROOT OUT: newc cpio of ROOT (sorted, owned by root, fixed
+# mtimes) followed by a second archive holding /dev/console, gzip'd to OUT.
+# The kernel unpacks concatenated archives one after the other.
+img__pack()
+{
+	root=$1
+	out=$2
+	mkdir -p "$(dirname "$out")" "$root/dev"
+	tmp=$out.tmp.$$
+	(
+		cd "$root"
+		find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+			cpio --null -o -H newc -R 0:0 --reproducible --quiet
+		img__cpio_node dev/console 600 5 1
+		printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
+			0 0 0 0 1 0 0 0 0 0 0 11 0
+		printf 'TRAILER!!!\0'
+		head -c 3 /dev/zero
+	) | gzip -6 -n > "$tmp"
+	mv "$tmp" "$out"
+	echo "$IMG_INPUTS" | sed '/^$/d' | LC_ALL=C sort -u > "$out.inputs"
+}
+
+# img__is_stale OUT: true when OUT must be rebuilt: it or its input list is
+# missing, an input is newer or gone, or a missing optional input appeared.
+img__is_stale()
+{
+	out=$1
+	[ -e "$out" ] && [ -e "$out.inputs" ] || return 0
+	while IFS= read -r p; do
+		case $p in
+		\?*)
+			[ -e "${p#\?}" ] && return 0 ;;
+		*)
+			[ -e "$p" ] || return 0
+			[ -n "$(find "$p" -newer "$out" -print -quit)" ] && return 0 ;;
+		esac
+	done < "$out.inputs"
+	return 1
+}

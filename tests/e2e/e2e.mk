@@ -1,0 +1,24 @@
+# tests/e2e/e2e.mk — the nested end-to-end tier (included by the top Makefile).
+# QEMU TCG boots the nested test host (L1, real KVM and vhost-net inside), which
+# runs build/vmm-static on the L2 guest; see tests/e2e/nested.sh.
+#   make e2e                  scenarios $(E2E_SCENARIOS)
+#   make soak                 $(SOAK_BOOTS) consecutive L2 boots in one L1
+#   make images               build/images/{l1,l2}-initrd.cpio.gz only
+#   make e2e-qemu             the boot scenario with QEMU as the L2 VMM (reference)
+# `make run` uses images/run-default.sh (the nested shell scenario here).
+E2E_SCENARIOS ?= boot guests
+SOAK_BOOTS    ?= 20
+
+e2e: $(BUILD)/vmm-static guests-build
+	BUILD=$(BUILD) tests/e2e/nested.sh $(E2E_SCENARIOS)
+
+soak: $(BUILD)/vmm-static
+	BUILD=$(BUILD) tests/e2e/nested.sh soak:$(SOAK_BOOTS)
+
+images: $(BUILD)/vmm-static
+	BUILD=$(BUILD) images/build-l1.sh --if-stale
+
+e2e-qemu:
+	BUILD=$(BUILD) tests/e2e/nested.sh --l2-vmm=qemu boot
+
+.PHONY: e2e soak images e2e-qemu

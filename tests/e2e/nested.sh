@@ -1,0 +1,183 @@
+#!/bin/sh
+# tests/e2e/nested.sh — run end-to-end scenarios in the nested test host:
+# QEMU TCG (-cpu max: AMD SVM) boots the stock Debian kernel as "L1" with
+# build/images/l1-initrd.cpio.gz; L1 loads kvm-amd and vhost-net and runs vmm,
+# which boots the stock kernel again as the "L2" guest. See
+# /work/shared/notes/test-host.md for why: this machine has no usable /dev/kvm.
+#
+# usage: tests/e2e/nested.sh [--l2-vmm=vmm|qemu] SCENARIO...
+#   boot      one L2 boot: init marker seen, clean VMM exit, boot times
+#   soak:N    N consecutive L2 boots in one L1; counts stalls
+#   guests    the tiny-guest runner (tests/guests/run-in-l1.sh) inside L1
+#   shell     interactive: the default guest's shell on this terminal
+#   NAME      tests/e2e/scenarios/NAME.sh inside L1
+#   --l2-vmm=qemu   use QEMU inside L1 as the L2 VMM (image built --with-qemu),
+#                   for comparisons and to check the harness itself
+# Serial logs go to $BUILD/e2e/SCENARIO.log. Exit status 0 when all passed.
+# env: BUILD (build), QEMU (qemu-system-x86_64), E2E_STALL_S (90),
+#      E2E_VERBOSE=1 (copy the serial log to stdout as it runs),
+#      E2E_L2_ARGS (extra L2 kernel parameters), E2E_L2_CPUS (2),
+#      E2E_L2_MEM (512, MiB), E2E_L1_MEM (4096)
+
+set -u
+cd "$(dirname "$0")/../.."
+. images/lib.sh
+set +e
+
+BUILD=${BUILD:-build}
+QEMU=${QEMU:-qemu-system-x86_64}
+STALL_S=${E2E_STALL_S:-90}
+L1_MEM=${E2E_L1_MEM:-4096}
+l2_vmm=vmm
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--l2-vmm=vmm|--l2-vmm=qemu) l2_vmm=${1#--l2-vmm=} ;;
+	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-*) echo "nested.sh: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+	shift
+done
+[ $# -gt 0 ] || { echo "usage: $0 [--l2-vmm=vmm|qemu] boot|soak:N|guests|shell|NAME..." >&2; exit 2; }
+
+command -v "$QEMU" > /dev/null || { echo "nested.sh: $QEMU not found (apt-get install qemu-system-x86)" >&2; exit 1; }
+kver=$(img__kernel_version) || exit 1
+if [ "$l2_vmm" = qemu ]; then
+	l1_img=$BUILD/images/l1-qemu-initrd.cpio.gz
+	images/build-l1.sh --if-stale --with-qemu "$l1_img" || exit 1
+else
+	if [ ! -x "$BUILD/vmm-static" ]; then
+		echo "nested.sh: $BUILD/vmm-static is missing: run 'make $BUILD/vmm-static' (or use --l2-vmm=qemu)" >&2
+		exit 1
+	fi
+	l1_img=$BUILD/images/l1-initrd.cpio.gz
+	images/build-l1.sh --if-stale "$l1_img" || exit 1
+fi
+mkdir -p "$BUILD/e2e"
+
+# key=value field from a result line
+field()
+{
+	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+ms_to_s()
+{
+	case $1 in
+	''|none) echo "?" ;;
+	*) awk "BEGIN { printf \"%.1f\", $1 / 1000 }" ;;
+	esac
+}
+
+now_ms()
+{
+	echo $(( $(date +%s%N) / 1000000 ))
+}
+
+l1_append="console=ttyS0 rdinit=/init panic=-1 mitigations=off vmmtest_vmm=$l2_vmm vmmtest_stall_s=$STALL_S"
+[ -z "${E2E_L2_CPUS:-}" ] || l1_append="$l1_append vmmtest_cpus=$E2E_L2_CPUS"
+[ -z "${E2E_L2_MEM:-}" ] || l1_append="$l1_append vmmtest_mem=$E2E_L2_MEM"
+if [ -n "${E2E_L2_ARGS:-}" ]; then
+	l1_append="$l1_append vmmtest_l2args=$(echo "$E2E_L2_ARGS" | tr ' ' ,)"
+fi
+qemu_l1="$QEMU -accel tcg,thread=multi -cpu max -smp 2 -m $L1_MEM -kernel /boot/vmlinuz-$kver -initrd $l1_img -no-reboot -nic none"
+
+# Interactive: the terminal is L1's serial console, with no QEMU escape key
+# (signal=off: ^C and ^A go to the guest).
+run_shell()
+{
+	size=$(stty size 2> /dev/null)
+	extra=
+	if [ -n "$size" ]; then
+		extra="vmmtest_rows=${size% *} vmmtest_cols=${size#* }"
+	fi
+	echo "nested.sh: the nested test host takes ~5 s to boot, then the L2 guest ~15 s; if it hangs, 'kill $$' from another terminal" >&2
+	# shellcheck disable=SC2086
+	exec $qemu_l1 -append "$l1_append quiet vmmtest=shell $extra" \
+		-chardev stdio,id=s0,signal=off -serial chardev:s0 \
+		-display none -monitor none
+}
+
+passed=0
+failed=0
+skipped=0
+
+run_one()
+{
+	sc=$1
+	name=${sc%%:*}
+	log=$BUILD/e2e/$(echo "$sc" | tr ':/' '--').log
+	case $sc in
+	soak:*) n=${sc#soak:}; tmo=$(( ${n:-1} * (STALL_S + 20) + 180 )) ;;
+	boot) tmo=$(( STALL_S + 180 )) ;;
+	*) tmo=1200 ;;
+	esac
+	echo "e2e: $sc: running (L2 VMM: $l2_vmm, limit ${tmo} s, log $log)"
+	t0=$(now_ms)
+	# shellcheck disable=SC2086
+	if [ "${E2E_VERBOSE:-0}" = 1 ]; then
+		timeout -k 10 "$tmo" $qemu_l1 -append "$l1_append vmmtest=$sc" \
+			-nographic < /dev/null 2>&1 | tee "$log"
+	else
+		timeout -k 10 "$tmo" $qemu_l1 -append "$l1_append vmmtest=$sc" \
+			-nographic < /dev/null > "$log" 2>&1
+	fi
+	wall=$(( $(now_ms) - t0 ))
+	# Drop CRs and terminal escapes (SeaBIOS and the kernel emit some).
+	clean=$(tr -d '\r' < "$log" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[A-Za-z]//g')
+	res=$(echo "$clean" | grep -a "^E2E-RESULT name=$name " | tail -n 1)
+	init_up=$(field "$(echo "$clean" | grep -a '^E2E-L1-INIT ' | head -n 1)" uptime)
+	st=$(field "$res" status)
+	base="L1 wall $(ms_to_s $wall) s, L1 /init at ${init_up:-?} s"
+	case $name in
+	boot)
+		detail="$base, L2 boot $(ms_to_s "$(field "$res" l2_boot_ms)") s ($(field "$res" l2_boot_src)), guest uptime at init $(field "$res" guest_uptime) s, vmm exit $(field "$res" vmm_rc) after $(ms_to_s "$(field "$res" vmm_wall_ms)") s"
+		;;
+	soak)
+		detail="$base, $(field "$res" ok)/$(field "$res" boots) boots ok, $(field "$res" stalls) stalls, $(field "$res" failed) other failures; L2 boot min/avg/max $(ms_to_s "$(field "$res" min_ms)")/$(ms_to_s "$(field "$res" avg_ms)")/$(ms_to_s "$(field "$res" max_ms)") s"
+		echo "$clean" | grep -a '^E2E-BOOT ' | while read -r l; do
+			echo "  boot $(field "$l" n): $(field "$l" status) $(ms_to_s "$(field "$l" l2_boot_ms)") s (guest uptime $(field "$l" guest_uptime) s)"
+		done
+		;;
+	*)
+		detail="$base${res:+, $(echo "$res" | cut -d' ' -f4-)}"
+		# a payload's own totals line, e.g. "guests: 3 passed, 0 failed"
+		tot=$(echo "$clean" | grep -a "^$name: [0-9]* passed" | tail -n 1)
+		[ -z "$tot" ] || detail="$detail; $tot"
+		;;
+	esac
+	case $st in
+	pass)
+		passed=$((passed + 1))
+		echo "e2e: $sc: PASS ($detail)"
+		;;
+	skip)
+		skipped=$((skipped + 1))
+		echo "e2e: $sc: SKIP ($(field "$res" reason))"
+		;;
+	*)
+		failed=$((failed + 1))
+		if [ -z "$res" ]; then
+			detail="no result line: L1 crashed or hit the ${tmo} s limit; $base"
+		fi
+		echo "e2e: $sc: FAIL ($detail)"
+		echo "---- last lines of $log ----"
+		echo "$clean" | tail -n 40
+		echo "----"
+		;;
+	esac
+}
+
+for sc in "$@"; do
+	if [ "$sc" = shell ]; then
+		run_shell
+	fi
+	run_one "$sc"
+done
+if [ $skipped -gt 0 ]; then
+	echo "e2e: $passed passed, $failed failed, $skipped skipped"
+else
+	echo "e2e: $passed passed, $failed failed"
+fi
+[ $failed -eq 0 ]
