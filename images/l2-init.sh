@@ -50,6 +50,12 @@ load_net_modules()
 case $mode in
 reboot)
 	;;
+poweroff)
+	sync
+	poweroff -f
+	echo "VMM-L2-ERROR poweroff failed"
+	sleep 3600
+	;;
 shell)
 	load_net_modules
 	hostname vmm-guest

@@ -182,7 +182,8 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	}
 	if (bus__init(&vm->pio, "pio") || bus__init(&vm->mmio, "mmio"))
 		return -1;
-	if (setup_memory(vm) < 0 || arch__vm_init(vm) < 0 || arch__devices_init(vm) < 0)
+	if (setup_memory(vm) < 0 || arch__vm_init(vm) < 0 || irq__init(vm) < 0 ||
+	    arch__devices_init(vm) < 0)
 		return -1;
 	if (cfg->kernel && arch__load_kernel(vm) < 0)
 		return -1;

@@ -11,6 +11,7 @@
 #include "vmm/bus.h"
 #include "vmm/cli.h"
 #include "vmm/console.h"
+#include "vmm/irq.h"
 #include "vmm/loop.h"
 #include "vmm/memory.h"
 
@@ -28,6 +29,7 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	struct loop loop;
+	struct irq_routing irq;     /* GSI routes for MSI-X (irq.c) */
 	int nr_vcpus;
 	struct vcpu **vcpu;
 	struct arch_vm *arch;       /* arch-private state (irqchip, tables) */

@@ -11,12 +11,14 @@ struct uart8250;
 struct i8042;
 struct rtc;
 struct boot_marker_dev;
+struct acpi_pm;
 
 struct arch_vm {
 	struct uart8250 *com1;
 	struct i8042 *i8042;
 	struct rtc *rtc;
 	struct boot_marker_dev *marker;
+	struct acpi_pm *acpi_pm;
 	uint64_t entry;         /* 64-bit kernel entry point; 0: no kernel loaded */
 	/* Between arch__prepare() and arch__load_kernel(): the files. */
 	struct x86_kernel kernel;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/util.h"
 #include "arch/x86/bootparams.h"
 #include "arch/x86/layout.h"
 #include "vmm/log.h"
@@ -17,18 +18,7 @@
 #define HEAP_END_PTR        0xfe00  /* setup heap end, relative to the real-mode code */
 #define DEFAULT_INITRD_MAX  0x37ffffffULL  /* boot.rst: when initrd_addr_max is 0 */
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#define fail util__fail
 
 static uint64_t mib_round_up(uint64_t bytes)
 {
@@ -48,10 +38,10 @@ static int e820_add(struct boot_e820_entry *e, int n, int max,
 
 /*
  * RAM below the EBDA and from 1 MiB up is usable; [EBDA, 640 KiB) and the
- * BIOS area (where the MP table lives) are reserved; the VGA hole
- * [640 KiB, 960 KiB) is simply absent. Low pieces of every region come
- * first, then the reservations, then everything from 1 MiB up, so the
- * table is sorted when the regions are.
+ * BIOS area [896 KiB, 1 MiB) (where the ACPI and MP tables live) are
+ * reserved; the hole [640 KiB, 896 KiB) is simply absent. Low pieces of
+ * every region come first, then the reservations, then everything from
+ * 1 MiB up, so the table is sorted when the regions are.
  */
 int x86_bootparams__e820(const struct guest_mem *m, struct boot_e820_entry *e, int max)
 {

@@ -1,10 +1,12 @@
 /* kernel.c (x86) — put a Linux kernel, its initrd and command line into
  * guest memory with everything the 64-bit boot protocol expects: zero
- * page, identity-mapped page tables, boot GDT, and the MP table. */
+ * page, identity-mapped page tables, boot GDT, the MP table and the ACPI
+ * tables. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/acpi.h"
 #include "arch/x86/arch_vm.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/bootparams.h"
@@ -114,6 +116,28 @@ int arch__prepare(struct vm *vm)
 	return 0;
 }
 
+/* RSDP at X86_ACPI_START, where boot_params.acpi_rsdp_addr points and
+ * where a guest scanning 0xe0000-0xfffff would find it too. */
+static int write_acpi_tables(struct vm *vm)
+{
+	const struct acpi_config acpi = {
+		.nr_cpus = vm->cfg->nr_cpus,
+		.lapic_addr = X86_LAPIC_ADDR,
+		.ioapic_addr = X86_IOAPIC_ADDR,
+		.pm1a_evt_port = X86_ACPI_PM1A_EVT_PORT,
+		.pm1a_cnt_port = X86_ACPI_PM1A_CNT_PORT,
+		.sci_irq = X86_ACPI_SCI_IRQ,
+	};
+	const uint64_t len = X86_ACPI_END - X86_ACPI_START;
+
+	if (acpi__write_tables(guest_mem__ptr(&vm->mem, X86_ACPI_START, len), len,
+			       X86_ACPI_START, &acpi) < 0) {
+		pr_err("cannot build the ACPI tables for %d vCPUs", vm->cfg->nr_cpus);
+		return -1;
+	}
+	return 0;
+}
+
 int arch__load_kernel(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -150,13 +174,17 @@ int arch__load_kernel(struct vm *vm)
 	}
 	x86_bootparams__build(bp, k, &vm->mem, X86_CMDLINE, cmdline_len, initrd_gpa, a->initrd_len);
 
-	n = mptable__write(guest_mem__ptr(&vm->mem, X86_BIOS_START, X86_BIOS_END - X86_BIOS_START),
-			   X86_BIOS_END - X86_BIOS_START, X86_BIOS_START, cfg->nr_cpus,
+	n = mptable__write(guest_mem__ptr(&vm->mem, X86_MPTABLE_START,
+					  X86_BIOS_END - X86_MPTABLE_START),
+			   X86_BIOS_END - X86_MPTABLE_START, X86_MPTABLE_START, cfg->nr_cpus,
 			   X86_IOAPIC_ADDR, X86_LAPIC_ADDR);
 	if (n < 0) {
 		pr_err("cannot build the MP table for %d vCPUs", cfg->nr_cpus);
 		goto out;
 	}
+	if (write_acpi_tables(vm) < 0)
+		goto out;
+	bp->acpi_rsdp_addr = X86_ACPI_START;
 	a->entry = k->entry;
 	pr_debug("kernel: %s, entry 0x%llx, initrd at 0x%llx (%zu bytes), command line \"%s\"",
 		 k->format == X86_KERNEL_BZIMAGE ? "bzImage" : "ELF",

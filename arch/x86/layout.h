@@ -12,7 +12,10 @@
 #define X86_CMDLINE_MAX       0x10000ULL  /* 64 KiB incl. NUL */
 #define X86_EBDA_START        0x9fc00ULL  /* last KiB of base memory */
 #define X86_BASE_MEM_END      0xa0000ULL  /* 640 KiB */
-#define X86_BIOS_START        0xf0000ULL  /* MP floating pointer + table */
+#define X86_BIOS_START        0xe0000ULL  /* reserved in e820: ACPI + MP tables */
+#define X86_ACPI_START        0xe0000ULL  /* RSDP and the ACPI tables */
+#define X86_ACPI_END          0xf0000ULL
+#define X86_MPTABLE_START     0xf0000ULL  /* MP floating pointer + table */
 #define X86_BIOS_END          0x100000ULL
 #define X86_KERNEL_ADDR       0x100000ULL /* 1 MiB: protected-mode kernel */
 #define X86_BOOT_STACK        0x8ff0ULL   /* real-mode/test guests only */
@@ -24,6 +27,11 @@
 #define X86_PCI_MMIO_END      0xfec00000ULL
 #define X86_IOAPIC_ADDR       0xfec00000ULL
 #define X86_LAPIC_ADDR        0xfee00000ULL
+
+/* ACPI fixed hardware on I/O ports (devices/acpi_pm.c), and the SCI. */
+#define X86_ACPI_PM1A_EVT_PORT 0x600     /* 4 bytes: PM1 status, enable */
+#define X86_ACPI_PM1A_CNT_PORT 0x604     /* 2 bytes: PM1 control */
+#define X86_ACPI_SCI_IRQ      9
 
 /* KVM needs three pages for the TSS and one for the EPT identity map
  * somewhere the guest will not use: just below the IOAPIC. */

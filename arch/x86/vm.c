@@ -1,14 +1,16 @@
 /* vm.c (x86) — the PC platform around the vCPUs: RAM hole, in-kernel
  * irqchip (PIC, IOAPIC, LAPICs) and PIT, and the legacy devices: COM1
- * UART, i8042, CMOS RTC and the boot-marker port. */
+ * UART, i8042, CMOS RTC, the boot-marker port and the ACPI PM1a block. */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "arch/x86/acpi.h"
 #include "arch/x86/arch_vm.h"
 #include "arch/x86/layout.h"
+#include "devices/acpi_pm.h"
 #include "devices/boot_marker.h"
 #include "devices/i8042.h"
 #include "devices/rtc.h"
@@ -91,6 +93,21 @@ static const struct i8042_ops i8042_ops = {
 	.set_irq = keyboard_set_irq,
 };
 
+static void acpi_poweroff(void *opaque)
+{
+	vm__request_exit(opaque, 0, "guest powered off");
+}
+
+static void acpi_set_sci(void *opaque, int level)
+{
+	vm__set_irq_line(opaque, X86_ACPI_SCI_IRQ, level);
+}
+
+static const struct acpi_pm_ops acpi_pm_ops = {
+	.poweroff = acpi_poweroff,
+	.set_sci = acpi_set_sci,
+};
+
 int arch__devices_init(struct vm *vm)
 {
 	struct arch_vm *a = vm->arch;
@@ -99,7 +116,8 @@ int arch__devices_init(struct vm *vm)
 	a->i8042 = i8042__create(&i8042_ops, vm);
 	a->rtc = rtc__create();
 	a->marker = boot_marker__create(vm);
-	if (!a->com1 || !a->i8042 || !a->rtc || !a->marker) {
+	a->acpi_pm = acpi_pm__create(&acpi_pm_ops, vm, ACPI_S5_SLP_TYP);
+	if (!a->com1 || !a->i8042 || !a->rtc || !a->marker || !a->acpi_pm) {
 		pr_err("cannot create the platform devices: out of memory");
 		return -1;
 	}
@@ -107,7 +125,9 @@ int arch__devices_init(struct vm *vm)
 			  &uart8250__bus_ops, a->com1) < 0 ||
 	    i8042__register(a->i8042, &vm->pio) < 0 ||
 	    rtc__register(a->rtc, &vm->pio) < 0 ||
-	    boot_marker__register(a->marker, &vm->pio, BOOT_MARKER_PORT) < 0) {
+	    boot_marker__register(a->marker, &vm->pio, BOOT_MARKER_PORT) < 0 ||
+	    acpi_pm__register(a->acpi_pm, &vm->pio, X86_ACPI_PM1A_EVT_PORT,
+			      X86_ACPI_PM1A_CNT_PORT) < 0) {
 		pr_err("cannot register the platform devices");
 		return -1;
 	}
@@ -127,6 +147,7 @@ void arch__vm_destroy(struct vm *vm)
 	if (a->rtc)
 		rtc__free(a->rtc);
 	boot_marker__free(a->marker);
+	acpi_pm__free(a->acpi_pm);
 	free(a->kernel_img);
 	free(a->initrd);
 	free(a);

@@ -213,6 +213,16 @@ scenario__boot()
 	[ "$R_STATUS" = pass ] || e2e__dmesg_tail
 }
 
+scenario__poweroff()
+{
+	e2e__have_vmm || return
+	l2__run "$STALL_S" "$L2_PARAMS vmmtest=poweroff"
+	st=fail
+	[ "$R_STATUS" = pass ] && [ "$R_REASON" = "vmm:_guest_powered_off" ] && st=pass
+	echo "E2E-RESULT name=poweroff status=$st result=$R_STATUS $(l2__fields)"
+	[ "$st" = pass ] || e2e__dmesg_tail
+}
+
 scenario__soak()
 {
 	n=$1
@@ -310,6 +320,7 @@ e2e__main()
 	e2e__setup
 	case $SCENARIO in
 	boot) scenario__boot ;;
+	poweroff) scenario__poweroff ;;
 	soak:*) scenario__soak "${SCENARIO#soak:}" ;;
 	shell) scenario__shell ;;
 	guests) scenario__guests ;;

@@ -56,7 +56,12 @@ static void check_low(const struct boot_e820_entry *e)
 {
 	expect_entry(&e[0], 0, X86_EBDA_START, RAM);
 	expect_entry(&e[1], X86_EBDA_START, X86_BASE_MEM_END - X86_EBDA_START, RES);
-	expect_entry(&e[2], X86_BIOS_START, X86_BIOS_END - X86_BIOS_START, RES);
+	/* [0xe0000, 1 MiB): the ACPI tables (RSDP at 0xe0000) and the MP
+	 * table (0xf0000) are both inside the reservation. */
+	expect_entry(&e[2], 0xe0000, 0x20000, RES);
+	assert_true(X86_ACPI_START >= e[2].addr && X86_ACPI_END <= X86_MPTABLE_START);
+	assert_true(X86_MPTABLE_START >= X86_ACPI_END &&
+		    X86_BIOS_END <= e[2].addr + e[2].size);
 }
 
 static void test_e820_small(void **state)

@@ -1,0 +1,34 @@
+/* acpi.h — the ACPI tables of an x86 guest: RSDP (ACPI 2.0+), XSDT, FADT
+ * (a legacy PC with 8259s, PIT, i8042 and the PM1a register block of
+ * devices/acpi_pm.c), FACS, a DSDT holding only \_S5 (so the guest can
+ * power off) and a MADT describing every vCPU's LAPIC and the IOAPIC.
+ * The MP table stays for guests booted with acpi=off. */
+#ifndef X86_ACPI_H
+#define X86_ACPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* SLP_TYP value of the DSDT's \_S5 package: writing it with SLP_EN to
+ * PM1a_CNT powers the machine off. */
+#define ACPI_S5_SLP_TYP		5
+#define ACPI_MAX_CPUS		254	/* processor UID 0xff means "all" */
+
+struct acpi_config {
+	int nr_cpus;			/* LAPIC ids and processor UIDs 0..n-1 */
+	uint32_t lapic_addr;
+	uint32_t ioapic_addr;		/* IOAPIC id nr_cpus, GSI base 0 */
+	uint16_t pm1a_evt_port;		/* 4 bytes: PM1 status, PM1 enable */
+	uint16_t pm1a_cnt_port;		/* 2 bytes: PM1 control */
+	uint8_t sci_irq;		/* ISA IRQ = GSI, level, active high */
+};
+
+/* Write the tables at 'buf', which the guest sees at base_gpa (16-byte
+ * aligned, everything below 4 GiB); the RSDP is at offset 0, where the
+ * guest is told to look (boot_params.acpi_rsdp_addr) or finds it by
+ * scanning 0xe0000-0xfffff. Returns the number of bytes used, or -1 if
+ * 'len' is too small or the configuration is out of range. */
+int acpi__write_tables(void *buf, size_t len, uint32_t base_gpa,
+		       const struct acpi_config *cfg);
+
+#endif

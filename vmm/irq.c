@@ -1,0 +1,137 @@
+/* irq.c — GSI routing table, irqfds and ioeventfds (see irq.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vmm/irq.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+static int commit(struct vm *vm)
+{
+	struct irq_routing *r = &vm->irq;
+	struct kvm_irq_routing *t;
+	int err = 0;
+
+	t = calloc(1, sizeof(*t) + (size_t)r->nr * sizeof(t->entries[0]));
+	if (!t)
+		return -ENOMEM;
+	t->nr = (uint32_t)r->nr;
+	memcpy(t->entries, r->entry, (size_t)r->nr * sizeof(t->entries[0]));
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0) {
+		err = -errno;
+		pr_err("KVM_SET_GSI_ROUTING (%d routes): %s", r->nr, strerror(errno));
+	}
+	free(t);
+	return err;
+}
+
+int irq__init(struct vm *vm)
+{
+	struct irq_routing *r = &vm->irq;
+	int n;
+
+	pthread_mutex_init(&r->lock, NULL);
+	n = arch__irq_default_routes(r->entry, IRQ_MAX_ROUTES, &r->next_gsi);
+	if (n < 0)
+		return -1;
+	r->nr = n;
+	return 0;
+}
+
+int irq__alloc_msi_gsi(struct vm *vm, uint32_t *gsi)
+{
+	struct irq_routing *r = &vm->irq;
+	int err = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->nr >= IRQ_MAX_ROUTES) {
+		err = -ENOSPC;
+	} else {
+		struct kvm_irq_routing_entry *e = &r->entry[r->nr++];
+
+		memset(e, 0, sizeof(*e));
+		e->gsi = r->next_gsi++;
+		e->type = KVM_IRQ_ROUTING_MSI;
+		*gsi = e->gsi;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (err)
+		pr_err("out of interrupt routes (%d)", IRQ_MAX_ROUTES);
+	return err;
+}
+
+int irq__set_msi(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+	struct irq_routing *r = &vm->irq;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&r->lock);
+	for (int i = 0; i < r->nr; i++) {
+		struct kvm_irq_routing_entry *e = &r->entry[i];
+
+		if (e->gsi != gsi || e->type != KVM_IRQ_ROUTING_MSI)
+			continue;
+		if (e->u.msi.address_lo == (uint32_t)addr &&
+		    e->u.msi.address_hi == (uint32_t)(addr >> 32) && e->u.msi.data == data) {
+			err = 0;  /* unchanged: no ioctl */
+			break;
+		}
+		e->u.msi.address_lo = (uint32_t)addr;
+		e->u.msi.address_hi = (uint32_t)(addr >> 32);
+		e->u.msi.data = data;
+		err = commit(vm);
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return err;
+}
+
+int irq__signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
+		pr_warn("KVM_SIGNAL_MSI: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int irq__irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign)
+{
+	struct kvm_irqfd i = {
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &i) < 0) {
+		pr_err("KVM_IRQFD %s gsi %u: %s", assign ? "assign" : "deassign", gsi, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int irq__ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		pr_err("KVM_IOEVENTFD %s 0x%llx: %s", assign ? "assign" : "deassign",
+		       (unsigned long long)addr, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* irq.h — KVM interrupt plumbing for devices with MSI/MSI-X and queue
+ * doorbells: the GSI routing table, irqfds and ioeventfds.
+ *
+ * KVM_SET_GSI_ROUTING replaces the whole table, so vmm keeps a copy: the
+ * platform's wired routes (x86: PIC and IOAPIC pins) plus one MSI route
+ * per allocated GSI. An MSI-X vector gets a GSI and an eventfd bound to it
+ * with KVM_IRQFD: writing the eventfd injects the interrupt without a
+ * return to vmm (the I/O thread, or vhost-net in the kernel, writes it).
+ */
+#ifndef VMM_IRQ_H
+#define VMM_IRQ_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+
+#define IRQ_MAX_ROUTES 1024
+
+struct irq_routing {
+	pthread_mutex_t lock;
+	struct kvm_irq_routing_entry entry[IRQ_MAX_ROUTES];
+	int nr;
+	uint32_t next_gsi;   /* first GSI not used by wired routes */
+};
+
+/* Install the platform's wired routes (arch__irq_default_routes). */
+int irq__init(struct vm *vm);
+/* A new GSI for an MSI route (not yet valid until irq__set_msi). */
+int irq__alloc_msi_gsi(struct vm *vm, uint32_t *gsi);
+/* Point 'gsi' at an MSI message and commit the table to KVM. */
+int irq__set_msi(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
+/* Deliver one MSI right now (KVM_SIGNAL_MSI), e.g. a pending vector. */
+int irq__signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/* Bind / unbind an eventfd to a GSI (KVM_IRQFD). */
+int irq__irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign);
+/* Bind / unbind an eventfd to a guest write of 'len' bytes at 'addr'
+ * (KVM_IOEVENTFD), port I/O or MMIO, any value written. */
+int irq__ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio, bool assign);
+
+/* arch: append the wired routes; return how many (or -1). */
+int arch__irq_default_routes(struct kvm_irq_routing_entry *e, int max, uint32_t *next_gsi);
+
+#endif
