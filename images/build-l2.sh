@@ -36,6 +36,9 @@ img__copy_file images/l2-init.sh "$root" /init
 chmod 755 "$root/init"
 img__modules "$kver" "$root" virtio_pci virtio_net
 img__copy_bin "$(command -v iperf3 || img__die 'iperf3 not installed')" "$root"
+# lspci with the PCI ID database: the guest-side view of the NIC.
+img__copy_bin "$(command -v lspci || img__die 'lspci not installed (pciutils)')" "$root"
+img__copy_file /usr/share/misc/pci.ids "$root" /usr/share/misc/pci.ids
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 echo "root:x:0:" > "$root/etc/group"
 echo 'PS1="\h:\w# "' > "$root/etc/profile"

@@ -26,6 +26,11 @@ static const char usage[] =
 "  -m, --mem SIZE       guest RAM, MiB or with K/M/G suffix (default 512)\n"
 "  -c, --cpus N         number of vCPUs, 1-64 (default 1)\n"
 "  -n, --name NAME      a name for this VM (default vmm-PID)\n"
+"      --net tap=IF[,mac=MAC][,host-ip=A.B.C.D/N | ,bridge=BR]\n"
+"                       a virtio-net NIC on host tap IF (created if missing,\n"
+"                       removed at exit if vmm created it); host-ip puts an\n"
+"                       address on the tap, bridge attaches it to BR; repeat\n"
+"                       for more NICs (up to 4)\n"
 "      --boot-markers   at exit, print the time of each byte the guest wrote\n"
 "                       to the boot-marker port (0x80 on x86)\n"
 "      --no-console     do not read this terminal; guest output still shown\n"
@@ -52,7 +57,7 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE };
+enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE, OPT_NET };
 
 static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, unsigned errlen)
 {
@@ -65,6 +70,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		{ "name", required_argument, NULL, 'n' },
 		{ "boot-markers", no_argument, NULL, OPT_BOOT_MARKERS },
 		{ "no-console", no_argument, NULL, OPT_NO_CONSOLE },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -100,6 +106,16 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 			break;
 		case OPT_BOOT_MARKERS: cfg->boot_markers = true; break;
 		case OPT_NO_CONSOLE: cfg->no_console = true; break;
+		case OPT_NET: {
+			char why[200];
+
+			if (cfg->nr_nics == VMM_MAX_NICS)
+				return fail(err, errlen, "too many --net options (at most %d)", VMM_MAX_NICS);
+			if (netcfg__parse(optarg, &cfg->nic[cfg->nr_nics], why, sizeof(why)) < 0)
+				return fail(err, errlen, "%s", why);
+			cfg->nr_nics++;
+			break;
+		}
 		case 'v': cfg->verbose++; break;
 		case 'h': return 1;
 		case ':':

@@ -5,7 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/netcfg.h"
+
 #define VMM_MAX_CPUS 64
+#define VMM_MAX_NICS 4
 
 struct vm_config {
 	const char *name;        /* --name; default "vmm-PID" */
@@ -17,6 +20,8 @@ struct vm_config {
 	bool boot_markers;       /* --boot-markers: print guest boot markers at exit */
 	bool no_console;         /* --no-console: guest console to stdout, stdin ignored */
 	int verbose;             /* -v: more messages */
+	struct net_config nic[VMM_MAX_NICS];  /* --net, in order */
+	int nr_nics;
 };
 
 enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION };

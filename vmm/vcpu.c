@@ -61,6 +61,8 @@ struct vcpu *vcpu__create(struct vm *vm, int id)
 		free(v);
 		return NULL;
 	}
+	if (kvm_stats__open(&v->kstats, v->fd) < 0)
+		pr_debug("vCPU %d: no KVM binary stats (kernel older than 5.14?)", id);
 	return v;
 }
 
@@ -68,6 +70,7 @@ void vcpu__destroy(struct vcpu *v)
 {
 	if (!v)
 		return;
+	kvm_stats__close(&v->kstats);
 	if (v->run)
 		munmap(v->run, (size_t)v->vm->vcpu_mmap_size);
 	close(v->fd);
@@ -85,7 +88,7 @@ static void handle_io(struct vcpu *v)
 	if (size == 0 || size > 4 || count == 0 ||
 	    off + (uint64_t)size * count > (uint64_t)v->vm->vcpu_mmap_size)
 		return;
-	v->exits_io++;
+	vcpu__count(&v->exits_io);
 	for (uint32_t i = 0; i < count; i++, data += size) {
 		if (run->io.direction == KVM_EXIT_IO_OUT)
 			bus__write(&v->vm->pio, run->io.port, data, size);
@@ -101,7 +104,7 @@ static void handle_mmio(struct vcpu *v)
 
 	if (len == 0 || len > sizeof(run->mmio.data))
 		return;
-	v->exits_mmio++;
+	vcpu__count(&v->exits_mmio);
 	if (run->mmio.is_write)
 		bus__write(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
 	else
@@ -129,7 +132,7 @@ static bool handle_exit(struct vcpu *v)
 	struct kvm_run *run = v->run;
 	struct vm *vm = v->vm;
 
-	v->exits_total++;
+	vcpu__count(&v->exits_total);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(v);
@@ -141,7 +144,7 @@ static bool handle_exit(struct vcpu *v)
 		return true;
 	case KVM_EXIT_HLT:
 		/* Only without an in-kernel LAPIC; vmm always has one. */
-		v->exits_hlt++;
+		vcpu__count(&v->exits_hlt);
 		vm__request_exit(vm, 0, "guest halted (vCPU %d)", v->id);
 		return false;
 	case KVM_EXIT_SHUTDOWN:
@@ -170,7 +173,7 @@ static bool handle_exit(struct vcpu *v)
 				 v->id, run->internal.suberror);
 		return false;
 	default:
-		v->exits_other++;
+		vcpu__count(&v->exits_other);
 		if (arch__handle_exit(v) == 0)
 			return true;
 		if (!atomic_load(&vm->exiting)) {

@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "vmm/kvm_stats.h"
+
 struct vm;
 
 struct vcpu {
@@ -16,9 +18,23 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	atomic_int started;
-	/* exit counters: written by this vCPU thread only */
+	/* Exit counters: written by this vCPU thread only (relaxed stores,
+	 * no locked instruction), read by anyone with vcpu__stat(). */
 	uint64_t exits_io, exits_mmio, exits_hlt, exits_other, exits_total;
+	struct kvm_stats kstats;   /* the kernel's count of all VM exits */
 };
+
+/* One writer per counter: a plain load and a relaxed store, which on x86
+ * is an ordinary mov, yet never a data race for concurrent readers. */
+static inline void vcpu__count(uint64_t *c)
+{
+	__atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t vcpu__stat(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
 
 struct vcpu *vcpu__create(struct vm *vm, int id);
 void vcpu__destroy(struct vcpu *v);

@@ -20,6 +20,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "virtio/net.h"
+#include "virtio/net_tap.h"
 #include "vmm/arch.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -122,11 +124,15 @@ static void on_signal(void *opaque, uint32_t events)
 
 	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		vm__print_stats(vm);
+		return;
+	}
 	vm__request_exit(vm, 128 + (int)si.ssi_signo, "stopped by signal %s",
 			 sigabbrev_np((int)si.ssi_signo) ?: "?");
 }
 
-/* SIGINT/SIGTERM/SIGHUP end the VM cleanly (terminal restored, threads
+/* SIGUSR2 prints the counters. SIGINT/SIGTERM/SIGHUP end the VM cleanly (terminal restored, threads
  * joined): they are blocked in every thread and read on the I/O thread. */
 static int setup_signals(struct vm *vm)
 {
@@ -136,6 +142,7 @@ static int setup_signals(struct vm *vm)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm->signal_fd < 0 || loop__add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm) < 0) {
@@ -185,6 +192,11 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	if (setup_memory(vm) < 0 || arch__vm_init(vm) < 0 || irq__init(vm) < 0 ||
 	    arch__devices_init(vm) < 0)
 		return -1;
+	for (int i = 0; i < cfg->nr_nics; i++) {
+		vm->nic[i] = net_tap__create(vm, &cfg->nic[i], i);
+		if (!vm->nic[i])
+			return -1;
+	}
 	if (cfg->kernel && arch__load_kernel(vm) < 0)
 		return -1;
 
@@ -247,6 +259,51 @@ void vm__record_marker(struct vm *vm, uint8_t value)
 	pr_debug("boot marker 0x%02x at %.1f ms", value, (double)ns / 1e6);
 }
 
+void vm__print_stats(struct vm *vm)
+{
+	uint64_t io = 0, mmio = 0, hlt = 0, other = 0, total = 0, k[KVM_STAT_NR] = { 0 };
+	char line[1024];
+	int n;
+
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpu[i];
+		uint64_t kv[KVM_STAT_NR];
+
+		kvm_stats__read(&v->kstats, kv);
+		for (int j = 0; j < KVM_STAT_NR; j++)
+			k[j] += kv[j];
+		io += vcpu__stat(&v->exits_io);
+		mmio += vcpu__stat(&v->exits_mmio);
+		hlt += vcpu__stat(&v->exits_hlt);
+		other += vcpu__stat(&v->exits_other);
+		total += vcpu__stat(&v->exits_total);
+	}
+	/* kvm_*: every VM exit the kernel handled; user_*: the exits that
+	 * came back to vmm's vCPU threads. */
+	n = snprintf(line, sizeof(line), "stats: kvm_exits=%llu kvm_io=%llu kvm_mmio=%llu kvm_halt=%llu"
+		     " kvm_irq=%llu kvm_irq_window=%llu user_exits=%llu user_io=%llu user_mmio=%llu"
+		     " user_other=%llu",
+		     (unsigned long long)k[KVM_STAT_EXITS], (unsigned long long)k[KVM_STAT_IO_EXITS],
+		     (unsigned long long)k[KVM_STAT_MMIO_EXITS], (unsigned long long)k[KVM_STAT_HALT_EXITS],
+		     (unsigned long long)k[KVM_STAT_IRQ_EXITS],
+		     (unsigned long long)k[KVM_STAT_IRQ_WINDOW_EXITS],
+		     (unsigned long long)total, (unsigned long long)io, (unsigned long long)mmio,
+		     (unsigned long long)(other + hlt));
+	for (int i = 0; i < VMM_MAX_NICS && vm->nic[i] && n < (int)sizeof(line); i++) {
+		struct net_dev_stats s;
+
+		net_dev__stats(vm->nic[i]->dev, &s);
+		n += snprintf(line + n, sizeof(line) - (size_t)n,
+			      " eth%d: tx_packets=%llu tx_bytes=%llu rx_packets=%llu rx_bytes=%llu"
+			      " tx_kicks=%llu rx_kicks=%llu tx_irqs=%llu rx_irqs=%llu", i,
+			      (unsigned long long)s.tx_packets, (unsigned long long)s.tx_bytes,
+			      (unsigned long long)s.rx_packets, (unsigned long long)s.rx_bytes,
+			      (unsigned long long)s.tx_kicks, (unsigned long long)s.rx_kicks,
+			      (unsigned long long)s.tx_interrupts, (unsigned long long)s.rx_interrupts);
+	}
+	pr_info("%s", line);
+}
+
 /* In order of first appearance. */
 static void print_markers(struct vm *vm)
 {
@@ -290,6 +347,8 @@ int vm__run(struct vm *vm)
 
 	if (vm->cfg->boot_markers)
 		print_markers(vm);
+	if (vm->cfg->verbose)
+		vm__print_stats(vm);
 	if (vm->exit_status == 0)
 		pr_info("%s", vm->exit_reason);
 	else
@@ -305,6 +364,11 @@ void vm__destroy(struct vm *vm)
 	free(vm->vcpu);
 	vm->vcpu = NULL;
 	vm->nr_vcpus = 0;
+	loop__stop(&vm->loop);
+	for (int i = 0; i < VMM_MAX_NICS; i++) {
+		net_tap__destroy(vm->nic[i]);
+		vm->nic[i] = NULL;
+	}
 	loop__destroy(&vm->loop);
 	arch__vm_destroy(vm);
 	if (vm->vm_fd >= 0)

@@ -18,6 +18,8 @@
 struct vcpu;
 struct uart8250;
 struct arch_vm;
+struct pci_host;
+struct net_tap;
 
 
 struct vm {
@@ -33,6 +35,8 @@ struct vm {
 	int nr_vcpus;
 	struct vcpu **vcpu;
 	struct arch_vm *arch;       /* arch-private state (irqchip, tables) */
+	struct pci_host *pci;       /* PCI bus 0 (made by the arch) */
+	struct net_tap *nic[VMM_MAX_NICS];
 	struct console console;     /* this terminal <-> the guest's ttyS0 */
 
 	uint64_t start_ns;
@@ -71,5 +75,10 @@ int vm__set_irq_line(struct vm *vm, unsigned irq, int level);
 int vm__add_memslot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva);
 
 void vm__record_marker(struct vm *vm, uint8_t value);
+
+/* One line of counters on stderr: KVM exits by reason (all vCPUs), and
+ * per NIC packets/bytes each way with guest kicks and interrupts. Sent on
+ * SIGUSR2, and at exit with -v. */
+void vm__print_stats(struct vm *vm);
 
 #endif

@@ -9,7 +9,7 @@
  *   MADT: one Processor Local APIC per vCPU, the IOAPIC, overrides for
  *         the PIT (IRQ 0 -> GSI 2) and the SCI (level, active high), and
  *         LINT1 as NMI on every processor
- *   DSDT: Name (_S5, Package () { ACPI_S5_SLP_TYP, 0, 0, 0 })
+ *   DSDT: \_S5 and the PCI root bridge \_SB.PCI0 (arch/x86/dsdt.c)
  *
  * The FADT describes a legacy PC, not a hardware-reduced one: 8259s and
  * PIT exist, the i8042 and other ISA devices are to be probed
@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "arch/x86/acpi.h"
+#include "arch/x86/dsdt.h"
 #include "vmm/log.h"
 
 #define OEM_ID			"VMM   "
@@ -222,21 +223,6 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
 #define PIT_ISA_IRQ		0
 #define PIT_GSI			2
 
-/* AML: Name (_S5, Package () { ACPI_S5_SLP_TYP, Zero, Zero, Zero }) */
-#define AML_NAME_OP		0x08
-#define AML_PACKAGE_OP		0x12
-#define AML_BYTE_PREFIX		0x0a
-#define AML_ZERO_OP		0x00
-static const uint8_t dsdt_aml[] = {
-	AML_NAME_OP, '_', 'S', '5', '_',
-	AML_PACKAGE_OP,
-	0x07,				/* PkgLength: itself and the 6 bytes after */
-	0x04,				/* NumElements */
-	AML_BYTE_PREFIX, ACPI_S5_SLP_TYP,	/* SLP_TYPa */
-	AML_ZERO_OP,			/* SLP_TYPb */
-	AML_ZERO_OP, AML_ZERO_OP,	/* reserved */
-};
-
 static uint8_t checksum(const void *p, size_t len)
 {
 	const uint8_t *b = p;
@@ -291,7 +277,8 @@ static uint32_t place(uint32_t *next, size_t size, uint32_t align)
 	return at;
 }
 
-static void lay_out(struct acpi_layout *l, uint32_t base, int nr_cpus)
+static void lay_out(struct acpi_layout *l, uint32_t base, int nr_cpus,
+		    size_t dsdt_aml_len)
 {
 	uint32_t next = base;
 
@@ -300,7 +287,7 @@ static void lay_out(struct acpi_layout *l, uint32_t base, int nr_cpus)
 		      (size_t)nr_cpus * sizeof(struct madt_lapic) +
 		      sizeof(struct madt_ioapic) + 2 * sizeof(struct madt_iso) +
 		      sizeof(struct madt_lapic_nmi);
-	l->dsdt_len = sizeof(struct acpi_header) + sizeof(dsdt_aml);
+	l->dsdt_len = sizeof(struct acpi_header) + dsdt_aml_len;
 	l->rsdp = place(&next, sizeof(struct acpi_rsdp), 16);
 	l->xsdt = place(&next, l->xsdt_len, 16);
 	l->fadt = place(&next, sizeof(struct acpi_fadt), 16);
@@ -408,13 +395,13 @@ static void write_madt(uint8_t *p, const struct acpi_layout *l,
 	seal(p, at);
 }
 
-static void write_dsdt(uint8_t *p, const struct acpi_layout *l)
+static void write_dsdt(uint8_t *p, const struct acpi_layout *l, const uint8_t *aml)
 {
 	struct acpi_header h = { 0 };
 
 	fill_header(&h, "DSDT", (uint32_t)l->dsdt_len, DSDT_REVISION);
 	memcpy(p, &h, sizeof(h));
-	memcpy(p + sizeof(h), dsdt_aml, sizeof(dsdt_aml));
+	memcpy(p + sizeof(h), aml, l->dsdt_len - sizeof(h));
 	seal(p, l->dsdt_len);
 }
 
@@ -450,6 +437,8 @@ int acpi__write_tables(void *buf, size_t len, uint32_t base_gpa,
 {
 	struct acpi_layout l;
 	uint8_t *p = buf;
+	uint8_t aml[DSDT_AML_MAX];
+	long aml_len;
 
 	if (!buf || !cfg) {
 		pr_err("acpi: no buffer or configuration");
@@ -474,7 +463,12 @@ int acpi__write_tables(void *buf, size_t len, uint32_t base_gpa,
 		pr_err("acpi: tables at 0x%x do not fit below 4 GiB", base_gpa);
 		return -1;
 	}
-	lay_out(&l, base_gpa, cfg->nr_cpus);
+	/* Built aside first: nothing is written to 'buf' unless it all
+	 * fits. */
+	aml_len = dsdt__build(aml, sizeof(aml), cfg);
+	if (aml_len < 0)
+		return -1;
+	lay_out(&l, base_gpa, cfg->nr_cpus, (size_t)aml_len);
 	if (l.total > len) {
 		pr_err("acpi: tables need %zu bytes, only %zu available", l.total, len);
 		return -1;
@@ -482,7 +476,7 @@ int acpi__write_tables(void *buf, size_t len, uint32_t base_gpa,
 
 	memset(p, 0, l.total);
 	write_facs(p + (l.facs - base_gpa));
-	write_dsdt(p + (l.dsdt - base_gpa), &l);
+	write_dsdt(p + (l.dsdt - base_gpa), &l, aml);
 	write_madt(p + (l.madt - base_gpa), &l, cfg);
 	write_fadt(p + (l.fadt - base_gpa), &l, cfg);
 	write_xsdt(p + (l.xsdt - base_gpa), &l);

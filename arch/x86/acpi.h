@@ -1,11 +1,13 @@
 /* acpi.h — the ACPI tables of an x86 guest: RSDP (ACPI 2.0+), XSDT, FADT
  * (a legacy PC with 8259s, PIT, i8042 and the PM1a register block of
- * devices/acpi_pm.c), FACS, a DSDT holding only \_S5 (so the guest can
- * power off) and a MADT describing every vCPU's LAPIC and the IOAPIC.
+ * devices/acpi_pm.c), FACS, a DSDT (arch/x86/dsdt.c) holding \_S5 (so the
+ * guest can power off) and PCI bus 0's root bridge, and a MADT describing
+ * every vCPU's LAPIC and the IOAPIC.
  * The MP table stays for guests booted with acpi=off. */
 #ifndef X86_ACPI_H
 #define X86_ACPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +23,14 @@ struct acpi_config {
 	uint16_t pm1a_evt_port;		/* 4 bytes: PM1 status, PM1 enable */
 	uint16_t pm1a_cnt_port;		/* 2 bytes: PM1 control */
 	uint8_t sci_irq;		/* ISA IRQ = GSI, level, active high */
+	/* PCI bus 0 (devices/pci.h) as the DSDT's \_SB.PCI0, a PNP0A03 root
+	 * bridge with the config ports 0xCF8..0xCFF, these windows (as given
+	 * to pci__create(): [base, end), left out when empty) and the INTx
+	 * routing of pci__intx_irq(). No root bridge when 'pci' is false. */
+	bool pci;
+	uint32_t pci_io_base, pci_io_end;		/* end <= 0x10000 */
+	uint64_t pci_mmio32_base, pci_mmio32_end;	/* end <= 4 GiB */
+	uint64_t pci_mmio64_base, pci_mmio64_end;
 };
 
 /* Write the tables at 'buf', which the guest sees at base_gpa (16-byte

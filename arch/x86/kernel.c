@@ -127,6 +127,12 @@ static int write_acpi_tables(struct vm *vm)
 		.pm1a_evt_port = X86_ACPI_PM1A_EVT_PORT,
 		.pm1a_cnt_port = X86_ACPI_PM1A_CNT_PORT,
 		.sci_irq = X86_ACPI_SCI_IRQ,
+		/* The windows arch/x86/vm.c gives pci__create(). */
+		.pci = vm->pci != NULL,
+		.pci_io_base = X86_PCI_IO_START,
+		.pci_io_end = X86_PCI_IO_END,
+		.pci_mmio32_base = X86_PCI_MMIO_START,
+		.pci_mmio32_end = X86_PCI_MMIO_END,
 	};
 	const uint64_t len = X86_ACPI_END - X86_ACPI_START;
 

@@ -25,6 +25,8 @@
 #define X86_MMIO_HOLE_END     0x100000000ULL
 #define X86_PCI_MMIO_START    0xc0000000ULL
 #define X86_PCI_MMIO_END      0xfec00000ULL
+#define X86_PCI_IO_START      0x1000      /* I/O BARs */
+#define X86_PCI_IO_END        0x10000
 #define X86_IOAPIC_ADDR       0xfec00000ULL
 #define X86_LAPIC_ADDR        0xfee00000ULL
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "arch/x86/mptable.h"
+#include "devices/pci.h"
 #include "vmm/log.h"
 
 #define MPF_SIGNATURE	"_MP_"
@@ -212,14 +213,30 @@ struct mp_config {
 	uint32_t ioapic_addr;
 };
 
-#define ISA_BUS_ID 0
+/* Linux matches a PCI device's interrupt entry by bus number, so the PCI
+ * bus is MP bus 0 and ISA is bus 1 (as kvmtool does). */
+#define PCI_BUS_ID 0
+#define ISA_BUS_ID 1
+#define MP_IRQFLAG_LEVEL_LOW 0x0f  /* polarity active low, trigger level */
+
+/* PCI INTx of every slot and pin, routed as devices/pci.c wires them. */
+static void add_pci_irqs(struct mpc_writer *w, uint8_t bus, uint8_t ioapic)
+{
+	for (unsigned slot = 1; slot < PCI_NR_SLOTS; slot++)
+		for (unsigned pin = 1; pin <= 4; pin++)
+			add_intsrc(w, MP_INTSRC, MP_INT, MP_IRQFLAG_LEVEL_LOW, bus,
+				   (uint8_t)(slot << 2 | (pin - 1)), ioapic,
+				   (uint8_t)pci__intx_irq(slot, pin));
+}
 
 static void build_entries(struct mpc_writer *w, const struct mp_config *c)
 {
 	add_cpus(w, c->nr_cpus);
+	add_bus(w, PCI_BUS_ID, "PCI   ");
 	add_bus(w, ISA_BUS_ID, "ISA   ");
 	add_ioapic(w, c->ioapic_id, c->ioapic_addr);
 	add_isa_irqs(w, ISA_BUS_ID, c->ioapic_id);
+	add_pci_irqs(w, PCI_BUS_ID, c->ioapic_id);
 	/* The 8259 reaches every LAPIC's LINT0 (virtual wire), NMI LINT1. */
 	add_intsrc(w, MP_LINTSRC, MP_EXTINT, MP_IRQFLAG_CONFORMING, ISA_BUS_ID,
 		   0, ALL_LAPICS, 0);

@@ -13,6 +13,7 @@
 #include "devices/acpi_pm.h"
 #include "devices/boot_marker.h"
 #include "devices/i8042.h"
+#include "devices/pci.h"
 #include "devices/rtc.h"
 #include "devices/uart8250.h"
 #include "vmm/arch.h"
@@ -108,6 +109,40 @@ static const struct acpi_pm_ops acpi_pm_ops = {
 	.set_sci = acpi_set_sci,
 };
 
+static void pci_set_irq(void *opaque, int irq, int level)
+{
+	vm__set_irq_line(opaque, (unsigned)irq, level);
+}
+
+static void pci_reset(void *opaque)
+{
+	vm__request_exit(opaque, 0, "guest reboot (PCI reset control)");
+}
+
+static const struct pci_host_ops pci_host_ops = {
+	.set_irq = pci_set_irq,
+	.reset = pci_reset,
+};
+
+/* PCI bus 0: BARs in the 32-bit hole below the IOAPIC, I/O BARs above
+ * the legacy ports; the DSDT's PCI0 _CRS describes the same windows. */
+static int pci_init(struct vm *vm)
+{
+	struct pci_host_config cfg = {
+		.pio = &vm->pio,
+		.mmio = &vm->mmio,
+		.mmio32_base = X86_PCI_MMIO_START,
+		.mmio32_end = X86_PCI_MMIO_END,
+		.io_base = X86_PCI_IO_START,
+		.io_end = X86_PCI_IO_END,
+		.ops = &pci_host_ops,
+		.opaque = vm,
+	};
+
+	vm->pci = pci__create(&cfg);
+	return vm->pci ? 0 : -1;
+}
+
 int arch__devices_init(struct vm *vm)
 {
 	struct arch_vm *a = vm->arch;
@@ -131,6 +166,8 @@ int arch__devices_init(struct vm *vm)
 		pr_err("cannot register the platform devices");
 		return -1;
 	}
+	if (pci_init(vm) < 0)
+		return -1;
 	return console__init(&vm->console, vm, a->com1, !vm->cfg->no_console);
 }
 
@@ -138,6 +175,9 @@ void arch__vm_destroy(struct vm *vm)
 {
 	struct arch_vm *a = vm->arch;
 
+	if (vm->pci)
+		pci__free(vm->pci);
+	vm->pci = NULL;
 	if (!a)
 		return;
 	if (a->com1)

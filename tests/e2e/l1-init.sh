@@ -26,6 +26,7 @@ export HOME=/root
 L2_KERNEL=/guest/bzImage
 L2_INITRD=/guest/l2-initrd.cpio.gz
 VMM=/usr/bin/vmm
+VMM_ARGS=           # extra vmm options (scenarios set them, e.g. --net)
 export L2_KERNEL L2_INITRD VMM
 
 e2e__uptime_ms()
@@ -126,9 +127,10 @@ l2__run()
 	else
 		set -- "$VMM" run --kernel "$L2_KERNEL" --initrd "$L2_INITRD" \
 			--params "$params" --mem "$L2_MEM" --cpus "$L2_CPUS" \
-			--boot-markers --no-console
+			--boot-markers --no-console $VMM_ARGS
 	fi
 	t0=$(e2e__uptime_ms)
+	: > /tmp/l2.out
 	{
 		# SIGTERM first so the VMM can still report (boot markers).
 		timeout -s KILL $((tmo + 10)) timeout -s TERM "$tmo" "$@" < /dev/null
@@ -147,6 +149,7 @@ l2__run()
 		if (line ~ /^E2E-VMM-RC /) { rc = substr(line, 12) + 0; next }
 		print "L2| " line
 		fflush()
+		print line >> "/tmp/l2.out"
 		if (!marker && index(line, "VMM-L2-INIT-OK")) {
 			marker = 1
 			seen = now_ms() - t0

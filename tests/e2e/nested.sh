@@ -147,6 +147,8 @@ run_one()
 		[ -z "$tot" ] || detail="$detail; $tot"
 		;;
 	esac
+	# Figures a scenario wants in the summary.
+	echo "$clean" | grep -a '^E2E-INFO ' | sed 's/^E2E-INFO /  /'
 	case $st in
 	pass)
 		passed=$((passed + 1))

@@ -1,8 +1,9 @@
 /* test_acpi.c — the ACPI tables (arch/x86/acpi.c), parsed as a guest does
  * from the RSDP down: signatures, checksums, lengths, pointers that land
  * on the tables inside the buffer, the FADT fields Linux relies on, the
- * MADT for 1, 2, 64 and 254 vCPUs and the DSDT's \_S5 bytes; and the PM1a
- * register block (devices/acpi_pm.c) through a real port-I/O bus. */
+ * MADT for 1, 2, 64 and 254 vCPUs and the DSDT's \_S5 bytes (the rest of
+ * the DSDT: test_dsdt.c); and the PM1a register block (devices/acpi_pm.c)
+ * through a real port-I/O bus. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,6 +60,11 @@ static struct acpi_config config(int nr_cpus)
 		.pm1a_evt_port = EVT_PORT,
 		.pm1a_cnt_port = CNT_PORT,
 		.sci_irq = SCI_IRQ,
+		.pci = true,
+		.pci_io_base = 0x1000,
+		.pci_io_end = 0x10000,
+		.pci_mmio32_base = 0xc0000000u,
+		.pci_mmio32_end = 0xfec00000u,
 	};
 }
 
@@ -135,18 +141,23 @@ static void check_fadt(const uint8_t *f, const uint8_t *buf, int used)
 	assert_memory_equal(facs, "FACS", 4);
 	assert_int_equal(le32(facs + 4), 64);
 
-	/* DSDT: Name (_S5, Package () { 5, 0, 0, 0 }) and nothing else. */
+	/* DSDT: Name (_S5, Package () { 5, 0, 0, 0 }) first, then the PCI
+	 * root bridge (its bytes: test_dsdt.c). */
 	dsdt = table(buf, used, dsdt_gpa, "DSDT");
 	{
 		static const uint8_t aml[] = {
 			0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04,
 			0x0a, 0x05, 0x00, 0x00, 0x00,
 		};
+		static const uint8_t pci0[] = { 0x5b, 0x82 };	/* Device () */
+		uint32_t dsdt_len = le32(dsdt + 4);
 
-		assert_int_equal(le32(dsdt + 4), 36 + sizeof(aml));
+		assert_true(dsdt_len > 36 + sizeof(aml));
 		assert_int_equal(dsdt[8], 2);	/* 64-bit AML integers */
 		assert_memory_equal(dsdt + 36, aml, sizeof(aml));
 		assert_int_equal(dsdt[36 + 9], ACPI_S5_SLP_TYP);
+		assert_non_null(memmem(dsdt + 36, dsdt_len - 36, pci0, sizeof(pci0)));
+		assert_non_null(memmem(dsdt + 36, dsdt_len - 36, "PCI0", 4));
 	}
 }
 

@@ -38,15 +38,16 @@ static uint8_t sum(const uint8_t *p, size_t len)
 
 static size_t expected_size(int n)
 {
-	/* mpf + header + cpus + ISA bus + IOAPIC + 15 ISA IRQs + 2 LINTs */
-	return 16 + 44 + 20 * (size_t)n + 8 + 8 + 15 * 8 + 2 * 8;
+	/* mpf + header + cpus + PCI and ISA buses + IOAPIC + 15 ISA IRQs +
+	 * 31 slots x 4 PCI INTx + 2 LINTs */
+	return 16 + 44 + 20 * (size_t)n + 2 * 8 + 8 + 15 * 8 + 124 * 8 + 2 * 8;
 }
 
 static void check_table(int n)
 {
 	uint8_t *buf = malloc(BUF_SIZE);
 	const uint8_t *mpc, *e;
-	int ret, irqs_seen = 0, last_type = -1, counts[5] = { 0 };
+	int ret, irqs_seen = 0, last_type = -1, counts[5] = { 0 }, pci_irqs = 0;
 	uint16_t entries;
 
 	assert_non_null(buf);
@@ -73,7 +74,7 @@ static void check_table(int n)
 	assert_memory_equal(mpc + 8, "VMM     ", 8);
 	assert_int_equal(le32(mpc + 28), 0);	/* no OEM table */
 	entries = le16(mpc + 34);
-	assert_int_equal(entries, n + 1 + 1 + 15 + 2);
+	assert_int_equal(entries, n + 2 + 1 + 15 + 124 + 2);
 	assert_int_equal(le32(mpc + 36), LAPIC_ADDR);
 	assert_int_equal(le16(mpc + 40), 0);	/* no extended table */
 
@@ -95,9 +96,9 @@ static void check_table(int n)
 			assert_true(le32(e + 8) & (1u << 9));	/* APIC */
 			e += 20;
 			break;
-		case 1:	/* bus */
-			assert_int_equal(e[1], 0);
-			assert_memory_equal(e + 2, "ISA   ", 6);
+		case 1:	/* bus: PCI is bus 0, ISA bus 1 */
+			assert_int_equal(e[1], counts[1] - 1);
+			assert_memory_equal(e + 2, e[1] == 0 ? "PCI   " : "ISA   ", 6);
 			e += 8;
 			break;
 		case 2:	/* IOAPIC */
@@ -109,8 +110,19 @@ static void check_table(int n)
 			break;
 		case 3:	/* I/O interrupt */
 			assert_int_equal(e[1], 0);		/* INT */
+			if (e[4] == 0) {	/* PCI: slot << 2 | pin - 1 */
+				unsigned slot = e[5] >> 2, pin = (e[5] & 3) + 1u;
+
+				assert_int_equal(le16(e + 2), 0x0f);	/* level, low */
+				assert_true(slot >= 1 && slot < 32);
+				assert_int_equal(e[6], n);
+				assert_int_equal(e[7], 16 + (slot + pin - 1) % 8);
+				pci_irqs++;
+				e += 8;
+				break;
+			}
 			assert_int_equal(le16(e + 2), 0);	/* conforming */
-			assert_int_equal(e[4], 0);		/* ISA */
+			assert_int_equal(e[4], 1);		/* ISA */
 			assert_true(e[5] < 16 && e[5] != 2);
 			assert_false(irqs_seen & (1 << e[5]));
 			irqs_seen |= 1 << e[5];
@@ -128,9 +140,10 @@ static void check_table(int n)
 	}
 	assert_ptr_equal(e, buf + ret);
 	assert_int_equal(counts[0], n);
-	assert_int_equal(counts[1], 1);
+	assert_int_equal(counts[1], 2);
 	assert_int_equal(counts[2], 1);
-	assert_int_equal(counts[3], 15);
+	assert_int_equal(counts[3], 15 + 124);
+	assert_int_equal(pci_irqs, 124);
 	assert_int_equal(counts[4], 2);
 	assert_int_equal(irqs_seen, 0xffff & ~(1 << 2));
 	free(buf);

@@ -1,0 +1,51 @@
+/* netcfg.h — the --net option ("tap=NAME,mac=MAC,host-ip=A.B.C.D/N" or
+ * "tap=NAME,bridge=BR") and the host-side configuration of the tap through
+ * rtnetlink: link up, an IPv4 address, bridge membership; each step is
+ * recorded in struct tap so that tap__close undoes exactly what vmm did. */
+#ifndef DEVICES_NETCFG_H
+#define DEVICES_NETCFG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tap;
+
+struct net_config {
+	char tap[IFNAMSIZ];	/* "" lets the kernel pick a name */
+	uint8_t mac[6];		/* the guest's MAC */
+	bool mac_set;		/* false: caller uses netcfg__default_mac */
+	char bridge[IFNAMSIZ];	/* "" for none */
+	bool has_host_ip;
+	uint32_t host_ip;	/* host byte order */
+	unsigned prefix;	/* 1..32 */
+};
+
+/* Parse the value of --net. On error writes one line naming the culprit to
+ * 'err' and returns -1; *out is then unspecified. */
+int netcfg__parse(const char *value, struct net_config *out, char *err, size_t errlen);
+
+/* "02:ca:fe:fa:ce:01": six ':'-separated hex pairs, unicast, not all-zero. */
+int netcfg__parse_mac(const char *s, uint8_t mac[6], char *err, size_t errlen);
+
+/* "192.168.100.1/24": a usable host address with its prefix length. */
+int netcfg__parse_cidr(const char *s, uint32_t *ip, unsigned *prefix,
+		       char *err, size_t errlen);
+
+/* A host interface name the kernel accepts as-is (no '%' template). */
+int netcfg__check_ifname(const char *what, const char *s, char *err, size_t errlen);
+
+/* A locally administered unicast MAC 02:xx:xx:xx:xx:xx derived from seed. */
+void netcfg__default_mac(uint8_t mac[6], unsigned seed);
+
+/* Configure the host side of an open tap as *c asks: attach to c->bridge,
+ * add c->host_ip/prefix, set the link up. On error writes one line, undoes
+ * its own partial work and returns -1. */
+int netcfg__host_setup(struct tap *t, const struct net_config *c, char *err, size_t errlen);
+
+/* Undo what netcfg__host_setup recorded in *t (called by tap__close).
+ * Failures are reported with pr_warn. */
+void netcfg__host_teardown(struct tap *t);
+
+#endif

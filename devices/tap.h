@@ -1,0 +1,55 @@
+/* tap.h — the host side of a virtio-net NIC: a tap from /dev/net/tun opened
+ * with a virtio-net header on every frame (IFF_VNET_HDR), the offloads the
+ * guest can receive, and a record of what vmm changed on the host so that
+ * tap__close undoes exactly that. The same fd can later be handed to
+ * /dev/vhost-net. */
+#ifndef DEVICES_TAP_H
+#define DEVICES_TAP_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TAP_DEV_PATH "/dev/net/tun"
+#define TAP_DEFAULT_TEMPLATE "vmmtap%d"
+
+struct tap {
+	int fd;			/* -1 when closed */
+	char ifname[IFNAMSIZ];	/* the kernel's name for it */
+	bool created;		/* vmm created it: it vanishes when fd closes */
+	int ifindex;
+	unsigned vnet_hdr_len;	/* bytes of virtio-net header per frame */
+	unsigned offload;	/* TUN_F_* that the kernel accepted */
+	/* Host configuration done by netcfg__host_setup, undone on close. */
+	bool configured_addr;	/* vmm added addr/prefix to this tap */
+	uint32_t addr;		/* host byte order */
+	unsigned prefix;
+	bool set_master;	/* vmm attached this tap to a bridge */
+	bool set_up;		/* vmm set the link administratively up */
+};
+
+/* Open (or create) tap 'ifname'; NULL or "" lets the kernel pick a
+ * "vmmtap%d" name. The fd is O_NONBLOCK|O_CLOEXEC, frames carry a virtio-net
+ * header (10 bytes until tap__set_vnet_hdr_len). On error writes one line to
+ * 'err', leaves nothing behind and returns -1. */
+int tap__open(struct tap *t, const char *ifname, char *err, size_t errlen);
+
+/* TUNSETVNETHDRSZ: 10 (legacy virtio_net_hdr) or 12 (with num_buffers).
+ * Returns 0 or -errno. */
+int tap__set_vnet_hdr_len(struct tap *t, unsigned len);
+
+/* TUNSETOFFLOAD with TUN_F_* flags; if the kernel refuses them and TUN_F_UFO
+ * was asked for, retries without it (as QEMU does). t->offload records what
+ * took. Returns 0 or -errno (then the offloads are unchanged). */
+int tap__set_offload(struct tap *t, unsigned tun_flags);
+
+/* The TUN_F_* offloads matching negotiated virtio-net features: what the
+ * guest can receive (VIRTIO_NET_F_GUEST_*), mapped as QEMU does. */
+unsigned tap__offload_from_guest_features(uint64_t features);
+
+/* Undo the host configuration recorded in *t and close the fd; a tap that
+ * vmm created disappears. Safe to call again, and after tap__open failed. */
+void tap__close(struct tap *t);
+
+#endif

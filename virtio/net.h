@@ -1,0 +1,90 @@
+/* net.h — the virtio-net device model (virtio 1.x spec 5.1), modern only.
+ *
+ * Queues: 0 = receiveq, 1 = transmitq, 2 = controlq (no multiqueue).
+ * Packets go to and come from a backend through struct net_backend_ops:
+ * the userspace tap datapath implements tx/rx; a backend that moves
+ * packets itself (vhost-net) leaves tx/rx NULL and rx_fd returning -1, and
+ * the device then only negotiates, serves config space and the control
+ * queue, while the transport hands the RX/TX kicks elsewhere.
+ *
+ * Every packet crosses as one vnet header (struct virtio_net_hdr_mrg_rxbuf,
+ * 12 bytes, VERSION_1) + the Ethernet frame, straight between guest
+ * buffers and the backend: no copies on TX or RX.
+ *
+ * Threads: the datapath runs on the I/O thread (queue kicks via the
+ * transport, the backend fd and a reschedule eventfd via the loop), under
+ * vdev->lock like every op the transport calls.
+ */
+#ifndef VIRTIO_NET_H
+#define VIRTIO_NET_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "virtio/virtio.h"
+
+struct loop;
+
+#define NET_QUEUE_RX   0
+#define NET_QUEUE_TX   1
+#define NET_QUEUE_CTRL 2
+#define NET_NR_QUEUES  3
+#define NET_DEFAULT_QUEUE_SIZE 256
+
+struct net_backend_ops {
+	/* writev() one packet (vnet header + frame). Bytes written, or -1
+	 * with errno: EAGAIN/EWOULDBLOCK = full (the device retries when
+	 * rx_fd() is writable), anything else = the packet is dropped. */
+	ssize_t (*tx)(void *b, const struct iovec *iov, int iovcnt);
+	/* readv() one packet (vnet header + frame): its length (a tap
+	 * returns the full length even when it had to truncate), or -1 with
+	 * errno EAGAIN/EWOULDBLOCK when none is waiting. */
+	ssize_t (*rx)(void *b, const struct iovec *iov, int iovcnt);
+	/* The vnet header size to use both ways (12 with VERSION_1). */
+	int (*set_vnet_hdr_len)(void *b, unsigned len);
+	/* Enable exactly the offloads the driver accepted: the backend maps
+	 * the negotiated VIRTIO_NET_F_GUEST_* bits to TUN_F_*. */
+	int (*set_offload)(void *b, uint64_t guest_features);
+	/* The fd the device polls: readable = a packet to receive, writable
+	 * = room to send after tx() said EAGAIN. -1: do not poll. */
+	int (*rx_fd)(void *b);
+};
+
+struct net_dev_config {
+	uint8_t mac[6];
+	uint16_t queue_size;                /* 0: NET_DEFAULT_QUEUE_SIZE */
+	const struct net_backend_ops *backend;
+	void *backend_priv;
+	struct loop *loop;                  /* the I/O thread's loop */
+	/* ANDed into the feature offer (a backend that cannot do some of
+	 * them, e.g. vhost); 0 means no restriction. VERSION_1 always stays. */
+	uint64_t extra_feature_mask;
+};
+
+/* Host-side counters; they survive device resets (they describe the
+ * host's view, like a tap's counters). Bytes are frame bytes, vnet header
+ * excluded. */
+struct net_dev_stats {
+	uint64_t rx_packets, rx_bytes;
+	uint64_t rx_filtered;       /* dropped by the guest's receive filter */
+	uint64_t rx_dropped;        /* runt, truncated or backend read error */
+	uint64_t tx_packets, tx_bytes;
+	uint64_t tx_dropped;        /* oversized, or the backend refused it */
+	uint64_t rx_kicks, tx_kicks, ctrl_kicks;
+	uint64_t rx_interrupts, tx_interrupts, ctrl_interrupts;
+};
+
+struct net_dev;
+
+/* NULL on failure (reason printed). The device's fds (backend, reschedule
+ * eventfd) are registered with cfg->loop at once, idle until DRIVER_OK. */
+struct net_dev *net_dev__create(const struct net_dev_config *cfg);
+/* Call with the I/O thread stopped and the transport gone. Does not close
+ * the backend (its owner does). */
+void net_dev__destroy(struct net_dev *nd);
+struct virtio_dev *net_dev__virtio(struct net_dev *nd);
+/* A consistent-enough snapshot, from any thread. */
+void net_dev__stats(struct net_dev *nd, struct net_dev_stats *out);
+
+#endif

@@ -1,0 +1,91 @@
+/* net_priv.h — virtio-net state shared by net.c (negotiation, datapath)
+ * and net_ctrl.c (control queue, receive filter). Not for other modules. */
+#ifndef VIRTIO_NET_PRIV_H
+#define VIRTIO_NET_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "virtio/net.h"
+
+#define NET_HDR_LEN      12      /* struct virtio_net_hdr_mrg_rxbuf */
+#define NET_MAX_FRAME    65550   /* largest GSO frame (spec 5.1.6.3.1) */
+#define NET_MIN_FRAME    14      /* an Ethernet header */
+#define NET_SMALL_RXBUF  1526    /* spec: RX buffer without guest GSO */
+#define NET_BUDGET       256     /* packets / commands per wakeup */
+#define NET_RX_MAX_IOV   VQ_MAX_IOV  /* readv() limit (UIO_MAXIOV) */
+#define NET_MAC_TABLE    64      /* filter entries per kind (as QEMU) */
+
+/* The receive filter (spec 5.1.6.5.1), programmed over the control queue. */
+struct net_filter {
+	bool promisc, allmulti, alluni, nomulti, nouni, nobcast;
+	bool uni_overflow, multi_overflow;  /* more entries than we keep */
+	unsigned int n_uni, n_multi;
+	uint8_t uni[NET_MAC_TABLE][6], multi[NET_MAC_TABLE][6];
+};
+
+/* An RX chain popped but not used yet: its writable buffers are
+ * rx_iov[iov_first, iov_first + iov_cnt). */
+struct net_rx_held {
+	uint16_t head;
+	uint32_t cap;
+	unsigned int iov_first, iov_cnt;
+};
+
+struct net_dev {
+	struct virtio_dev vdev;
+	struct net_dev_config cfg;
+	uint8_t mac[6];                 /* current: cfg.mac or MAC_ADDR_SET */
+	uint64_t offer, features;
+	struct net_filter filter;
+
+	int backend_fd;                 /* -1: not polled */
+	int sched_fd;                   /* eventfd: continue deferred work */
+	uint32_t fd_events;             /* what backend_fd is polled for */
+	bool running;                   /* DRIVER_OK and not reset */
+	bool broken;                    /* needs reset: datapath stopped */
+	bool backend_dead;              /* HUP/ERR, EOF or read error */
+	bool tx_blocked;                /* tx() said EAGAIN: wait EPOLLOUT */
+	bool tx_more, ctrl_more;        /* budget ran out: sched_fd armed */
+	bool rx_starved;                /* too few buffers: wait for a kick */
+	uint32_t rx_need;               /* MRG_RXBUF: bytes a packet may need */
+
+	/* RX buffers popped ahead of packets, in ring order. */
+	struct iovec rx_iov[NET_RX_MAX_IOV];
+	struct net_rx_held rx_held[NET_RX_MAX_IOV];
+	unsigned int rx_nheld, rx_niov;
+	uint64_t rx_cap;
+
+	struct vq_chain chain;          /* scratch for pops */
+	struct net_dev_stats stats;     /* written on the I/O thread only */
+};
+
+/* Counters: one writer (under vdev->lock), readers anywhere. */
+static inline void net__count(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+/* Copy between a flat buffer and bytes [off, off + len) of an iovec
+ * array; returns the bytes copied (fewer when the iovecs end first). */
+size_t net__iov_to_buf(const struct iovec *iov, unsigned int cnt, size_t off,
+		       void *buf, size_t len);
+size_t net__buf_to_iov(const struct iovec *iov, unsigned int cnt, size_t off,
+		       const void *buf, size_t len);
+
+/* A guest protocol violation: stop the datapath, ask for a reset. */
+void net__violation(struct net_dev *nd, const char *why);
+/* Interrupt for queue q if the driver wants one; counts it. */
+void net__signal(struct net_dev *nd, int q);
+/* Have sched_fd call us back (budget exhausted). */
+void net__resched(struct net_dev *nd);
+
+/* net_ctrl.c */
+void net_ctrl__reset(struct net_dev *nd);
+/* Serve the control queue (on its kick, or rescheduled). */
+void net_ctrl__run(struct net_dev *nd);
+/* Does the receive filter let a frame with this destination through? */
+bool net_ctrl__accept(const struct net_dev *nd, const uint8_t *dst);
+
+#endif

@@ -1,0 +1,602 @@
+/* pci.c — the virtio-pci modern transport (see pci.h).
+ *
+ * A kick: guest writes the queue's notify register -> KVM signals the
+ * queue's ioeventfd -> I/O thread: virtio_pci__kick() -> ops->notify().
+ * An interrupt: device -> virtio_dev__signal_queue() -> signal_queue()
+ * here -> MSI-X vector (msix__signal: pending if masked) -> deliver() ->
+ * write to the vector's irqfd -> KVM injects the MSI.
+ */
+#include <errno.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "devices/msix.h"
+#include "virtio/pci.h"
+#include "vmm/irq.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define VPCI_VENDOR          0x1af4
+#define VPCI_DEVICE_BASE     0x1040   /* + virtio device id: modern-only */
+#define VPCI_SUBSYS_ID       0x1100
+#define VPCI_REVISION        1
+
+#define BAR_VIRTIO           0
+#define BAR_VIRTIO_SIZE      0x4000
+#define OFF_COMMON           0x0000
+#define OFF_ISR              0x1000
+#define OFF_DEVICE           0x2000
+#define OFF_NOTIFY           0x3000
+#define REGION_SIZE          0x1000
+#define NOTIFY_MULTIPLIER    4
+#define BAR_MSIX             2
+#define BAR_MSIX_SIZE        0x1000
+#define MSIX_PBA_OFFSET      0x800
+
+#define ISR_QUEUE            0x1
+#define ISR_CONFIG           0x2
+
+struct vpci_queue {
+	struct virtio_pci *vp;
+	int index;
+	uint16_t size, vector;
+	bool enabled;
+	uint64_t desc, avail, used;
+	int kick_fd;
+	uint64_t kick_addr;        /* where the ioeventfd is assigned; 0: none */
+};
+
+struct vpci_vector {
+	int fd;                    /* irqfd eventfd */
+	uint32_t gsi;
+	bool routed;               /* KVM route + irqfd installed */
+};
+
+struct virtio_pci {
+	struct vm *vm;
+	struct virtio_dev *vdev;
+	struct pci_device pci;
+	struct msix *msix;
+	uint32_t dev_feature_sel, drv_feature_sel;
+	uint64_t driver_features;
+	uint16_t msix_config;
+	uint8_t status, config_generation;
+	uint16_t queue_sel;
+	uint8_t isr;
+	struct vpci_queue q[VIRTIO_MAX_QUEUES];
+	int nr_vectors;
+	struct vpci_vector vec[VIRTIO_MAX_QUEUES + 1];
+};
+
+/* ---- interrupts --------------------------------------------------------- */
+
+static void intx_raise(struct virtio_pci *vp, uint8_t why)
+{
+	vp->isr |= why;
+	pci__set_irq(&vp->pci, 1);
+}
+
+static void signal_vector(struct virtio_pci *vp, uint16_t vector, uint8_t isr_why)
+{
+	if (vector == VIRTIO_MSI_NO_VECTOR) {
+		if (!msix__enabled(vp->msix))
+			intx_raise(vp, isr_why);
+		return;
+	}
+	if (msix__signal(vp->msix, vector) == MSIX_DISABLED)
+		intx_raise(vp, isr_why);
+}
+
+static void transport_signal_queue(struct virtio_dev *vdev, int q)
+{
+	struct virtio_pci *vp = vdev->transport_priv;
+
+	signal_vector(vp, vp->q[q].vector, ISR_QUEUE);
+}
+
+static void transport_signal_config(struct virtio_dev *vdev)
+{
+	struct virtio_pci *vp = vdev->transport_priv;
+
+	vp->config_generation++;
+	signal_vector(vp, vp->msix_config, ISR_CONFIG);
+}
+
+static void transport_needs_reset(struct virtio_dev *vdev)
+{
+	struct virtio_pci *vp = vdev->transport_priv;
+
+	if (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return;
+	vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	if (vp->status & VIRTIO_CONFIG_S_DRIVER_OK)
+		transport_signal_config(vdev);
+}
+
+static const struct virtio_transport_ops transport_ops = {
+	.signal_queue = transport_signal_queue,
+	.signal_config = transport_signal_config,
+	.needs_reset = transport_needs_reset,
+};
+
+/* MSI-X: the guest (re)programmed or (un)masked a vector. */
+static void msix_vector_changed(void *opaque, unsigned vector, uint64_t addr,
+				uint32_t data, bool masked)
+{
+	struct virtio_pci *vp = opaque;
+	struct vpci_vector *v;
+
+	if ((int)vector >= vp->nr_vectors || masked)
+		return;  /* a masked vector only latches pending bits */
+	v = &vp->vec[vector];
+	if (irq__set_msi(vp->vm, v->gsi, addr, data) < 0)
+		return;
+	if (!v->routed && irq__irqfd(vp->vm, v->fd, v->gsi, true) == 0)
+		v->routed = true;
+}
+
+static void msix_deliver(void *opaque, unsigned vector, uint64_t addr, uint32_t data)
+{
+	struct virtio_pci *vp = opaque;
+	uint64_t one = 1;
+
+	if ((int)vector < vp->nr_vectors && vp->vec[vector].routed &&
+	    write(vp->vec[vector].fd, &one, sizeof(one)) == sizeof(one))
+		return;
+	irq__signal_msi(vp->vm, addr, data);
+}
+
+static const struct msix_ops vpci_msix_ops = {
+	.vector_changed = msix_vector_changed,
+	.deliver = msix_deliver,
+};
+
+/* ---- queue kicks -------------------------------------------------------- */
+
+/* I/O thread: the queue's ioeventfd fired. */
+static void queue_kick(void *opaque, uint32_t events)
+{
+	struct vpci_queue *vq = opaque;
+	struct virtio_pci *vp = vq->vp;
+	struct virtio_dev *vdev = vp->vdev;
+	uint64_t v;
+
+	if (read(vq->kick_fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	if (vq->enabled && (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(vp->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		vdev->ops->notify(vdev, vq->index);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+/* Put the queue's ioeventfd where BAR 0 is now (the guest may have moved
+ * the BAR since the last time). */
+static void kick_assign(struct virtio_pci *vp, struct vpci_queue *q)
+{
+	uint64_t bar, addr;
+
+	if (!pci__bar_mapped(&vp->pci, BAR_VIRTIO, &bar))
+		return;
+	addr = bar + OFF_NOTIFY + (uint64_t)q->index * NOTIFY_MULTIPLIER;
+	if (q->kick_addr == addr)
+		return;
+	if (q->kick_addr)
+		irq__ioeventfd(vp->vm, q->kick_fd, q->kick_addr, 2, false, false);
+	q->kick_addr = 0;
+	if (irq__ioeventfd(vp->vm, q->kick_fd, addr, 2, false, true) == 0)
+		q->kick_addr = addr;
+}
+
+/* ---- common configuration ------------------------------------------------ */
+
+static void device_reset(struct virtio_pci *vp)
+{
+	struct virtio_dev *vdev = vp->vdev;
+
+	vdev->ops->reset(vdev);
+	for (int i = 0; i < vdev->nr_queues; i++) {
+		struct vpci_queue *q = &vp->q[i];
+
+		virtqueue__reset(&vdev->vq[i]);
+		q->size = vdev->queue_max_size;
+		q->vector = VIRTIO_MSI_NO_VECTOR;
+		q->enabled = false;
+		q->desc = q->avail = q->used = 0;
+	}
+	vdev->features = 0;
+	vp->driver_features = 0;
+	vp->dev_feature_sel = vp->drv_feature_sel = 0;
+	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
+	vp->queue_sel = 0;
+	vp->status = 0;
+	vp->isr = 0;
+	pci__set_irq(&vp->pci, 0);
+}
+
+static void set_status(struct virtio_pci *vp, uint8_t val)
+{
+	struct virtio_dev *vdev = vp->vdev;
+	uint8_t old = vp->status;
+
+	if (val == 0) {
+		device_reset(vp);
+		return;
+	}
+	vp->status = (uint8_t)(val | (old & VIRTIO_CONFIG_S_NEEDS_RESET));
+	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		uint64_t offered = vdev->ops->get_features(vdev);
+
+		if ((vp->driver_features & ~offered) ||
+		    vdev->ops->set_features(vdev, vp->driver_features) < 0) {
+			pr_warn("%s: driver features 0x%llx refused (offered 0x%llx)", vdev->name,
+				(unsigned long long)vp->driver_features, (unsigned long long)offered);
+			vp->status &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
+		} else {
+			vdev->features = vp->driver_features;
+		}
+	}
+	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK))
+		vdev->ops->driver_ok(vdev);
+}
+
+static void queue_enable(struct virtio_pci *vp, struct vpci_queue *q)
+{
+	struct virtio_dev *vdev = vp->vdev;
+	struct virtqueue *vq = &vdev->vq[q->index];
+
+	if (q->enabled)
+		return;
+	if (q->size == 0 || q->size > vdev->queue_max_size ||
+	    virtqueue__enable(vq, &vp->vm->mem, q->size, q->desc, q->avail, q->used,
+			      virtio_dev__has(vdev, VIRTIO_RING_F_EVENT_IDX),
+			      virtio_dev__has(vdev, VIRTIO_RING_F_INDIRECT_DESC)) < 0) {
+		virtio_dev__needs_reset(vdev, q->size > vdev->queue_max_size ?
+					"queue size too large" : vq->err);
+		return;
+	}
+	q->enabled = true;
+	kick_assign(vp, q);
+	if (vdev->ops->queue_enable(vdev, q->index) < 0) {
+		q->enabled = false;
+		virtqueue__reset(vq);
+		virtio_dev__needs_reset(vdev, "device refused the queue");
+	}
+}
+
+static uint32_t common_read(struct virtio_pci *vp, unsigned off)
+{
+	struct virtio_dev *vdev = vp->vdev;
+	struct vpci_queue *q = vp->queue_sel < vdev->nr_queues ? &vp->q[vp->queue_sel] : NULL;
+	uint64_t feat;
+
+	switch (off) {
+	case offsetof(struct virtio_pci_common_cfg, device_feature_select):
+		return vp->dev_feature_sel;
+	case offsetof(struct virtio_pci_common_cfg, device_feature):
+		feat = vdev->ops->get_features(vdev);
+		return vp->dev_feature_sel < 2 ? (uint32_t)(feat >> (32 * vp->dev_feature_sel)) : 0;
+	case offsetof(struct virtio_pci_common_cfg, guest_feature_select):
+		return vp->drv_feature_sel;
+	case offsetof(struct virtio_pci_common_cfg, guest_feature):
+		return vp->drv_feature_sel < 2 ?
+			(uint32_t)(vp->driver_features >> (32 * vp->drv_feature_sel)) : 0;
+	case offsetof(struct virtio_pci_common_cfg, msix_config):
+		return vp->msix_config;
+	case offsetof(struct virtio_pci_common_cfg, num_queues):
+		return (uint32_t)vdev->nr_queues;
+	case offsetof(struct virtio_pci_common_cfg, device_status):
+		return vp->status;
+	case offsetof(struct virtio_pci_common_cfg, config_generation):
+		return vp->config_generation;
+	case offsetof(struct virtio_pci_common_cfg, queue_select):
+		return vp->queue_sel;
+	}
+	if (!q)  /* queue registers of a queue that does not exist read 0 */
+		return 0;
+	switch (off) {
+	case offsetof(struct virtio_pci_common_cfg, queue_size): return q->size;
+	case offsetof(struct virtio_pci_common_cfg, queue_msix_vector): return q->vector;
+	case offsetof(struct virtio_pci_common_cfg, queue_enable): return q->enabled;
+	case offsetof(struct virtio_pci_common_cfg, queue_notify_off): return (uint32_t)q->index;
+	case offsetof(struct virtio_pci_common_cfg, queue_desc_lo): return (uint32_t)q->desc;
+	case offsetof(struct virtio_pci_common_cfg, queue_desc_hi): return (uint32_t)(q->desc >> 32);
+	case offsetof(struct virtio_pci_common_cfg, queue_avail_lo): return (uint32_t)q->avail;
+	case offsetof(struct virtio_pci_common_cfg, queue_avail_hi): return (uint32_t)(q->avail >> 32);
+	case offsetof(struct virtio_pci_common_cfg, queue_used_lo): return (uint32_t)q->used;
+	case offsetof(struct virtio_pci_common_cfg, queue_used_hi): return (uint32_t)(q->used >> 32);
+	}
+	return 0;
+}
+
+static void set_lo(uint64_t *r, uint32_t v) { *r = (*r & ~0xffffffffULL) | v; }
+static void set_hi(uint64_t *r, uint32_t v) { *r = (*r & 0xffffffffULL) | ((uint64_t)v << 32); }
+
+static uint16_t valid_vector(struct virtio_pci *vp, uint32_t v)
+{
+	/* A vector the device cannot serve reads back as NO_VECTOR (spec
+	 * 4.1.4.3.1), which tells the driver to fall back. */
+	return v < (uint32_t)vp->nr_vectors ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
+}
+
+static void common_write(struct virtio_pci *vp, unsigned off, uint32_t val)
+{
+	struct virtio_dev *vdev = vp->vdev;
+	struct vpci_queue *q = vp->queue_sel < vdev->nr_queues ? &vp->q[vp->queue_sel] : NULL;
+	bool live;
+
+	switch (off) {
+	case offsetof(struct virtio_pci_common_cfg, device_feature_select):
+		vp->dev_feature_sel = val;
+		return;
+	case offsetof(struct virtio_pci_common_cfg, guest_feature_select):
+		vp->drv_feature_sel = val;
+		return;
+	case offsetof(struct virtio_pci_common_cfg, guest_feature):
+		if (vp->status & VIRTIO_CONFIG_S_FEATURES_OK)
+			return;  /* features are frozen once accepted */
+		if (vp->drv_feature_sel == 0)
+			set_lo(&vp->driver_features, val);
+		else if (vp->drv_feature_sel == 1)
+			set_hi(&vp->driver_features, val);
+		return;
+	case offsetof(struct virtio_pci_common_cfg, msix_config):
+		vp->msix_config = valid_vector(vp, val & 0xffff);
+		return;
+	case offsetof(struct virtio_pci_common_cfg, device_status):
+		set_status(vp, (uint8_t)val);
+		return;
+	case offsetof(struct virtio_pci_common_cfg, queue_select):
+		vp->queue_sel = (uint16_t)val;
+		return;
+	}
+	/* Queue registers: only for an existing queue that is not live. */
+	live = q && q->enabled;
+	if (!q)
+		return;
+	switch (off) {
+	case offsetof(struct virtio_pci_common_cfg, queue_size):
+		if (!live)
+			q->size = (uint16_t)val;
+		return;
+	case offsetof(struct virtio_pci_common_cfg, queue_msix_vector):
+		q->vector = valid_vector(vp, val & 0xffff);
+		return;
+	case offsetof(struct virtio_pci_common_cfg, queue_enable):
+		if ((val & 1) && (vp->status & VIRTIO_CONFIG_S_FEATURES_OK))
+			queue_enable(vp, q);
+		return;
+	}
+	if (live)
+		return;
+	switch (off) {
+	case offsetof(struct virtio_pci_common_cfg, queue_desc_lo): set_lo(&q->desc, val); break;
+	case offsetof(struct virtio_pci_common_cfg, queue_desc_hi): set_hi(&q->desc, val); break;
+	case offsetof(struct virtio_pci_common_cfg, queue_avail_lo): set_lo(&q->avail, val); break;
+	case offsetof(struct virtio_pci_common_cfg, queue_avail_hi): set_hi(&q->avail, val); break;
+	case offsetof(struct virtio_pci_common_cfg, queue_used_lo): set_lo(&q->used, val); break;
+	case offsetof(struct virtio_pci_common_cfg, queue_used_hi): set_hi(&q->used, val); break;
+	}
+}
+
+/* ---- BAR 0 -------------------------------------------------------------- */
+
+/* Register fields are 1, 2 or 4 bytes wide and naturally aligned; the
+ * 64-bit addresses are written as two 32-bit halves. An access that
+ * does not start at a field is ignored (reads 0). */
+static void bar_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
+{
+	struct virtio_pci *vp = dev;
+	struct virtio_dev *vdev = vp->vdev;
+	uint32_t val = 0;
+
+	memset(data, 0, len);
+	if (len > 4)
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	if (off < OFF_COMMON + sizeof(struct virtio_pci_common_cfg)) {
+		val = common_read(vp, (unsigned)off);
+		memcpy(data, &val, len);
+	} else if (off == OFF_ISR) {
+		data[0] = vp->isr;   /* reading acknowledges */
+		vp->isr = 0;
+		pci__set_irq(&vp->pci, 0);
+	} else if (off >= OFF_DEVICE && off + len <= OFF_DEVICE + REGION_SIZE) {
+		vdev->ops->read_config(vdev, (uint32_t)(off - OFF_DEVICE), data, len);
+	}
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static void bar_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	struct virtio_pci *vp = dev;
+	struct virtio_dev *vdev = vp->vdev;
+	uint32_t val = 0;
+
+	if (len > 4)
+		return;
+	memcpy(&val, data, len);
+	if (off >= OFF_NOTIFY && off < OFF_NOTIFY + REGION_SIZE) {
+		/* A kick that reached us as an MMIO exit (no ioeventfd yet, or
+		 * a different width): hand it to the I/O thread all the same. */
+		uint64_t q = (off - OFF_NOTIFY) / NOTIFY_MULTIPLIER, one = 1;
+
+		if (q < (uint64_t)vdev->nr_queues &&
+		    write(vp->q[q].kick_fd, &one, sizeof(one)) < 0)
+			pr_debug("%s: kick: %s", vdev->name, strerror(errno));
+		return;
+	}
+	pthread_mutex_lock(&vdev->lock);
+	if (off < OFF_COMMON + sizeof(struct virtio_pci_common_cfg))
+		common_write(vp, (unsigned)off, val);
+	else if (off >= OFF_DEVICE && off + len <= OFF_DEVICE + REGION_SIZE)
+		vdev->ops->write_config(vdev, (uint32_t)(off - OFF_DEVICE), data, len);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static const struct bus_dev_ops vpci_bar_ops = {
+	.read = bar_read,
+	.write = bar_write,
+};
+
+/* ---- creation ------------------------------------------------------------ */
+
+static int add_virtio_cap(struct virtio_pci *vp, uint8_t type, uint32_t offset, uint32_t len)
+{
+	struct virtio_pci_notify_cap c = {
+		.cap = {
+			.cap_vndr = 0x09,  /* PCI_CAP_ID_VNDR */
+			.cap_len = sizeof(struct virtio_pci_cap),
+			.cfg_type = type,
+			.bar = BAR_VIRTIO,
+			.offset = offset,
+			.length = len,
+		},
+		.notify_off_multiplier = NOTIFY_MULTIPLIER,
+	};
+
+	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG)
+		c.cap.cap_len = sizeof(c);
+	return pci__add_capability(&vp->pci, &c, c.cap.cap_len);
+}
+
+static uint32_t class_for(uint16_t device_id)
+{
+	switch (device_id) {
+	case 1: return 0x020000;  /* network: ethernet */
+	case 2: return 0x010000;  /* storage: SCSI (what QEMU reports for blk) */
+	default: return 0xff0000;
+	}
+}
+
+static int setup_pci(struct virtio_pci *vp)
+{
+	struct virtio_dev *vdev = vp->vdev;
+	struct pci_device_info info = {
+		.vendor = VPCI_VENDOR,
+		.device = (uint16_t)(VPCI_DEVICE_BASE + vdev->device_id),
+		.subsys_vendor = VPCI_VENDOR,
+		.subsys_id = VPCI_SUBSYS_ID,
+		.class_code = class_for(vdev->device_id),
+		.revision = VPCI_REVISION,
+		.irq_pin = 1,
+	};
+	struct msix_config mcfg = {
+		.nr_vectors = (unsigned)vp->nr_vectors,
+		.table_bar = BAR_MSIX, .table_offset = 0,
+		.pba_bar = BAR_MSIX, .pba_offset = MSIX_PBA_OFFSET,
+	};
+
+	pci__device_init(&vp->pci, vdev->name, &info);
+	if (pci__set_bar(&vp->pci, BAR_VIRTIO, PCI_BAR_MEM32, BAR_VIRTIO_SIZE, &vpci_bar_ops, vp) < 0)
+		return -1;
+	vp->msix = msix__create(&vp->pci, &mcfg, &vpci_msix_ops, vp);
+	if (!vp->msix ||
+	    pci__set_bar(&vp->pci, BAR_MSIX, PCI_BAR_MEM32, BAR_MSIX_SIZE, &msix__bar_ops, vp->msix) < 0)
+		return -1;
+	if (add_virtio_cap(vp, VIRTIO_PCI_CAP_COMMON_CFG, OFF_COMMON,
+			   sizeof(struct virtio_pci_common_cfg)) < 0 ||
+	    add_virtio_cap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, OFF_NOTIFY,
+			   (uint32_t)vdev->nr_queues * NOTIFY_MULTIPLIER) < 0 ||
+	    add_virtio_cap(vp, VIRTIO_PCI_CAP_ISR_CFG, OFF_ISR, 1) < 0 ||
+	    add_virtio_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, OFF_DEVICE, REGION_SIZE) < 0)
+		return -1;
+	return 0;
+}
+
+static int setup_events(struct virtio_pci *vp)
+{
+	for (int i = 0; i < vp->nr_vectors; i++) {
+		vp->vec[i].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vp->vec[i].fd < 0 || irq__alloc_msi_gsi(vp->vm, &vp->vec[i].gsi) < 0)
+			return -1;
+	}
+	for (int i = 0; i < vp->vdev->nr_queues; i++) {
+		struct vpci_queue *q = &vp->q[i];
+
+		q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (q->kick_fd < 0 || loop__add(&vp->vm->loop, q->kick_fd, EPOLLIN, queue_kick, q) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct virtio_pci *virtio_pci__create(struct vm *vm, struct pci_host *host,
+				      struct virtio_dev *vdev)
+{
+	struct virtio_pci *vp = calloc(1, sizeof(*vp));
+	int slot;
+
+	if (!vp)
+		return NULL;
+	vp->vm = vm;
+	vp->vdev = vdev;
+	vp->nr_vectors = vdev->nr_queues + 1;
+	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		vp->q[i] = (struct vpci_queue){ .vp = vp, .index = i, .kick_fd = -1 };
+		vp->vec[i].fd = -1;
+	}
+	vp->vec[VIRTIO_MAX_QUEUES].fd = -1;
+	vdev->transport = &transport_ops;
+	vdev->transport_priv = vp;
+	pthread_mutex_init(&vdev->lock, NULL);
+	if (vdev->nr_queues < 1 || vdev->nr_queues > VIRTIO_MAX_QUEUES ||
+	    setup_pci(vp) < 0 || setup_events(vp) < 0) {
+		pr_err("%s: cannot set up its virtio-pci function", vdev->name);
+		goto fail;
+	}
+	pthread_mutex_lock(&vdev->lock);
+	device_reset(vp);
+	pthread_mutex_unlock(&vdev->lock);
+	slot = pci__register_device(host, &vp->pci);
+	if (slot < 0) {
+		pr_err("%s: no room on the PCI bus", vdev->name);
+		goto fail;
+	}
+	/* Doorbells straight to the I/O thread from the start. */
+	for (int i = 0; i < vdev->nr_queues; i++)
+		kick_assign(vp, &vp->q[i]);
+	pr_debug("%s: PCI 00:%02x.0, %d queues, %d MSI-X vectors", vdev->name, slot,
+		 vdev->nr_queues, vp->nr_vectors);
+	return vp;
+fail:
+	virtio_pci__free(vp);
+	return NULL;
+}
+
+void virtio_pci__free(struct virtio_pci *vp)
+{
+	if (!vp)
+		return;
+	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		struct vpci_queue *q = &vp->q[i];
+
+		if (q->kick_fd < 0)
+			continue;
+		if (q->kick_addr)
+			irq__ioeventfd(vp->vm, q->kick_fd, q->kick_addr, 2, false, false);
+		loop__del(&vp->vm->loop, q->kick_fd);
+		close(q->kick_fd);
+	}
+	for (int i = 0; i <= VIRTIO_MAX_QUEUES; i++) {
+		if (vp->vec[i].fd < 0)
+			continue;
+		if (vp->vec[i].routed)
+			irq__irqfd(vp->vm, vp->vec[i].fd, vp->vec[i].gsi, false);
+		close(vp->vec[i].fd);
+	}
+	msix__free(vp->msix);
+	free(vp);
+}
+
+struct pci_device *virtio_pci__pci_device(struct virtio_pci *vp)
+{
+	return &vp->pci;
+}

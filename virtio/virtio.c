@@ -1,0 +1,26 @@
+/* virtio.c — the calls a virtio device makes into its transport. */
+#include "virtio/virtio.h"
+#include "vmm/log.h"
+
+void virtio_dev__signal_queue(struct virtio_dev *vdev, int q)
+{
+	if (q < 0 || q >= vdev->nr_queues)
+		return;
+	if (!virtqueue__should_notify(&vdev->vq[q]))
+		return;
+	if (vdev->transport && vdev->transport->signal_queue)
+		vdev->transport->signal_queue(vdev, q);
+}
+
+void virtio_dev__signal_config(struct virtio_dev *vdev)
+{
+	if (vdev->transport && vdev->transport->signal_config)
+		vdev->transport->signal_config(vdev);
+}
+
+void virtio_dev__needs_reset(struct virtio_dev *vdev, const char *why)
+{
+	pr_warn("%s: device needs reset: %s", vdev->name, why ? why : "protocol violation");
+	if (vdev->transport && vdev->transport->needs_reset)
+		vdev->transport->needs_reset(vdev);
+}
