@@ -39,6 +39,7 @@ done
 
 # Driver reset under traffic: unbind and rebind virtio-pci while a ping
 # flood runs, then the NIC must work again.
+echo "NET-MARK before-reload"; sleep 2
 ping -f -w 4 "$HOST" > /dev/null 2>&1 &
 sleep 1
 echo "${dev##*/}" > /sys/bus/pci/drivers/virtio-pci/unbind
@@ -52,4 +53,5 @@ if ping -c 2 -W 5 "$HOST" > /dev/null 2>&1; then
 else
 	echo "NET-RELOAD fail"
 fi
+echo "NET-MARK after-reload"; sleep 2
 echo "NET-DONE"

@@ -19,13 +19,19 @@ iperf3 -s -D > /dev/null 2>&1 || echo "E2E-WARN iperf3 server did not start"
 	sleep 1
   done ) &
 
-# Counters around each iperf3 run: SIGUSR2 makes vmm print a stats line.
-( for m in begin-tx end-tx begin-rx end-rx; do
+# At each NET-MARK from the guest: vmm's counters around the iperf3 runs
+# (SIGUSR2 makes vmm print a stats line), and its fd and thread counts
+# around the driver reload.
+( for m in begin-tx end-tx begin-rx end-rx before-reload after-reload; do
 	for i in $(seq 1 600); do
 		grep -q "NET-MARK $m" /tmp/l2.out 2>/dev/null && break
 		sleep 0.2
 	done
-	kill -USR2 "$(pidof vmm)" 2>/dev/null
+	pid=$(pidof vmm)
+	case $m in
+	*reload) echo "$m fds=$(ls "/proc/$pid/fd" | wc -l) threads=$(ls "/proc/$pid/task" | wc -l)" >> /tmp/vmm.res ;;
+	*) kill -USR2 "$pid" 2>/dev/null ;;
+	esac
 	sleep 0.5
   done ) &
 
@@ -49,6 +55,10 @@ need "NET-RELOAD ok" reload
 grep -q "/dev/kvm" /tmp/vmm.fds 2>/dev/null || fail="$fail fd-kvm"
 grep -q "/dev/net/tun" /tmp/vmm.fds 2>/dev/null || fail="$fail fd-tun"
 [ -e /sys/class/net/vnet0 ] && fail="$fail tap-left-behind"
+# the driver reload leaks no fds or threads
+before=$(sed -n 's/^before-reload //p' /tmp/vmm.res 2>/dev/null)
+after=$(sed -n 's/^after-reload //p' /tmp/vmm.res 2>/dev/null)
+{ [ -n "$before" ] && [ "$before" = "$after" ]; } || fail="$fail reload-leak($before/$after)"
 tx=$(sed -n 's/.*NET-IPERF dir=tx mbps=\([0-9.]*\).*/\1/p' "$out")
 rx=$(sed -n 's/.*NET-IPERF dir=rx mbps=\([0-9.]*\).*/\1/p' "$out")
 awk "BEGIN { exit !(${tx:-0} > 0) }" || fail="$fail iperf-tx"
@@ -69,6 +79,7 @@ rx_kvm=$(per_mb rx kvm_exits); rx_user=$(per_mb rx user_exits)
 st=pass; [ -n "$fail" ] && st=fail
 echo "E2E-INFO net: $st; iperf3 guest->host ${tx:-0} Mbit/s, host->guest ${rx:-0} Mbit/s (nested TCG, userspace datapath)"
 echo "E2E-INFO net: KVM exits per MB: guest->host ${tx_kvm} (to vmm: ${tx_user}), host->guest ${rx_kvm} (to vmm: ${rx_user})"
+echo "E2E-INFO net: vmm before/after driver reload: $before / $after"
 echo "E2E-INFO net: missing: ${fail:-none}; $(l2__fields)"
 [ $st = pass ] && exit 0
 sed 's/^/L1-FDS| /' /tmp/vmm.fds 2>/dev/null
