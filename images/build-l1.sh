@@ -66,6 +66,13 @@ else
 	img__die "$vmm_bin is missing (make $vmm_bin), or use --with-qemu"
 fi
 
+# kvm_hold keeps one idle VM alive in L1 so test VMs starting and stopping
+# never live-patch L1's kernel text (see tests/e2e/kvm_hold.c for why).
+img__input tests/e2e/kvm_hold.c
+mkdir -p "$root/usr/bin"
+${CC:-cc} -static -O2 -Wall -Werror -o "$root/usr/bin/kvm_hold" tests/e2e/kvm_hold.c ||
+	img__die "cannot build tests/e2e/kvm_hold.c"
+
 # The L2 guest: the installed kernel and the default initramfs.
 img__copy_file "/boot/vmlinuz-$kver" "$root" /guest/bzImage
 img__copy_file "$l2_initrd" "$root" /guest/l2-initrd.cpio.gz

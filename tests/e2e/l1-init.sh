@@ -101,6 +101,9 @@ e2e__setup()
 			e2e__finish
 		fi
 	done
+	# One idle VM for the whole session: keeps KVM's static keys on, so
+	# test VMs never make L1 live-patch its kernel (tests/e2e/kvm_hold.c).
+	kvm_hold > /dev/null 2>&1 &
 	read -r up _ < /proc/uptime
 	echo "E2E-L1-READY uptime=$up modules_ms=$(( $(e2e__uptime_ms) - t0 ))"
 }
