@@ -30,6 +30,10 @@ int util__write_all(int fd, const void *buf, size_t len);
 int util__fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The byte that makes the 8-bit sum of [p, p+len) plus itself zero (the
+ * checksum of MP and ACPI tables). */
+uint8_t util__checksum8(const void *p, size_t len);
+
 /* Parse "1024", "512M", "2G" (default unit MiB) into bytes; -1 if bad. */
 int util__parse_size_mib(const char *s, uint64_t *bytes);
 

@@ -22,6 +22,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/dsdt.h"
+#include "vmm/util.h"
 #include "vmm/log.h"
 
 #define OEM_ID			"VMM   "
@@ -223,15 +224,6 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
 #define PIT_ISA_IRQ		0
 #define PIT_GSI			2
 
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return (uint8_t)-sum;
-}
 
 static void fill_header(struct acpi_header *h, const char sig[4],
 			uint32_t length, uint8_t revision)
@@ -250,7 +242,7 @@ static void fill_header(struct acpi_header *h, const char sig[4],
  * checksum byte is still 0). */
 static void seal(uint8_t *p, size_t len)
 {
-	p[offsetof(struct acpi_header, checksum)] = checksum(p, len);
+	p[offsetof(struct acpi_header, checksum)] = util__checksum8(p, len);
 }
 
 static struct acpi_gas io_gas(uint16_t port, uint8_t bytes)
@@ -427,8 +419,8 @@ static void write_rsdp(uint8_t *p, const struct acpi_layout *l)
 
 	memcpy(r.signature, "RSD PTR ", sizeof(r.signature));
 	memcpy(r.oem_id, OEM_ID, sizeof(r.oem_id));
-	r.checksum = checksum(&r, 20);
-	r.extended_checksum = checksum(&r, sizeof(r));
+	r.checksum = util__checksum8(&r, 20);
+	r.extended_checksum = util__checksum8(&r, sizeof(r));
 	memcpy(p, &r, sizeof(r));
 }
 

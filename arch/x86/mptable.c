@@ -16,6 +16,7 @@
 
 #include "arch/x86/mptable.h"
 #include "devices/pci.h"
+#include "vmm/util.h"
 #include "vmm/log.h"
 
 #define MPF_SIGNATURE	"_MP_"
@@ -244,15 +245,6 @@ static void build_entries(struct mpc_writer *w, const struct mp_config *c)
 		   0, ALL_LAPICS, 1);
 }
 
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return (uint8_t)-sum;
-}
 
 int mptable__write(void *buf, size_t len, uint32_t base_gpa, int nr_cpus,
 		   uint32_t ioapic_addr, uint32_t lapic_addr)
@@ -304,12 +296,12 @@ int mptable__write(void *buf, size_t len, uint32_t base_gpa, int nr_cpus,
 	memcpy(mpc->productid, MPC_PRODUCT_ID, sizeof(mpc->productid));
 	mpc->oemcount = (uint16_t)w.count;
 	mpc->lapic = lapic_addr;
-	mpc->checksum = checksum(mpc, table_len);
+	mpc->checksum = util__checksum8(mpc, table_len);
 
 	memcpy(mpf->signature, MPF_SIGNATURE, sizeof(mpf->signature));
 	mpf->physptr = base_gpa + (uint32_t)sizeof(*mpf);
 	mpf->length = 1;
 	mpf->specification = MP_SPEC_REV;
-	mpf->checksum = checksum(mpf, sizeof(*mpf));
+	mpf->checksum = util__checksum8(mpf, sizeof(*mpf));
 	return (int)total;
 }
