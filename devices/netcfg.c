@@ -124,8 +124,19 @@ int netcfg__parse_cidr(const char *s, uint32_t *ip, unsigned *prefix, char *err,
 	return 0;
 }
 
-enum { KEY_TAP, KEY_MAC, KEY_HOST_IP, KEY_BRIDGE, NR_KEYS };
-static const char *const keys[NR_KEYS] = { "tap", "mac", "host-ip", "bridge" };
+enum { KEY_TAP, KEY_MAC, KEY_HOST_IP, KEY_BRIDGE, KEY_VHOST, NR_KEYS };
+static const char *const keys[NR_KEYS] = { "tap", "mac", "host-ip", "bridge", "vhost" };
+
+int netcfg__parse_vhost(const char *s)
+{
+	if (!strcmp(s, "on"))
+		return NET_VHOST_ON;
+	if (!strcmp(s, "off"))
+		return NET_VHOST_OFF;
+	if (!strcmp(s, "auto"))
+		return NET_VHOST_AUTO;
+	return -1;
+}
 
 int netcfg__parse(const char *value, struct net_config *out, char *err, size_t errlen)
 {
@@ -151,7 +162,7 @@ int netcfg__parse(const char *value, struct net_config *out, char *err, size_t e
 		for (k = 0; k < NR_KEYS && strcmp(item, keys[k]); k++)
 			;
 		if (k == NR_KEYS)
-			return fail(err, errlen, "--net: unknown key '%s' (use tap, mac, host-ip or bridge)",
+			return fail(err, errlen, "--net: unknown key '%s' (use tap, mac, host-ip, bridge or vhost)",
 				    item);
 		if (seen & (1u << k))
 			return fail(err, errlen, "--net: '%s' is given twice", item);
@@ -176,6 +187,13 @@ int netcfg__parse(const char *value, struct net_config *out, char *err, size_t e
 		case KEY_HOST_IP:
 			r = netcfg__parse_cidr(val, &out->host_ip, &out->prefix, sub, sizeof(sub));
 			out->has_host_ip = true;
+			break;
+		case KEY_VHOST:
+			r = netcfg__parse_vhost(val);
+			if (r < 0)
+				snprintf(sub, sizeof(sub), "invalid vhost '%s': use on, off or auto", val);
+			else
+				out->vhost = (enum net_vhost)r;
 			break;
 		}
 		if (r < 0)

@@ -12,6 +12,17 @@
 
 struct tap;
 
+/* Which datapath moves the NIC's packets. */
+enum net_vhost {
+	NET_VHOST_DEFAULT,	/* not given: the global --vhost (auto) */
+	NET_VHOST_OFF,		/* vmm's userspace datapath */
+	NET_VHOST_ON,		/* the kernel's vhost-net, or an error */
+	NET_VHOST_AUTO,		/* vhost-net if it can be opened, else userspace */
+};
+
+/* "on", "off", "auto" -> enum; -1 for anything else. */
+int netcfg__parse_vhost(const char *s);
+
 struct net_config {
 	char tap[IFNAMSIZ];	/* "" lets the kernel pick a name */
 	uint8_t mac[6];		/* the guest's MAC */
@@ -20,6 +31,7 @@ struct net_config {
 	bool has_host_ip;
 	uint32_t host_ip;	/* host byte order */
 	unsigned prefix;	/* 1..32 */
+	enum net_vhost vhost;	/* vhost=on|off|auto */
 };
 
 /* Parse the value of --net. On error writes one line naming the culprit to

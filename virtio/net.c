@@ -101,7 +101,7 @@ static void update_fd(struct net_dev *nd)
 
 	if (nd->backend_fd < 0 || nd->backend_dead)
 		return;
-	if (nd->running && !nd->broken) {
+	if (nd->running && !nd->broken && !nd->offloaded) {
 		if (!nd->rx_starved && nd->vdev.vq[NET_QUEUE_RX].enabled)
 			ev |= EPOLLIN;
 		if (nd->tx_blocked)
@@ -471,6 +471,17 @@ static void net_driver_ok(struct virtio_dev *vdev)
 		return;
 	}
 	nd->running = true;
+	if (nd->cfg.backend->start) {
+		int r = nd->cfg.backend->start(nd->cfg.backend_priv, vdev, nd->features);
+
+		if (r < 0) {
+			net__violation(nd, "the backend could not start the datapath");
+			return;
+		}
+		nd->offloaded = r == 0;
+	}
+	if (nd->offloaded)
+		return;
 	/* Receive kicks only matter once we run out of buffers. */
 	virtqueue__disable_notify(&vdev->vq[NET_QUEUE_RX]);
 	update_fd(nd);
@@ -480,6 +491,8 @@ static void net_notify(struct virtio_dev *vdev, int q)
 {
 	struct net_dev *nd = to_net(vdev);
 
+	if (nd->offloaded && q != NET_QUEUE_CTRL)
+		return;
 	switch (q) {
 	case NET_QUEUE_RX:
 		net__count(&nd->stats.rx_kicks, 1);
@@ -505,6 +518,9 @@ static void net_reset(struct virtio_dev *vdev)
 {
 	struct net_dev *nd = to_net(vdev);
 
+	if (nd->offloaded && nd->cfg.backend->stop)
+		nd->cfg.backend->stop(nd->cfg.backend_priv, vdev);
+	nd->offloaded = false;
 	nd->running = false;
 	nd->broken = false;
 	nd->tx_blocked = nd->tx_more = nd->ctrl_more = false;

@@ -49,6 +49,13 @@ struct net_backend_ops {
 	/* The fd the device polls: readable = a packet to receive, writable
 	 * = room to send after tx() said EAGAIN. -1: do not poll. */
 	int (*rx_fd)(void *b);
+	/* Optional: a backend that can run the RX and TX queues itself
+	 * (vhost-net). At DRIVER_OK: 0 = it runs them now (vmm's datapath
+	 * stays idle; the control queue stays here), 1 = not possible for
+	 * this driver (vmm's userspace datapath runs), -1 = error (the
+	 * device needs a reset). stop() at reset, before the queues go. */
+	int (*start)(void *b, struct virtio_dev *vdev, uint64_t features);
+	void (*stop)(void *b, struct virtio_dev *vdev);
 };
 
 struct net_dev_config {
@@ -71,7 +78,7 @@ struct net_dev_stats {
 	uint64_t rx_dropped;        /* runt, truncated or backend read error */
 	uint64_t tx_packets, tx_bytes;
 	uint64_t tx_dropped;        /* oversized, or the backend refused it */
-	uint64_t rx_kicks, tx_kicks, ctrl_kicks;
+	uint64_t rx_kicks, tx_kicks, ctrl_kicks;   /* counted by vmm only */
 	uint64_t rx_interrupts, tx_interrupts, ctrl_interrupts;
 };
 

@@ -44,6 +44,7 @@ struct net_dev {
 	int sched_fd;                   /* eventfd: continue deferred work */
 	uint32_t fd_events;             /* what backend_fd is polled for */
 	bool running;                   /* DRIVER_OK and not reset */
+	bool offloaded;                 /* the backend runs RX/TX (vhost) */
 	bool broken;                    /* needs reset: datapath stopped */
 	bool backend_dead;              /* HUP/ERR, EOF or read error */
 	bool tx_blocked;                /* tx() said EAGAIN: wait EPOLLOUT */

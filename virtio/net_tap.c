@@ -1,6 +1,8 @@
-/* net_tap.c — the userspace datapath backend: virtio-net packets go to
- * and come from a host tap with readv()/writev() straight between guest
- * buffers and the tap (the vnet header travels in the same iovec). */
+/* net_tap.c — a NIC's backend: the tap. Userspace datapath: packets go to
+ * and come from the tap with readv()/writev() straight between guest
+ * buffers and the tap (the vnet header travels in the same iovec). vhost
+ * datapath: at DRIVER_OK the RX and TX queues are handed to vhost-net
+ * (tap_start), the control queue stays in vmm. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,13 +51,89 @@ static int tap_rx_fd(void *b)
 	return nt->tap.fd;
 }
 
+#define NR_DATA_QUEUES 2   /* RX (0) and TX (1) */
+
+static void attach_back(struct virtio_dev *vdev, int n)
+{
+	for (int i = 0; i < n; i++)
+		virtio_dev__queue_attach(vdev, i);
+}
+
+/* DRIVER_OK: hand RX and TX to vhost-net (0), or keep them here (1). */
+static int tap_start(void *b, struct virtio_dev *vdev, uint64_t features)
+{
+	struct net_tap *nt = b;
+	struct vhost_vring_config q[NR_DATA_QUEUES];
+	char err[256];
+
+	if (!nt->use_vhost)
+		return 1;
+	for (int i = 0; i < NR_DATA_QUEUES; i++) {
+		struct virtqueue *vq = &vdev->vq[i];
+		int kick, call;
+
+		if (!vq->enabled || virtio_dev__queue_detach(vdev, i, &kick, &call) < 0) {
+			attach_back(vdev, i);
+			pr_warn("eth%d: queue %d is not enabled with an MSI-X vector: userspace datapath",
+				nt->index, i);
+			return 1;
+		}
+		q[i] = (struct vhost_vring_config){
+			.num = vq->size,
+			.last_avail_idx = virtqueue__get_last_avail(vq),
+			.desc_hva = (uint64_t)(uintptr_t)vq->desc,
+			.avail_hva = (uint64_t)(uintptr_t)vq->avail,
+			.used_hva = (uint64_t)(uintptr_t)vq->used,
+			.kick_fd = kick,
+			.call_fd = call,
+		};
+	}
+	if (vhost_net__start(&nt->vhost, features, &nt->vm->mem, q, NR_DATA_QUEUES,
+			     nt->tap.fd, err, sizeof(err)) < 0) {
+		pr_err("eth%d: %s", nt->index, err);
+		attach_back(vdev, NR_DATA_QUEUES);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reset: take the rings back from vhost (they are reset next). */
+static void tap_stop(void *b, struct virtio_dev *vdev)
+{
+	struct net_tap *nt = b;
+	uint16_t last[NR_DATA_QUEUES];
+
+	if (vhost_net__stop(&nt->vhost, NR_DATA_QUEUES, last) < 0)
+		pr_warn("eth%d: stopping vhost-net failed", nt->index);
+	attach_back(vdev, NR_DATA_QUEUES);
+}
+
 static const struct net_backend_ops tap_backend_ops = {
 	.tx = tap_tx,
 	.rx = tap_rx,
 	.set_vnet_hdr_len = tap_set_vnet_hdr_len,
 	.set_offload = tap_set_offload,
 	.rx_fd = tap_rx_fd,
+	.start = tap_start,
+	.stop = tap_stop,
 };
+
+int net_tap__check_vhost(struct net_config *cfg, int index)
+{
+	char why[200];
+
+	if (cfg->vhost != NET_VHOST_ON && cfg->vhost != NET_VHOST_AUTO)
+		return 0;
+	if (vhost_net__available(why, sizeof(why)))
+		return 0;
+	if (cfg->vhost == NET_VHOST_ON) {
+		pr_err("eth%d: --vhost on, but %s", index, why);
+		return -1;
+	}
+	pr_info("eth%d: vhost-net unavailable: %s; using the userspace datapath", index, why);
+	cfg->vhost = NET_VHOST_OFF;
+	return 0;
+}
 
 struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int index)
 {
@@ -65,11 +143,25 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
 
 	if (!nt)
 		return NULL;
+	nt->vm = vm;
+	nt->index = index;
 	nt->tap.fd = -1;
+	nt->vhost.fd = -1;
 	if (tap__open(&nt->tap, cfg->tap, err, sizeof(err)) < 0) {
 		pr_err("%s", err);
 		free(nt);
 		return NULL;
+	}
+	if (cfg->vhost == NET_VHOST_ON || cfg->vhost == NET_VHOST_AUTO) {
+		if (vhost_net__open(&nt->vhost, &vhost_net__sys_ops, err, sizeof(err)) == 0) {
+			nt->use_vhost = true;
+		} else if (cfg->vhost == NET_VHOST_ON) {
+			pr_err("eth%d: --vhost on: %s", index, err);
+			goto fail;
+		} else {
+			pr_info("eth%d: vhost-net unavailable: %s; using the userspace datapath",
+				index, err);
+		}
 	}
 	if (netcfg__host_setup(&nt->tap, cfg, err, sizeof(err)) < 0) {
 		pr_err("%s", err);
@@ -83,6 +175,8 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
 		.backend = &tap_backend_ops,
 		.backend_priv = nt,
 		.loop = &vm->loop,
+		/* The guest must not negotiate a ring feature vhost lacks. */
+		.extra_feature_mask = nt->use_vhost ? vhost_net__offer_mask(nt->vhost.features) : 0,
 	};
 	memcpy(dcfg.mac, nt->mac, sizeof(dcfg.mac));
 	nt->dev = net_dev__create(&dcfg);
@@ -91,9 +185,10 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
 	nt->pci = virtio_pci__create(vm, vm->pci, net_dev__virtio(nt->dev));
 	if (!nt->pci)
 		goto fail;
-	pr_info("eth%d: virtio-net %02x:%02x:%02x:%02x:%02x:%02x on tap %s (%s, userspace datapath)",
+	pr_info("eth%d: virtio-net %02x:%02x:%02x:%02x:%02x:%02x on tap %s (%s, %s datapath)",
 		index, nt->mac[0], nt->mac[1], nt->mac[2], nt->mac[3], nt->mac[4], nt->mac[5],
-		nt->tap.ifname, nt->tap.created ? "created" : "existing");
+		nt->tap.ifname, nt->tap.created ? "created" : "existing",
+		nt->use_vhost ? "vhost-net" : "userspace");
 	return nt;
 fail:
 	net_tap__destroy(nt);
@@ -107,6 +202,7 @@ void net_tap__destroy(struct net_tap *nt)
 	virtio_pci__free(nt->pci);
 	if (nt->dev)
 		net_dev__destroy(nt->dev);
+	vhost_net__close(&nt->vhost);
 	tap__close(&nt->tap);  /* undoes the host configuration too */
 	free(nt);
 }

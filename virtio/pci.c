@@ -51,6 +51,7 @@ struct vpci_queue {
 	uint64_t desc, avail, used;
 	int kick_fd;
 	uint64_t kick_addr;        /* where the ioeventfd is assigned; 0: none */
+	bool detached;             /* served outside vmm (vhost): not polled */
 };
 
 struct vpci_vector {
@@ -120,10 +121,41 @@ static void transport_needs_reset(struct virtio_dev *vdev)
 		transport_signal_config(vdev);
 }
 
+static void queue_kick(void *opaque, uint32_t events);
+
+static int transport_queue_detach(struct virtio_dev *vdev, int q, int *kick_fd, int *call_fd)
+{
+	struct virtio_pci *vp = vdev->transport_priv;
+	struct vpci_queue *vq = &vp->q[q];
+
+	if (vq->vector == VIRTIO_MSI_NO_VECTOR || (int)vq->vector >= vp->nr_vectors ||
+	    !msix__enabled(vp->msix) || !vq->kick_addr)
+		return -1;
+	if (!vq->detached && loop__del(&vp->vm->loop, vq->kick_fd) < 0)
+		return -1;
+	vq->detached = true;
+	*kick_fd = vq->kick_fd;
+	*call_fd = vp->vec[vq->vector].fd;
+	return 0;
+}
+
+static void transport_queue_attach(struct virtio_dev *vdev, int q)
+{
+	struct virtio_pci *vp = vdev->transport_priv;
+	struct vpci_queue *vq = &vp->q[q];
+
+	if (!vq->detached)
+		return;
+	if (loop__add(&vp->vm->loop, vq->kick_fd, EPOLLIN, queue_kick, vq) == 0)
+		vq->detached = false;
+}
+
 static const struct virtio_transport_ops transport_ops = {
 	.signal_queue = transport_signal_queue,
 	.signal_config = transport_signal_config,
 	.needs_reset = transport_needs_reset,
+	.queue_detach = transport_queue_detach,
+	.queue_attach = transport_queue_attach,
 };
 
 /* MSI-X: the guest (re)programmed or (un)masked a vector. */
@@ -133,9 +165,17 @@ static void msix_vector_changed(void *opaque, unsigned vector, uint64_t addr,
 	struct virtio_pci *vp = opaque;
 	struct vpci_vector *v;
 
-	if ((int)vector >= vp->nr_vectors || masked)
-		return;  /* a masked vector only latches pending bits */
+	if ((int)vector >= vp->nr_vectors)
+		return;
 	v = &vp->vec[vector];
+	if (masked) {
+		/* Unbind the irqfd: writes to it (vhost's, which bypass the
+		 * MSI-X model) now only count up in the eventfd, which is
+		 * the pending bit; binding it again on unmask injects them. */
+		if (v->routed && irq__irqfd(vp->vm, v->fd, v->gsi, false) == 0)
+			v->routed = false;
+		return;
+	}
 	if (irq__set_msi(vp->vm, v->gsi, addr, data) < 0)
 		return;
 	if (!v->routed && irq__irqfd(vp->vm, v->fd, v->gsi, true) == 0)
@@ -582,7 +622,8 @@ void virtio_pci__free(struct virtio_pci *vp)
 			continue;
 		if (q->kick_addr)
 			irq__ioeventfd(vp->vm, q->kick_fd, q->kick_addr, 2, false, false);
-		loop__del(&vp->vm->loop, q->kick_fd);
+		if (!q->detached)
+			loop__del(&vp->vm->loop, q->kick_fd);
 		close(q->kick_fd);
 	}
 	for (int i = 0; i <= VIRTIO_MAX_QUEUES; i++) {

@@ -24,3 +24,16 @@ void virtio_dev__needs_reset(struct virtio_dev *vdev, const char *why)
 	if (vdev->transport && vdev->transport->needs_reset)
 		vdev->transport->needs_reset(vdev);
 }
+
+int virtio_dev__queue_detach(struct virtio_dev *vdev, int q, int *kick_fd, int *call_fd)
+{
+	if (q < 0 || q >= vdev->nr_queues || !vdev->transport || !vdev->transport->queue_detach)
+		return -1;
+	return vdev->transport->queue_detach(vdev, q, kick_fd, call_fd);
+}
+
+void virtio_dev__queue_attach(struct virtio_dev *vdev, int q)
+{
+	if (q >= 0 && q < vdev->nr_queues && vdev->transport && vdev->transport->queue_attach)
+		vdev->transport->queue_attach(vdev, q);
+}

@@ -53,6 +53,13 @@ struct virtio_transport_ops {
 	void (*signal_queue)(struct virtio_dev *vdev, int q);
 	void (*signal_config)(struct virtio_dev *vdev);
 	void (*needs_reset)(struct virtio_dev *vdev);
+	/* Hand queue q to a datapath outside vmm (vhost): vmm stops polling
+	 * the queue's doorbell; *kick_fd is that ioeventfd, *call_fd the
+	 * irqfd of the queue's MSI-X vector. -1 if the queue has no MSI-X
+	 * vector (the caller keeps the userspace datapath). */
+	int (*queue_detach)(struct virtio_dev *vdev, int q, int *kick_fd, int *call_fd);
+	/* Take queue q back: vmm polls its doorbell again. */
+	void (*queue_attach)(struct virtio_dev *vdev, int q);
 };
 
 struct virtio_dev {
@@ -76,6 +83,8 @@ struct virtio_dev {
  */
 void virtio_dev__signal_queue(struct virtio_dev *vdev, int q);
 void virtio_dev__signal_config(struct virtio_dev *vdev);
+int virtio_dev__queue_detach(struct virtio_dev *vdev, int q, int *kick_fd, int *call_fd);
+void virtio_dev__queue_attach(struct virtio_dev *vdev, int q);
 /* A protocol violation: log once (the caller says why), set NEEDS_RESET. */
 void virtio_dev__needs_reset(struct virtio_dev *vdev, const char *why);
 

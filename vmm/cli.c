@@ -30,7 +30,10 @@ static const char usage[] =
 "                       a virtio-net NIC on host tap IF (created if missing,\n"
 "                       removed at exit if vmm created it); host-ip puts an\n"
 "                       address on the tap, bridge attaches it to BR; repeat\n"
-"                       for more NICs (up to 4)\n"
+"                       for more NICs (up to 4); vhost=on|off|auto per NIC\n"
+"      --vhost on|off|auto  move the NICs' packets in the host kernel's\n"
+"                       vhost-net (on), in vmm's I/O thread (off), or vhost\n"
+"                       when /dev/vhost-net can be opened (auto, default)\n"
 "      --boot-markers   at exit, print the time of each byte the guest wrote\n"
 "                       to the boot-marker port (0x80 on x86)\n"
 "      --no-console     do not read this terminal; guest output still shown\n"
@@ -57,7 +60,7 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE, OPT_NET };
+enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE, OPT_NET, OPT_VHOST };
 
 static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, unsigned errlen)
 {
@@ -71,6 +74,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		{ "boot-markers", no_argument, NULL, OPT_BOOT_MARKERS },
 		{ "no-console", no_argument, NULL, OPT_NO_CONSOLE },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "vhost", required_argument, NULL, OPT_VHOST },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -106,6 +110,14 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 			break;
 		case OPT_BOOT_MARKERS: cfg->boot_markers = true; break;
 		case OPT_NO_CONSOLE: cfg->no_console = true; break;
+		case OPT_VHOST: {
+			int v = netcfg__parse_vhost(optarg);
+
+			if (v < 0)
+				return fail(err, errlen, "invalid --vhost '%s': use on, off or auto", optarg);
+			cfg->vhost = (enum net_vhost)v;
+			break;
+		}
 		case OPT_NET: {
 			char why[200];
 
@@ -128,6 +140,12 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		return fail(err, errlen, "unexpected argument '%s' (see vmm --help)", argv[optind]);
 	if (!cfg->kernel)
 		return fail(err, errlen, "no kernel given: use --kernel FILE (see vmm --help)");
+	/* NICs without their own vhost= follow --vhost (default auto). */
+	if (cfg->vhost == NET_VHOST_DEFAULT)
+		cfg->vhost = NET_VHOST_AUTO;
+	for (int i = 0; i < cfg->nr_nics; i++)
+		if (cfg->nic[i].vhost == NET_VHOST_DEFAULT)
+			cfg->nic[i].vhost = cfg->vhost;
 	return 0;
 }
 

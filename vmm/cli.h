@@ -20,6 +20,7 @@ struct vm_config {
 	bool boot_markers;       /* --boot-markers: print guest boot markers at exit */
 	bool no_console;         /* --no-console: guest console to stdout, stdin ignored */
 	int verbose;             /* -v: more messages */
+	enum net_vhost vhost;    /* --vhost: default for NICs without vhost= */
 	struct net_config nic[VMM_MAX_NICS];  /* --net, in order */
 	int nr_nics;
 };

@@ -75,14 +75,20 @@ static int ctl(struct loop *l, int op, int fd, uint32_t events, loop_cb cb, void
 			err = -EEXIST;
 			goto out;
 		}
-		h = calloc(1, sizeof(*h));
+		/* Reuse a removed record (an fd dropped and added again, e.g.
+		 * a queue doorbell handed to vhost and back); a stale event
+		 * for it at worst calls a handler that finds nothing to read. */
+		h = find(l, -1);
 		if (!h) {
-			err = -ENOMEM;
-			goto out;
+			h = calloc(1, sizeof(*h));
+			if (!h) {
+				err = -ENOMEM;
+				goto out;
+			}
+			h->next = priv(l)->list;
+			priv(l)->list = h;
 		}
 		h->fd = fd;
-		h->next = priv(l)->list;
-		priv(l)->list = h;
 	} else if (!h) {
 		err = -ENOENT;
 		goto out;

@@ -165,6 +165,11 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	if (check_readable("kernel", cfg->kernel) < 0 ||
 	    check_readable("initrd", cfg->initrd) < 0 || arch__prepare(vm) < 0)
 		return -1;
+	for (int i = 0; i < cfg->nr_nics; i++) {
+		vm->nic_cfg[i] = cfg->nic[i];
+		if (net_tap__check_vhost(&vm->nic_cfg[i], i) < 0)
+			return -1;
+	}
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC);
 	if (vm->exit_fd < 0 || loop__init(&vm->loop) < 0) {
 		pr_err("cannot create event fds: %s", strerror(errno));
@@ -193,7 +198,7 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	    arch__devices_init(vm) < 0)
 		return -1;
 	for (int i = 0; i < cfg->nr_nics; i++) {
-		vm->nic[i] = net_tap__create(vm, &cfg->nic[i], i);
+		vm->nic[i] = net_tap__create(vm, &vm->nic_cfg[i], i);
 		if (!vm->nic[i])
 			return -1;
 	}

@@ -37,6 +37,7 @@ struct vm {
 	struct arch_vm *arch;       /* arch-private state (irqchip, tables) */
 	struct pci_host *pci;       /* PCI bus 0 (made by the arch) */
 	struct net_tap *nic[VMM_MAX_NICS];
+	struct net_config nic_cfg[VMM_MAX_NICS];  /* cfg->nic, datapath resolved */
 	struct console console;     /* this terminal <-> the guest's ttyS0 */
 
 	uint64_t start_ns;

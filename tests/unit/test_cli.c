@@ -134,6 +134,48 @@ static void test_errors(void **state)
 	expect_error("unexpected argument 'extra'", "run", "-k", "k", "extra", NULL);
 }
 
+static void test_net_and_vhost(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	assert_int_equal(parse(&c, &v, "run", "-k", "k", "--net",
+			       "tap=vnet0,mac=02:ca:fe:fa:ce:01,host-ip=192.168.100.1/24",
+			       "--net", "tap=vnet1,bridge=br0,vhost=off", NULL), 0);
+	assert_int_equal(c.nr_nics, 2);
+	assert_string_equal(c.nic[0].tap, "vnet0");
+	assert_true(c.nic[0].mac_set);
+	assert_int_equal(c.nic[0].mac[5], 0x01);
+	assert_true(c.nic[0].has_host_ip);
+	assert_int_equal(c.nic[0].host_ip, 0xc0a86401);
+	assert_int_equal(c.nic[0].prefix, 24);
+	assert_int_equal(c.nic[0].vhost, NET_VHOST_AUTO);  /* the default */
+	assert_string_equal(c.nic[1].bridge, "br0");
+	assert_int_equal(c.nic[1].vhost, NET_VHOST_OFF);   /* its own key wins */
+	/* --vhost sets the default for NICs without vhost=, in any order */
+	assert_int_equal(parse(&c, &v, "run", "-k", "k", "--net", "tap=a", "--vhost", "on",
+			       "--net", "tap=b,vhost=auto", NULL), 0);
+	assert_int_equal(c.vhost, NET_VHOST_ON);
+	assert_int_equal(c.nic[0].vhost, NET_VHOST_ON);
+	assert_int_equal(c.nic[1].vhost, NET_VHOST_AUTO);
+	assert_int_equal(parse(&c, &v, "run", "-k", "k", "--vhost", "off", NULL), 0);
+	assert_int_equal(c.vhost, NET_VHOST_OFF);
+}
+
+static void test_net_errors(void **state)
+{
+	expect_error("invalid --vhost 'yes'", "run", "-k", "k", "--vhost", "yes", NULL);
+	expect_error("invalid vhost 'x'", "run", "-k", "k", "--net", "tap=a,vhost=x", NULL);
+	expect_error("invalid MAC", "run", "-k", "k", "--net", "tap=a,mac=02:zz:00:00:00:01", NULL);
+	expect_error("multicast", "run", "-k", "k", "--net", "tap=a,mac=03:00:00:00:00:01", NULL);
+	expect_error("prefix", "run", "-k", "k", "--net", "tap=a,host-ip=10.0.0.1/40", NULL);
+	expect_error("cannot be used together", "run", "-k", "k", "--net",
+		     "tap=a,host-ip=10.0.0.1/24,bridge=br0", NULL);
+	expect_error("unknown key 'speed'", "run", "-k", "k", "--net", "tap=a,speed=10", NULL);
+	expect_error("too many --net", "run", "-k", "k", "--net", "tap=a", "--net", "tap=b",
+		     "--net", "tap=c", "--net", "tap=d", "--net", "tap=e", NULL);
+}
+
 static void test_size_parser(void **state)
 {
 	uint64_t b;
@@ -161,6 +203,8 @@ int main(void)
 		cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_size_parser),
+		cmocka_unit_test(test_net_and_vhost),
+		cmocka_unit_test(test_net_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,12 @@
 # L2 a virtio-net NIC on tap vnet0 (created by vmm, host side
 # 192.168.100.1/24); L2 (tests/e2e/l2/net.sh) checks the PCI device, pings
 # L1 and runs iperf3 both ways against the iperf3 server here.
+# NET_MODE=off (default): vmm's userspace datapath; NET_MODE=on: vhost-net
+# (tests/e2e/scenarios/vhost.sh), with the host-side vhost checks too.
 E2E_SOURCE_ONLY=1 . /init
 L2_PARAMS="console=ttyS0 reboot=k panic=-1"
+NET_MODE=${NET_MODE:-off}
+NAME=net; [ "$NET_MODE" = on ] && NAME=vhost
 
 ip link set lo up
 iperf3 -s -D > /dev/null 2>&1 || echo "E2E-WARN iperf3 server did not start"
@@ -30,12 +34,18 @@ iperf3 -s -D > /dev/null 2>&1 || echo "E2E-WARN iperf3 server did not start"
 	pid=$(pidof vmm)
 	case $m in
 	*reload) echo "$m fds=$(ls "/proc/$pid/fd" | wc -l) threads=$(ls "/proc/$pid/task" | wc -l)" >> /tmp/vmm.res ;;
-	*) kill -USR2 "$pid" 2>/dev/null ;;
+	*) kill -USR2 "$pid" 2>/dev/null
+	   # CPU time (clock ticks) of vmm, its I/O thread and its vhost-PID
+	   # kernel thread; bytes through the tap (rx = from the guest)
+	   vt=$(for t in /proc/[0-9]*; do [ "$(cat "$t/comm" 2>/dev/null)" = "vhost-$pid" ] && echo "${t#/proc/}"; done | head -n 1)
+	   io=$(for t in /proc/$pid/task/*; do [ "$(cat "$t/comm")" = vmm-io ] && echo "$t"; done | head -n 1)
+	   echo "$m vmm_ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat") io_ticks=$(awk '{ print $14 + $15 }' "$io/stat") vhost_ticks=$( [ -n "$vt" ] && awk '{ print $14 + $15 }' "/proc/$vt/stat" || echo 0) tap_rx=$(cat /sys/class/net/vnet0/statistics/rx_bytes) tap_tx=$(cat /sys/class/net/vnet0/statistics/tx_bytes)" >> /tmp/vmm.cpu
+	   [ -n "$vt" ] && echo "vhost-thread vhost-$pid tid=$vt" >> /tmp/vmm.res ;;
 	esac
 	sleep 0.5
   done ) &
 
-VMM_ARGS="--net tap=vnet0,mac=02:ca:fe:fa:ce:01,host-ip=192.168.100.1/24"
+VMM_ARGS="--net tap=vnet0,mac=02:ca:fe:fa:ce:01,host-ip=192.168.100.1/24,vhost=$NET_MODE"
 l2__run 300 "$L2_PARAMS vmmtest=net"
 
 out=/tmp/l2.out
@@ -54,6 +64,14 @@ need "NET-PING ok" ping
 need "NET-RELOAD ok" reload
 grep -q "/dev/kvm" /tmp/vmm.fds 2>/dev/null || fail="$fail fd-kvm"
 grep -q "/dev/net/tun" /tmp/vmm.fds 2>/dev/null || fail="$fail fd-tun"
+if [ "$NET_MODE" = on ]; then
+	grep -q "/dev/vhost-net" /tmp/vmm.fds 2>/dev/null || fail="$fail fd-vhost-net"
+	grep -q "^vhost-thread" /tmp/vmm.res 2>/dev/null || fail="$fail vhost-thread"
+	need "vhost-net datapath" vmm-says-vhost
+else
+	grep -q "/dev/vhost-net" /tmp/vmm.fds 2>/dev/null && fail="$fail vhost-fd-with-vhost-off"
+	need "userspace datapath" vmm-says-userspace
+fi
 [ -e /sys/class/net/vnet0 ] && fail="$fail tap-left-behind"
 # the driver reload leaks no fds or threads
 before=$(sed -n 's/^before-reload //p' /tmp/vmm.res 2>/dev/null)
@@ -64,23 +82,36 @@ rx=$(sed -n 's/.*NET-IPERF dir=rx mbps=\([0-9.]*\).*/\1/p' "$out")
 awk "BEGIN { exit !(${tx:-0} > 0) }" || fail="$fail iperf-tx"
 awk "BEGIN { exit !(${rx:-0} > 0) }" || fail="$fail iperf-rx"
 [ "$R_RC" = 0 ] || fail="$fail vmm-rc=$R_RC"
-# KVM exits per MB moved: (exits at end - at begin) / (bytes / 1e6), from
-# vmm's stats lines (kvm_exits: all VM exits; user_exits: back to vmm).
+# KVM exits per MB moved: (exits at end - at begin) / (tap bytes / 1e6).
+# vmm prints a stats line at each begin/end mark (kvm_exits: every VM exit
+# KVM handled; user_exits: those that came back to vmm), in mark order.
 per_mb()
 {
-	grep "stats: kvm_exits" "$out" | awk -v d="$1" -v want="$2" '
-	function val(k,  i, a) { for (i = 1; i <= NF; i++) { split($i, a, "="); if (a[1] == k) return a[2] } return 0 }
-	{ n++; e[n] = val(want) + 0; b[n] = val(d == "tx" ? "tx_bytes" : "rx_bytes") + 0 }
-	END { i = (d == "tx") ? 1 : 3; if (n < i + 1 || b[i + 1] <= b[i]) { print "?"; exit }
-	      printf "%.0f", (e[i + 1] - e[i]) / ((b[i + 1] - b[i]) / 1e6) }'
+	i=1; [ "$1" = rx ] && i=3
+	e0=$(grep "stats: kvm_exits" "$out" | sed -n "${i}p" | tr ' ' '\n' | sed -n "s/^$2=//p")
+	e1=$(grep "stats: kvm_exits" "$out" | sed -n "$((i + 1))p" | tr ' ' '\n' | sed -n "s/^$2=//p")
+	col=tap_rx; [ "$1" = rx ] && col=tap_tx
+	b0=$(awk -v m="begin-$1" -v k="$col" '$1 == m { for (i = 2; i <= NF; i++) { split($i, f, "="); if (f[1] == k) print f[2] } }' /tmp/vmm.cpu)
+	b1=$(awk -v m="end-$1" -v k="$col" '$1 == m { for (i = 2; i <= NF; i++) { split($i, f, "="); if (f[1] == k) print f[2] } }' /tmp/vmm.cpu)
+	awk -v e0="${e0:-0}" -v e1="${e1:-0}" -v b0="${b0:-0}" -v b1="${b1:-0}" \
+		'BEGIN { if (b1 + 0 <= b0 + 0 || e1 + 0 < e0 + 0) print "?"; else printf "%.0f", (e1 - e0) / ((b1 - b0) / 1e6) }'
 }
 tx_kvm=$(per_mb tx kvm_exits); tx_user=$(per_mb tx user_exits)
 rx_kvm=$(per_mb rx kvm_exits); rx_user=$(per_mb rx user_exits)
 st=pass; [ -n "$fail" ] && st=fail
-echo "E2E-INFO net: $st; iperf3 guest->host ${tx:-0} Mbit/s, host->guest ${rx:-0} Mbit/s (nested TCG, userspace datapath)"
-echo "E2E-INFO net: KVM exits per MB: guest->host ${tx_kvm} (to vmm: ${tx_user}), host->guest ${rx_kvm} (to vmm: ${rx_user})"
-echo "E2E-INFO net: vmm before/after driver reload: $before / $after"
-echo "E2E-INFO net: missing: ${fail:-none}; $(l2__fields)"
+# CPU seconds (100 ticks/s) of vmm and the vhost thread during each run
+cpu()
+{
+	awk -v a="begin-$1" -v b="end-$1" -v k="$2" '
+	function val(  i, f) { for (i = 2; i <= NF; i++) { split($i, f, "="); if (f[1] == k) return f[2] + 0 } return 0 }
+	$1 == a { x = val() } $1 == b { y = val() } END { printf "%.2f", (y - x) / 100 }' /tmp/vmm.cpu 2>/dev/null
+}
+P="E2E-INFO $NAME:"
+echo "$P $st; iperf3 guest->host ${tx:-0} Mbit/s, host->guest ${rx:-0} Mbit/s (nested TCG, datapath: $( [ "$NET_MODE" = on ] && echo vhost-net || echo userspace))"
+echo "$P KVM exits per MB: guest->host ${tx_kvm} (to vmm: ${tx_user}), host->guest ${rx_kvm} (to vmm: ${rx_user})"
+echo "$P CPU s during the 3 s runs: guest->host vmm $(cpu tx vmm_ticks) (I/O thread $(cpu tx io_ticks)) vhost $(cpu tx vhost_ticks); host->guest vmm $(cpu rx vmm_ticks) (I/O thread $(cpu rx io_ticks)) vhost $(cpu rx vhost_ticks)"
+echo "$P vmm before/after driver reload: $before / $after"
+echo "$P missing: ${fail:-none}; $(l2__fields)"
 [ $st = pass ] && exit 0
 sed 's/^/L1-FDS| /' /tmp/vmm.fds 2>/dev/null
 e2e__dmesg_tail 20
