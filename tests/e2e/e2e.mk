@@ -9,7 +9,8 @@
 E2E_SCENARIOS ?= boot poweroff guests net vhost vhost_missing
 SOAK_BOOTS    ?= 20
 
-e2e: $(BUILD)/vmm-static guests-build
+e2e: $(BUILD)/vmm $(BUILD)/vmm-static guests-build
+	tests/e2e/local-errors.sh $(BUILD)/vmm
 	BUILD=$(BUILD) tests/e2e/nested.sh $(E2E_SCENARIOS)
 
 soak: $(BUILD)/vmm-static

@@ -53,5 +53,12 @@ if ping -c 2 -W 5 "$HOST" > /dev/null 2>&1; then
 else
 	echo "NET-RELOAD fail"
 fi
+# and traffic at full rate again after the reload
+if timeout 60 iperf3 -c "$HOST" -t 2 -f m > /tmp/iperf.after 2>&1; then
+	bps=$(awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }' /tmp/iperf.after | tail -n 1)
+	echo "NET-IPERF dir=after-reload mbps=${bps:-0}"
+else
+	echo "NET-IPERF dir=after-reload mbps=0 failed"
+fi
 echo "NET-MARK after-reload"; sleep 2
 echo "NET-DONE"

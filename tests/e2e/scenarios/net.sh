@@ -81,6 +81,8 @@ tx=$(sed -n 's/.*NET-IPERF dir=tx mbps=\([0-9.]*\).*/\1/p' "$out")
 rx=$(sed -n 's/.*NET-IPERF dir=rx mbps=\([0-9.]*\).*/\1/p' "$out")
 awk "BEGIN { exit !(${tx:-0} > 0) }" || fail="$fail iperf-tx"
 awk "BEGIN { exit !(${rx:-0} > 0) }" || fail="$fail iperf-rx"
+again=$(sed -n 's/.*NET-IPERF dir=after-reload mbps=\([0-9.]*\).*/\1/p' "$out")
+awk "BEGIN { exit !(${again:-0} > 0) }" || fail="$fail iperf-after-reload"
 [ "$R_RC" = 0 ] || fail="$fail vmm-rc=$R_RC"
 # KVM exits per MB moved: (exits at end - at begin) / (tap bytes / 1e6).
 # vmm prints a stats line at each begin/end mark (kvm_exits: every VM exit
@@ -110,7 +112,7 @@ P="E2E-INFO $NAME:"
 echo "$P $st; iperf3 guest->host ${tx:-0} Mbit/s, host->guest ${rx:-0} Mbit/s (nested TCG, datapath: $( [ "$NET_MODE" = on ] && echo vhost-net || echo userspace))"
 echo "$P KVM exits per MB: guest->host ${tx_kvm} (to vmm: ${tx_user}), host->guest ${rx_kvm} (to vmm: ${rx_user})"
 echo "$P CPU s during the 3 s runs: guest->host vmm $(cpu tx vmm_ticks) (I/O thread $(cpu tx io_ticks)) vhost $(cpu tx vhost_ticks); host->guest vmm $(cpu rx vmm_ticks) (I/O thread $(cpu rx io_ticks)) vhost $(cpu rx vhost_ticks)"
-echo "$P vmm before/after driver reload: $before / $after"
+echo "$P after a driver reload: guest->host ${again:-0} Mbit/s; vmm fds/threads before/after: $before / $after"
 echo "$P missing: ${fail:-none}; $(l2__fields)"
 [ $st = pass ] && exit 0
 sed 's/^/L1-FDS| /' /tmp/vmm.fds 2>/dev/null

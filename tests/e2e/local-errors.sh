@@ -1,0 +1,54 @@
+#!/bin/sh
+# tests/e2e/local-errors.sh — what a user sees for their own mistakes,
+# checked with the real vmm binary on this machine (no VM needed): one
+# line naming the problem on stderr, a non-zero exit, nothing left behind.
+#   tests/e2e/local-errors.sh BUILD/vmm
+vmm=${1:-build/vmm}
+kernel=$(ls /boot/vmlinuz-* 2>/dev/null | head -n 1)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmm-errors.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+# expect NAME WANT-TEXT -- vmm ARGS...
+expect()
+{
+	name=$1; want=$2; shift 3
+	"$vmm" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+	rc=$?
+	lines=$(wc -l < "$tmp/err")
+	if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" "$tmp/err"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "local-errors: FAIL $name (rc=$rc, $lines lines):"; sed 's/^/    /' "$tmp/err"
+	fi
+}
+head -c 4096 /dev/urandom > "$tmp/garbage"
+printf 'MZ' > "$tmp/short"
+expect no-command "no command given" -- 
+expect unknown-command "unknown command 'boot'" -- boot
+expect unknown-option "unknown option '--bogus'" -- run -k x --bogus
+expect bad-mem "invalid --mem '3'" -- run -k x --mem 3
+expect bad-cpus "invalid --cpus '0'" -- run -k x --cpus 0
+expect no-kernel "no kernel given" -- run
+expect missing-kernel "cannot read kernel '$tmp/nope'" -- run -k "$tmp/nope"
+expect garbage-kernel "not a Linux bzImage or ELF vmlinux" -- run -k "$tmp/garbage"
+expect short-kernel "kernel '$tmp/short'" -- run -k "$tmp/short"
+expect dir-kernel "Is a directory" -- run -k "$tmp"
+expect bad-mac "invalid MAC" -- run -k x --net tap=t0,mac=zz
+expect bad-cidr "prefix" -- run -k x --net tap=t0,host-ip=10.0.0.1/99
+expect bad-vhost "invalid --vhost 'maybe'" -- run -k x --vhost maybe
+if [ -n "$kernel" ]; then
+	head -c $((40 * 1024 * 1024)) /dev/zero > "$tmp/big-initrd"
+	expect initrd-too-big "larger than guest RAM" -- run -k "$kernel" -i "$tmp/big-initrd" -m 32
+	expect missing-initrd "cannot read initrd" -- run -k "$kernel" -i "$tmp/nope"
+	if [ ! -e /dev/vhost-net ]; then
+		expect vhost-on-missing "--vhost on, but /dev/vhost-net not found" -- \
+			run -k "$kernel" --net tap=vmmerr0 --vhost on
+	fi
+	if [ ! -e /dev/kvm ]; then
+		expect no-kvm "cannot open /dev/kvm" -- run -k "$kernel" --vhost off
+	fi
+fi
+[ -e /sys/class/net/vmmerr0 ] && { echo "local-errors: FAIL a tap was left behind"; fail=$((fail + 1)); }
+echo "local-errors: $pass passed, $fail failed"
+[ $fail -eq 0 ]
