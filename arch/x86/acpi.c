@@ -307,7 +307,8 @@ static void write_fadt(uint8_t *p, const struct acpi_layout *l,
 		.iapc_boot_arch = BOOT_LEGACY_DEVICES | BOOT_8042,
 		.flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_RTC_S4,
 		.minor_revision = FADT_MINOR_REVISION,
-		.x_firmware_ctrl = l->facs,
+		/* X_FIRMWARE_CTRL stays 0 (as QEMU does): with both set, Linux
+		 * installs the same FACS twice. */
 		.x_dsdt = l->dsdt,
 		.x_pm1a_evt_blk = io_gas(c->pm1a_evt_port, PM1_EVT_LEN),
 		.x_pm1a_cnt_blk = io_gas(c->pm1a_cnt_port, PM1_CNT_LEN),
