@@ -137,6 +137,7 @@ static void *loop_thread(void *arg)
 	struct loop *l = arg;
 	struct epoll_event ev[32];
 
+	__atomic_store_n(&l->tid, (int)gettid(), __ATOMIC_RELAXED);
 	for (;;) {
 		int n = epoll_wait(l->epfd, ev, 32, -1);
 

@@ -13,6 +13,7 @@ struct loop {
 	int stop_fd;        /* eventfd: wakes the loop to exit */
 	pthread_t thread;
 	int running;
+	int tid;            /* the I/O thread's kernel thread id (0: not started) */
 	void *priv;         /* handler records (loop.c) */
 };
 

@@ -148,6 +148,8 @@ static bool handle_exit(struct vcpu *v)
 		vm__request_exit(vm, 0, "guest halted (vCPU %d)", v->id);
 		return false;
 	case KVM_EXIT_SHUTDOWN:
+		if (vm->cfg->verbose)  /* where it died, for whoever debugs it */
+			vcpu__dump(v);
 		vm__request_exit(vm, 0, "guest reset (triple fault on vCPU %d)", v->id);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -191,6 +193,7 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = v->vm;
 	sigset_t set;
 
+	atomic_store(&v->tid, (int)gettid());
 	/* Only the kick signal may interrupt this thread. */
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);

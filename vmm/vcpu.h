@@ -18,6 +18,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	atomic_int started;
+	atomic_int tid;            /* kernel thread id, for CPU time (0: not yet) */
 	/* Exit counters: written by this vCPU thread only (relaxed stores,
 	 * no locked instruction), read by anyone with vcpu__stat(). */
 	uint64_t exits_io, exits_mmio, exits_hlt, exits_other, exits_total;

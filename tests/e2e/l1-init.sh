@@ -118,7 +118,24 @@ e2e__setup()
 #   R_WALL_MS  VMM start to exit;  R_PANIC 1 on a guest kernel panic
 #   R_REASON   last "vmm: ..." line other than a boot marker (spaces -> _)
 #   R_STATUS   pass | stall | noexit | panic | fail
+# l2__run: l2__run_once, and once more if the guest died of a triple fault
+# before reaching its init (seen about once in 140 L2 boots under nested
+# TCG, on a secondary vCPU early in boot; vmm's devices cannot write guest
+# memory there, see docs/running.md). The retry is reported on the console
+# as an E2E-FLAKE line, never hidden.
 l2__run()
+{
+	l2__run_once "$@"
+	case $R_REASON in
+	*triple_fault*)
+		[ "$R_MARKER" = 1 ] && return
+		echo "E2E-FLAKE guest triple fault before init ($R_REASON); retrying this L2 boot once"
+		l2__run_once "$@"
+		;;
+	esac
+}
+
+l2__run_once()
 {
 	tmo=$1
 	params=$2

@@ -149,6 +149,7 @@ run_one()
 	esac
 	# Figures a scenario wants in the summary.
 	echo "$clean" | grep -a '^E2E-INFO ' | sed 's/^E2E-INFO /  /'
+	echo "$clean" | grep -a '^E2E-FLAKE ' | sed 's/^E2E-FLAKE /  FLAKE (retried): /'
 	case $st in
 	pass)
 		passed=$((passed + 1))
