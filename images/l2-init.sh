@@ -50,6 +50,18 @@ load_net_modules()
 case $mode in
 reboot)
 	;;
+idle)
+	# Stay up until the VMM is stopped from outside; with vmmtest_ip=A/N
+	# the NIC gets that address (management tests ping it).
+	load_net_modules
+	for w in $(cat /proc/cmdline); do
+		case $w in vmmtest_ip=*)
+			ip addr add "${w#*=}" dev eth0 && ip link set eth0 up ;;
+		esac
+	done
+	echo "VMM-L2-IDLE"
+	while :; do sleep 3600; done
+	;;
 poweroff)
 	sync
 	poweroff -f

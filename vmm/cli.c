@@ -14,6 +14,9 @@
 
 static const char usage[] =
 "usage: vmm run -k KERNEL [options]\n"
+"       vmm list                 running VMs: name, pid, vCPUs, memory, NICs\n"
+"       vmm stat NAME [--json]   counters: exits, kicks, interrupts, packets, CPU\n"
+"       vmm stop NAME            end a VM cleanly (its tap and socket go too)\n"
 "       vmm --help | --version\n"
 "\n"
 "vmm run: boot a Linux kernel in a KVM virtual machine with the guest's\n"
@@ -168,6 +171,32 @@ int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		*verb = CLI_VERB_VERSION;
+		return 0;
+	}
+	if (!strcmp(argv[1], "list")) {
+		*verb = CLI_VERB_LIST;
+		if (argc > 2)
+			return fail(err, errlen, "vmm list takes no arguments");
+		return 0;
+	}
+	if (!strcmp(argv[1], "stop") || !strcmp(argv[1], "stat")) {
+		bool stat = !strcmp(argv[1], "stat");
+
+		*verb = stat ? CLI_VERB_STAT : CLI_VERB_STOP;
+		for (int i = 2; i < argc; i++) {
+			if (stat && !strcmp(argv[i], "--json"))
+				cfg->json = true;
+			else if (argv[i][0] == '-')
+				return fail(err, errlen, "unknown option '%s' for vmm %s", argv[i], argv[1]);
+			else if (cfg->name)
+				return fail(err, errlen, "vmm %s takes one VM name", argv[1]);
+			else if (!valid_name(argv[i]))
+				return fail(err, errlen, "invalid VM name '%s'", argv[i]);
+			else
+				cfg->name = argv[i];
+		}
+		if (!cfg->name)
+			return fail(err, errlen, "vmm %s needs a VM name (see vmm list)", argv[1]);
 		return 0;
 	}
 	if (strcmp(argv[1], "run"))

@@ -20,12 +20,14 @@ struct vm_config {
 	bool boot_markers;       /* --boot-markers: print guest boot markers at exit */
 	bool no_console;         /* --no-console: guest console to stdout, stdin ignored */
 	int verbose;             /* -v: more messages */
+	bool json;               /* vmm stat --json */
 	enum net_vhost vhost;    /* --vhost: default for NICs without vhost= */
 	struct net_config nic[VMM_MAX_NICS];  /* --net, in order */
 	int nr_nics;
 };
 
-enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION };
+enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION, CLI_VERB_LIST, CLI_VERB_STOP,
+	       CLI_VERB_STAT };
 
 #define VMM_DEFAULT_PARAMS "console=ttyS0 reboot=k panic=-1"
 

@@ -1,20 +1,79 @@
-/* main.c — `vmm`: parse the command line, build the VM, run it. */
+/* main.c — `vmm`: parse the command line, then run a VM or talk to one. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "vmm/cli.h"
+#include "vmm/control.h"
 #include "vmm/log.h"
+#include "vmm/stats.h"
 #include "vmm/vm.h"
 
 #ifndef VMM_VERSION
 #define VMM_VERSION "0.1"
 #endif
 
+static int list_row(void *opaque, const struct vm_snapshot *s)
+{
+	int *n = opaque;
+
+	stats__print_list_row(stdout, s);
+	(*n)++;
+	return 0;
+}
+
+static int do_list(void)
+{
+	char err[256];
+	int n = 0;
+
+	stats__print_list_header(stdout);
+	if (control__list(list_row, &n, true, err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* vmm stop NAME / vmm stat NAME [--json] */
+static int do_request(const struct vm_config *cfg, enum cli_verb verb)
+{
+	char *reply = malloc(CONTROL_REPLY_MAX), err[256];
+	struct vm_snapshot *s = NULL;
+	bool stale = false;
+	int status = 1;
+
+	if (!reply)
+		return 1;
+	if (control__request(cfg->name, verb == CLI_VERB_STOP ? "stop" : "stat", reply,
+			     CONTROL_REPLY_MAX, &stale, err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		goto out;
+	}
+	if (verb == CLI_VERB_STOP) {
+		pr_info("asked VM '%s' to stop", cfg->name);
+		status = 0;
+	} else if (cfg->json) {
+		fputs(reply, stdout);
+		status = 0;
+	} else if ((s = malloc(sizeof(*s))) && stats__from_json(reply, s) == 0) {
+		stats__print_human(stdout, s);
+		status = 0;
+	} else {
+		pr_err("VM '%s' sent a reply vmm cannot read", cfg->name);
+	}
+out:
+	free(s);
+	free(reply);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
 	enum cli_verb verb;
-	struct vm vm;
+	static struct vm vm;
+	static char default_name[32];
 	char err[256];
 	int status;
 
@@ -29,10 +88,19 @@ int main(int argc, char **argv)
 	case CLI_VERB_VERSION:
 		printf("vmm %s\n", VMM_VERSION);
 		return 0;
+	case CLI_VERB_LIST:
+		return do_list();
+	case CLI_VERB_STOP:
+	case CLI_VERB_STAT:
+		return do_request(&cfg, verb);
 	case CLI_VERB_RUN:
 		break;
 	}
 	log__verbosity = LOG_INFO + cfg.verbose;
+	if (!cfg.name) {
+		snprintf(default_name, sizeof(default_name), "vmm-%d", (int)getpid());
+		cfg.name = default_name;
+	}
 	if (vm__init(&vm, &cfg) < 0) {
 		vm__destroy(&vm);
 		return 1;

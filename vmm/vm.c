@@ -24,6 +24,7 @@
 #include "virtio/net_tap.h"
 #include "vmm/arch.h"
 #include "vmm/log.h"
+#include "vmm/stats.h"
 #include "vmm/util.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -132,6 +133,76 @@ static void on_signal(void *opaque, uint32_t events)
 			 sigabbrev_np((int)si.ssi_signo) ?: "?");
 }
 
+void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
+{
+	pid_t vhost_tids[VMM_MAX_NICS];
+	int nr_vhost, next_vhost = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", vm->cfg->name ? vm->cfg->name : "");
+	out->pid = getpid();
+	snprintf(out->state, sizeof(out->state), "%s",
+		 atomic_load(&vm->exiting) ? "stopping" : "running");
+	out->nr_vcpus = vm->nr_vcpus;
+	out->mem_bytes = vm->cfg->mem_bytes;
+	out->uptime_s = (double)(util__now_ns() - vm->start_ns) / 1e9;
+	out->io_tid = __atomic_load_n(&vm->loop.tid, __ATOMIC_RELAXED);
+	out->io_cpu_s = out->io_tid ? stats__thread_cpu_s(out->io_tid) : 0;
+	for (int i = 0; i < vm->nr_vcpus && i < VMM_MAX_CPUS; i++) {
+		struct vcpu *v = vm->vcpu[i];
+		struct vcpu_snapshot *o = &out->vcpu[i];
+
+		o->tid = atomic_load(&v->tid);
+		o->cpu_s = o->tid ? stats__thread_cpu_s(o->tid) : 0;
+		kvm_stats__read(&v->kstats, o->kvm);
+		o->exits_io = vcpu__stat(&v->exits_io);
+		o->exits_mmio = vcpu__stat(&v->exits_mmio);
+		o->exits_hlt = vcpu__stat(&v->exits_hlt);
+		o->exits_other = vcpu__stat(&v->exits_other);
+		o->exits_total = vcpu__stat(&v->exits_total);
+	}
+	/* vhost's kernel threads are all named vhost-<owner pid>: hand them
+	 * out in NIC order to the NICs whose datapath is vhost. */
+	nr_vhost = stats__find_vhost_threads(getpid(), vhost_tids, VMM_MAX_NICS);
+	for (int i = 0; i < VMM_MAX_NICS && vm->nic[i]; i++) {
+		struct net_tap *nt = vm->nic[i];
+		struct nic_snapshot *n = &out->nic[out->nr_nics++];
+
+		n->index = i;
+		snprintf(n->tap, sizeof(n->tap), "%s", nt->tap.ifname);
+		n->vhost = nt->use_vhost && nt->vhost.running;
+		net_dev__stats(nt->dev, &n->net);
+		if (n->vhost && next_vhost < nr_vhost) {
+			n->vhost_tid = vhost_tids[next_vhost++];
+			n->vhost_cpu_s = stats__thread_cpu_s(n->vhost_tid);
+		}
+	}
+}
+
+static int control_snapshot(void *opaque, struct vm_snapshot *out)
+{
+	vm__snapshot(opaque, out);
+	return 0;
+}
+
+static void control_stop(void *opaque)
+{
+	vm__request_exit(opaque, 0, "stopped by 'vmm stop'");
+}
+
+static const struct control_ops vm_control_ops = {
+	.info = control_snapshot,
+	.stat = control_snapshot,
+	.stop = control_stop,
+};
+
+static void on_control(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+
+	control__handle(&vm->control);
+}
+
 /* SIGUSR2 prints the counters. SIGINT/SIGTERM/SIGHUP end the VM cleanly (terminal restored, threads
  * joined): they are blocked in every thread and read on the I/O thread. */
 static int setup_signals(struct vm *vm)
@@ -157,6 +228,7 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->signal_fd = -1;
+	vm->control.fd = -1;
 	vm->start_ns = util__now_ns();
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->marker_lock, NULL);
@@ -177,6 +249,18 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	}
 	if (setup_signals(vm) < 0)
 		return -1;
+	{
+		char err[256];
+
+		if (control__open(&vm->control, cfg->name, &vm_control_ops, vm, err, sizeof(err)) < 0) {
+			pr_err("%s", err);
+			return -1;
+		}
+		if (loop__add(&vm->loop, vm->control.fd, EPOLLIN, on_control, vm) < 0) {
+			pr_err("cannot watch the control socket");
+			return -1;
+		}
+	}
 	vm->kvm_fd = open_kvm();
 	if (vm->kvm_fd < 0 || check_caps(vm->kvm_fd) < 0)
 		return -1;
@@ -374,6 +458,9 @@ void vm__destroy(struct vm *vm)
 		net_tap__destroy(vm->nic[i]);
 		vm->nic[i] = NULL;
 	}
+	if (vm->control.fd >= 0)
+		loop__del(&vm->loop, vm->control.fd);
+	control__close(&vm->control);
 	loop__destroy(&vm->loop);
 	arch__vm_destroy(vm);
 	if (vm->vm_fd >= 0)

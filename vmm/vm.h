@@ -11,6 +11,7 @@
 #include "vmm/bus.h"
 #include "vmm/cli.h"
 #include "vmm/console.h"
+#include "vmm/control.h"
 #include "vmm/irq.h"
 #include "vmm/loop.h"
 #include "vmm/memory.h"
@@ -31,6 +32,7 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	struct loop loop;
+	struct control control;     /* the per-VM socket: vmm list/stop/stat */
 	struct irq_routing irq;     /* GSI routes for MSI-X (irq.c) */
 	int nr_vcpus;
 	struct vcpu **vcpu;
@@ -81,5 +83,9 @@ void vm__record_marker(struct vm *vm, uint8_t value);
  * per NIC packets/bytes each way with guest kicks and interrupts. Sent on
  * SIGUSR2, and at exit with -v. */
 void vm__print_stats(struct vm *vm);
+
+/* Everything `vmm stat` shows, read without stopping anything. */
+struct vm_snapshot;
+void vm__snapshot(struct vm *vm, struct vm_snapshot *out);
 
 #endif

@@ -6,7 +6,7 @@
 #   make images               build/images/{l1,l2}-initrd.cpio.gz only
 #   make e2e-qemu             the boot scenario with QEMU as the L2 VMM (reference)
 # `make run` uses images/run-default.sh (the nested shell scenario here).
-E2E_SCENARIOS ?= boot poweroff guests net vhost vhost_missing
+E2E_SCENARIOS ?= boot poweroff guests net vhost vhost_missing manage
 SOAK_BOOTS    ?= 20
 
 e2e: $(BUILD)/vmm $(BUILD)/vmm-static guests-build

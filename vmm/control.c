@@ -1,0 +1,526 @@
+/* control.c — the per-VM control socket, both ends (see control.h): the
+ * VMM's listener served from the I/O thread with bounded waits, and the
+ * client used by `vmm list`, `vmm stop` and `vmm stat`. */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmm/control.h"
+#include "vmm/log.h"
+#include "vmm/util.h"
+
+#define fail util__fail
+#define CONTROL_LIST_MAX 1024   /* sockets looked at by control__list */
+
+bool control__valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > STATS_NAME_MAX || name[0] == '.')
+		return false;
+	for (const char *s = name; *s; s++)
+		if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
+		      ('0' <= *s && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+int control__runtime_dir(char *buf, size_t len, bool create, char *err, size_t errlen)
+{
+	const char *env = getenv("VMM_RUNTIME_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	int n;
+
+	if (env && *env)
+		n = snprintf(buf, len, "%s", env);
+	else if (geteuid() != 0 && xdg && *xdg)
+		n = snprintf(buf, len, "%s/vmm", xdg);
+	else if (geteuid() == 0)
+		n = snprintf(buf, len, "/run/vmm");
+	else
+		n = snprintf(buf, len, "/tmp/vmm-%u", (unsigned)geteuid());
+	if (n < 0 || (size_t)n >= len)
+		return fail(err, errlen, "runtime directory name too long");
+	if (create && mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return fail(err, errlen, "cannot create %s: %s", buf, strerror(errno));
+	if (lstat(buf, &st) < 0) {
+		int e = errno;
+
+		fail(err, errlen, "%s: %s", buf, strerror(e));
+		errno = e;  /* control__list tells "no directory yet" by ENOENT */
+		return -1;
+	}
+	/* Whoever can write here can impersonate or hide VMs. */
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+		return fail(err, errlen, "%s must be a directory owned by uid %u and not "
+			    "writable by others", buf, (unsigned)geteuid());
+	return 0;
+}
+
+static int sock_path(const char *name, char *path, size_t len, bool create,
+		     char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int n;
+
+	if (!control__valid_name(name))
+		return fail(err, errlen, "invalid VM name '%.80s'", name);
+	if (control__runtime_dir(dir, sizeof(dir), create, err, errlen) < 0)
+		return -1;
+	n = snprintf(path, len, "%s/%s.sock", dir, name);
+	if (n < 0 || (size_t)n >= len)
+		return fail(err, errlen, "socket path %s/%s.sock is too long", dir, name);
+	return 0;
+}
+
+/* A connected, non-blocking socket, or -errno. */
+static int connect_path(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, e;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	e = errno;
+	close(fd);
+	return -e;
+}
+
+/* Wait for 'events' on fd until the deadline (ns). 0, or -1 at timeout. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = util__now_ns();
+		struct pollfd p = { .fd = fd, .events = events };
+		int r;
+
+		if (now >= deadline)
+			return -1;
+		r = poll(&p, 1, (int)((deadline - now + 999999) / 1000000));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* Send all of buf before the deadline. 0 or -1. */
+static int send_all(int fd, const char *buf, size_t len, uint64_t deadline)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_fd(fd, POLLOUT, deadline) < 0)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- client ---- */
+
+/* The message of a {"error":"..."} reply into err; false if it is not one. */
+static bool reply_error(const char *reply, char *err, size_t errlen)
+{
+	const char *p = strstr(reply, "\"error\":\"");
+	size_t n;
+
+	if (strncmp(reply, "{\"error\":", 9) || !p)
+		return false;
+	p += 9;
+	n = strcspn(p, "\"");
+	fail(err, errlen, "%.*s", (int)MIN(n, (size_t)200), p);
+	return true;
+}
+
+static int exchange(int fd, const char *request, char *reply, size_t len,
+		    char *err, size_t errlen)
+{
+	uint64_t deadline = util__now_ns() + CONTROL_CLIENT_TIMEOUT_MS * 1000000ULL;
+	char line[CONTROL_REQUEST_MAX + 1];
+	size_t pos = 0;
+	int n = snprintf(line, sizeof(line), "%s\n", request);
+
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return fail(err, errlen, "request too long");
+	if (send_all(fd, line, (size_t)n, deadline) < 0)
+		return fail(err, errlen, "cannot send the request: %s", strerror(errno));
+	for (;;) {
+		ssize_t r;
+
+		if (pos + 1 >= len)
+			return fail(err, errlen, "reply longer than %zu bytes", len);
+		r = read(fd, reply + pos, len - 1 - pos);
+		if (r > 0) {
+			pos += (size_t)r;
+		} else if (r == 0) {
+			break;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (wait_fd(fd, POLLIN, deadline) < 0)
+				return fail(err, errlen, "no answer within %d ms",
+					    CONTROL_CLIENT_TIMEOUT_MS);
+		} else if (errno != EINTR) {
+			return fail(err, errlen, "cannot read the reply: %s", strerror(errno));
+		}
+	}
+	reply[pos] = '\0';
+	if (!pos || reply[pos - 1] != '\n')
+		return fail(err, errlen, "incomplete reply");
+	reply[pos - 1] = '\0';
+	if (reply_error(reply, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int request_path(const char *name, const char *path, const char *request, char *reply,
+			size_t len, bool *stale, char *err, size_t errlen)
+{
+	int fd = connect_path(path), r;
+
+	if (stale)
+		*stale = fd == -ECONNREFUSED;
+	if (fd == -ENOENT)
+		return fail(err, errlen, "no VM named '%s' is running", name);
+	if (fd == -ECONNREFUSED)
+		return fail(err, errlen, "no VM named '%s' is running (stale socket %s)",
+			    name, path);
+	if (fd < 0)
+		return fail(err, errlen, "cannot connect to %s: %s", path, strerror(-fd));
+	r = exchange(fd, request, reply, len, err, errlen);
+	close(fd);
+	return r;
+}
+
+int control__request(const char *name, const char *request, char *reply, size_t len,
+		     bool *stale, char *err, size_t errlen)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	if (stale)
+		*stale = false;
+	if (sock_path(name, path, sizeof(path), false, err, errlen) < 0) {
+		if (errno == ENOENT)  /* no runtime dir: no VM has run */
+			snprintf(err, errlen, "no VM named '%s' is running (see vmm list)", name);
+		return -1;
+	}
+	return request_path(name, path, request, reply, len, stale, err, errlen);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int control__list(int (*cb)(void *opaque, const struct vm_snapshot *s), void *opaque,
+		  bool remove_stale, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], e[256];
+	char *names[CONTROL_LIST_MAX], *reply = NULL;
+	struct vm_snapshot *s = NULL;
+	int nr = 0, live = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (control__runtime_dir(dir, sizeof(dir), false, e, sizeof(e)) < 0)
+		return errno == ENOENT ? 0 : fail(err, errlen, "%s", e);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : fail(err, errlen, "%s: %s", dir, strerror(errno));
+	while (nr < CONTROL_LIST_MAX && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n <= 5 || strcmp(de->d_name + n - 5, ".sock"))
+			continue;
+		names[nr] = strndup(de->d_name, n - 5);
+		if (names[nr] && control__valid_name(names[nr]))
+			nr++;
+		else
+			free(names[nr]);
+	}
+	closedir(d);
+	qsort(names, (size_t)nr, sizeof(*names), cmp_str);
+	reply = malloc(CONTROL_REPLY_MAX);
+	s = malloc(sizeof(*s));
+	if (!reply || !s)
+		live = fail(err, errlen, "out of memory");
+	for (int i = 0; i < nr && live >= 0; i++) {
+		bool stale;
+
+		if (control__request(names[i], "info", reply, CONTROL_REPLY_MAX, &stale,
+				     e, sizeof(e)) < 0) {
+			if (stale && remove_stale) {
+				char path[sizeof(dir) + STATS_NAME_MAX + 8];
+
+				struct stat st;
+
+				snprintf(path, sizeof(path), "%s/%s.sock", dir, names[i]);
+				if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) == 0)
+					pr_info("removed stale socket %s", path);
+			} else if (!stale) {
+				pr_warn("%s: %s", names[i], e);
+			}
+			continue;
+		}
+		if (stats__from_json(reply, s) < 0) {
+			pr_warn("%s: malformed reply", names[i]);
+			continue;
+		}
+		live++;
+		if (cb && cb(opaque, s))
+			break;
+	}
+	for (int i = 0; i < nr; i++)
+		free(names[i]);
+	free(reply);
+	free(s);
+	return live;
+}
+
+/* ---- server ---- */
+
+int control__open(struct control *c, const char *name, const struct control_ops *ops,
+		  void *opaque, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->ops = ops;
+	c->opaque = opaque;
+	if (sock_path(name, c->path, sizeof(c->path), true, err, errlen) < 0)
+		goto fail;
+	if (lstat(c->path, &st) == 0) {
+		int fd;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			fail(err, errlen, "%s exists and is not a socket", c->path);
+			goto fail;
+		}
+		fd = connect_path(c->path);
+		if (fd >= 0) {
+			char *reply = malloc(CONTROL_REPLY_MAX), e[256];
+			struct vm_snapshot *s = malloc(sizeof(*s));
+
+			if (reply && s && exchange(fd, "info", reply, CONTROL_REPLY_MAX,
+						   e, sizeof(e)) == 0 &&
+			    stats__from_json(reply, s) == 0 && s->pid > 0)
+				fail(err, errlen, "a VM named '%s' is already running (pid %d)",
+				     name, s->pid);
+			else
+				fail(err, errlen, "a VM named '%s' is already running", name);
+			free(reply);
+			free(s);
+			close(fd);
+			goto fail;
+		}
+		if (fd == -ECONNREFUSED) {
+			if (unlink(c->path) < 0 && errno != ENOENT) {
+				fail(err, errlen, "cannot remove stale socket %s: %s", c->path,
+				     strerror(errno));
+				goto fail;
+			}
+			pr_info("removed stale socket %s (left by a vmm that did not exit cleanly)",
+				c->path);
+		} else if (fd != -ENOENT) {
+			fail(err, errlen, "cannot connect to %s: %s", c->path, strerror(-fd));
+			goto fail;
+		}
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0) {
+		fail(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EADDRINUSE)
+			fail(err, errlen, "a VM named '%s' is already running", name);
+		else
+			fail(err, errlen, "cannot bind %s: %s", c->path, strerror(errno));
+		goto fail;
+	}
+	if (stat(c->path, &st) < 0 || listen(c->fd, 16) < 0) {
+		fail(err, errlen, "cannot listen on %s: %s", c->path, strerror(errno));
+		unlink(c->path);
+		goto fail;
+	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	return 0;
+fail:
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->path[0] = '\0';
+	return -1;
+}
+
+static void reply_str(int fd, const char *s)
+{
+	send_all(fd, s, strlen(s), util__now_ns() + CONTROL_SERVER_TIMEOUT_MS * 1000000ULL);
+}
+
+static void reject(struct control *c, int fd, const char *why)
+{
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "{\"error\":\"%s\"}\n", why);
+	reply_str(fd, buf);
+	c->rejected++;
+}
+
+/* Read one request line within the deadline: its length (the '\n' and
+ * an optional '\r' removed), or -1 with *why set. */
+static int read_request(int fd, char *line, size_t len, const char **why)
+{
+	uint64_t deadline = util__now_ns() + CONTROL_SERVER_TIMEOUT_MS * 1000000ULL;
+	size_t pos = 0;
+
+	for (;;) {
+		char *nl = memchr(line, '\n', pos);
+		ssize_t r;
+
+		if (nl) {
+			if (nl != line + pos - 1) {
+				*why = "one request per connection";
+				return -1;
+			}
+			pos--;
+			break;
+		}
+		if (pos == len) {
+			*why = "request too long";
+			return -1;
+		}
+		r = read(fd, line + pos, len - pos);
+		if (r > 0) {
+			pos += (size_t)r;
+		} else if (r == 0) {
+			break;  /* a request ended by shutdown(SHUT_WR) will do */
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (wait_fd(fd, POLLIN, deadline) < 0) {
+				*why = "no request received in time";
+				return -1;
+			}
+		} else if (errno != EINTR) {
+			*why = "read error";
+			return -1;
+		}
+	}
+	if (pos && line[pos - 1] == '\r')
+		pos--;
+	for (size_t i = 0; i < pos; i++) {
+		if (line[i] < 0x21 || line[i] > 0x7e) {
+			*why = "malformed request";
+			return -1;
+		}
+	}
+	if (!pos) {
+		*why = "empty request";
+		return -1;
+	}
+	line[pos] = '\0';
+	return (int)pos;
+}
+
+/* Answer one client; true if it asked the VM to stop (the caller calls
+ * ops->stop once the connection is closed). */
+static bool serve(struct control *c, int fd)
+{
+	char line[CONTROL_REQUEST_MAX + 1];
+	const char *why = NULL;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	int (*get)(void *, struct vm_snapshot *) = NULL;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid()))
+		return reject(c, fd, "permission denied"), false;
+	if (read_request(fd, line, CONTROL_REQUEST_MAX, &why) < 0)
+		return reject(c, fd, why), false;
+	if (!strcmp(line, "stop")) {
+		if (!c->ops || !c->ops->stop)
+			return reject(c, fd, "not supported"), false;
+		reply_str(fd, "{\"ok\":true}\n");
+		c->served++;
+		return true;
+	}
+	if (!strcmp(line, "info"))
+		get = c->ops ? c->ops->info : NULL;
+	else if (!strcmp(line, "stat"))
+		get = c->ops ? c->ops->stat : NULL;
+	else
+		return reject(c, fd, "unknown request (info, stat or stop)"), false;
+	if (!get)
+		return reject(c, fd, "not supported"), false;
+
+	struct vm_snapshot *s = calloc(1, sizeof(*s));
+	char *buf = malloc(CONTROL_REPLY_MAX);
+	int n;
+
+	if (!s || !buf) {
+		reject(c, fd, "out of memory");
+	} else if (get(c->opaque, s) < 0) {
+		reject(c, fd, "cannot take a snapshot");
+	} else if ((n = stats__json(s, buf, CONTROL_REPLY_MAX - 1)) < 0) {
+		reject(c, fd, "snapshot too large");
+	} else {
+		buf[n++] = '\n';
+		send_all(fd, buf, (size_t)n,
+			 util__now_ns() + CONTROL_SERVER_TIMEOUT_MS * 1000000ULL);
+		c->served++;
+	}
+	free(s);
+	free(buf);
+	return false;
+}
+
+void control__handle(struct control *c)
+{
+	bool stop;
+	int fd;
+
+	if (c->fd < 0)
+		return;
+	do {
+		fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	} while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return;  /* EAGAIN: the client gave up already */
+	stop = serve(c, fd);
+	close(fd);
+	if (stop)
+		c->ops->stop(c->opaque);
+}
+
+void control__close(struct control *c)
+{
+	struct stat st;
+
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (c->path[0] && stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+		unlink(c->path);
+	c->path[0] = '\0';
+}

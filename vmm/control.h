@@ -1,0 +1,93 @@
+/* control.h — the per-VM control socket: how `vmm list`, `vmm stop NAME`
+ * and `vmm stat NAME` reach a running VMM.
+ *
+ * Each VMM listens on DIR/NAME.sock (AF_UNIX, SOCK_STREAM), where DIR is
+ * $VMM_RUNTIME_DIR if set, else $XDG_RUNTIME_DIR/vmm for a user that has
+ * it, else /run/vmm for root (/tmp/vmm-UID otherwise); DIR is created
+ * 0700 and must belong to us and be closed to others.
+ *
+ * Protocol: the client connects, sends one request line ("info", "stat"
+ * or "stop", at most CONTROL_REQUEST_MAX bytes with the '\n'), and reads
+ * one JSON object followed by '\n', after which the server closes:
+ *   info, stat -> the snapshot (stats.h)
+ *   stop       -> {"ok":true}, then the VM ends
+ *   anything else, or nothing within CONTROL_SERVER_TIMEOUT_MS ->
+ *                 {"error":"..."}
+ * Only the socket's own user (or root) is served.
+ *
+ * The server never blocks the I/O thread for long: accept is
+ * non-blocking and a request must arrive, and its reply leave, within
+ * CONTROL_SERVER_TIMEOUT_MS each.
+ */
+#ifndef VMM_CONTROL_H
+#define VMM_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vmm/stats.h"
+
+#define CONTROL_REQUEST_MAX        256
+#define CONTROL_SERVER_TIMEOUT_MS  100
+#define CONTROL_CLIENT_TIMEOUT_MS  2000
+/* A reply: a snapshot, or a short error object, plus '\n'. */
+#define CONTROL_REPLY_MAX          (STATS_JSON_MAX + 2)
+
+/* What the server asks of the VMM; called on the thread that calls
+ * control__handle() (the I/O thread). info/stat return 0, or -1 to send
+ * an error. stop is called after the reply has been sent. */
+struct control_ops {
+	int (*info)(void *opaque, struct vm_snapshot *out);
+	int (*stat)(void *opaque, struct vm_snapshot *out);
+	void (*stop)(void *opaque);
+};
+
+struct control {
+	int fd;                          /* listening socket; -1 when closed */
+	char path[108];                  /* sizeof(sun_path) */
+	dev_t dev;                       /* identity of the socket file we bound */
+	ino_t ino;
+	const struct control_ops *ops;
+	void *opaque;
+	unsigned long served, rejected;  /* requests answered / refused */
+};
+
+/* "demo" is fine; empty, over 64 bytes, a leading '.', or anything but
+ * letters, digits, '-', '_' and '.' is not. */
+bool control__valid_name(const char *name);
+
+/* The socket directory into buf. With 'create', make it (0700) if it is
+ * missing. 0, or -1 with the reason in err. */
+int control__runtime_dir(char *buf, size_t len, bool create, char *err, size_t errlen);
+
+/* Claim NAME: if its socket answers, fail with "a VM named 'NAME' is
+ * already running (pid N)"; if it is a socket nobody listens on (left by
+ * a VMM that crashed), remove it; then bind and listen. The caller then
+ * polls c->fd for EPOLLIN and calls control__handle(). 0, or -1 with a
+ * one-line reason in err and c->fd == -1. */
+int control__open(struct control *c, const char *name, const struct control_ops *ops,
+		  void *opaque, char *err, size_t errlen);
+/* c->fd is readable: serve at most one client. Never fails (a bad client
+ * is answered with an error or dropped, counted in c->rejected). */
+void control__handle(struct control *c);
+/* Stop listening and remove the socket file if it is still ours (another
+ * VMM may have replaced it). Idempotent. */
+void control__close(struct control *c);
+
+/* Client: send 'request' to NAME and put the reply (without its '\n',
+ * NUL-terminated) into reply. 0, or -1 with the reason in err: no such
+ * VM, a stale socket, no answer within CONTROL_CLIENT_TIMEOUT_MS, a reply
+ * too long, or the server's own {"error":...}. *stale is set when the
+ * socket exists but nobody listens (may be NULL). */
+int control__request(const char *name, const char *request, char *reply, size_t len,
+		     bool *stale, char *err, size_t errlen);
+
+/* Client: "info" every VM with a socket in the directory, in name order,
+ * calling cb for each that answers. Sockets nobody listens on are
+ * skipped, and removed when remove_stale. Returns the number of live VMs
+ * (0 when the directory does not exist), or -1 with err. */
+int control__list(int (*cb)(void *opaque, const struct vm_snapshot *s), void *opaque,
+		  bool remove_stale, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,323 @@
+/* stats.c — a VM snapshot to JSON and back, its human-readable views, and
+ * the CPU time of threads read from /proc (see stats.h for the format). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/stats.h"
+#include "vmm/util.h"
+
+/* The JSON keys of the kernel counters (stats.h). */
+const char *const stats__kvm_key[KVM_STAT_NR] = {
+	[KVM_STAT_EXITS] = "exits",
+	[KVM_STAT_IO_EXITS] = "io",
+	[KVM_STAT_MMIO_EXITS] = "mmio",
+	[KVM_STAT_HALT_EXITS] = "halt",
+	[KVM_STAT_IRQ_EXITS] = "irq",
+	[KVM_STAT_IRQ_WINDOW_EXITS] = "irq_window",
+	[KVM_STAT_SIGNAL_EXITS] = "signal",
+};
+
+const char *stats__datapath(const struct nic_snapshot *n)
+{
+	return n->vhost ? "vhost-net" : "userspace";
+}
+
+/* ---- writing ---- */
+
+struct out {
+	char *buf;
+	size_t len, pos;
+	bool overflow;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->pos)
+		o->overflow = true;
+	else
+		o->pos += (size_t)n;
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void put_str(struct out *o, const char *s)
+{
+	put(o, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			put(o, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			put(o, "\\u%04x", c);
+		else
+			put(o, "%c", c);
+	}
+	put(o, "\"");
+}
+
+static void put_u64(struct out *o, const char *key, uint64_t v, bool last)
+{
+	put(o, "\"%s\":%" PRIu64 "%s", key, v, last ? "" : ",");
+}
+
+static void put_thread(struct out *o, const char *key, int tid, double cpu_s)
+{
+	put(o, "\"%s\":{\"tid\":%d,\"cpu_s\":%.3f}", key, tid > 0 ? tid : 0,
+	    cpu_s > 0 ? cpu_s : 0.0);
+}
+
+static void put_vcpu(struct out *o, int id, const struct vcpu_snapshot *v)
+{
+	put(o, "{\"id\":%d,\"tid\":%d,\"cpu_s\":%.3f,\"kvm_exits\":{", id,
+	    v->tid > 0 ? v->tid : 0, v->cpu_s > 0 ? v->cpu_s : 0.0);
+	for (int k = 0; k < KVM_STAT_NR; k++)
+		put_u64(o, stats__kvm_key[k], v->kvm[k], k == KVM_STAT_NR - 1);
+	put(o, "},\"user_exits\":{");
+	put_u64(o, "io", v->exits_io, false);
+	put_u64(o, "mmio", v->exits_mmio, false);
+	put_u64(o, "hlt", v->exits_hlt, false);
+	put_u64(o, "other", v->exits_other, false);
+	put_u64(o, "total", v->exits_total, true);
+	put(o, "}}");
+}
+
+static void put_nic(struct out *o, const struct nic_snapshot *n)
+{
+	const struct net_dev_stats *st = &n->net;
+
+	put(o, "{\"index\":%d,\"tap\":", n->index);
+	put_str(o, n->tap);
+	put(o, ",\"datapath\":\"%s\",", stats__datapath(n));
+	put_u64(o, "rx_packets", st->rx_packets, false);
+	put_u64(o, "rx_bytes", st->rx_bytes, false);
+	put_u64(o, "rx_filtered", st->rx_filtered, false);
+	put_u64(o, "rx_dropped", st->rx_dropped, false);
+	put_u64(o, "tx_packets", st->tx_packets, false);
+	put_u64(o, "tx_bytes", st->tx_bytes, false);
+	put_u64(o, "tx_dropped", st->tx_dropped, false);
+	put(o, "\"kicks\":{");
+	put_u64(o, "rx", st->rx_kicks, false);
+	put_u64(o, "tx", st->tx_kicks, false);
+	put_u64(o, "ctrl", st->ctrl_kicks, true);
+	put(o, "},\"interrupts\":{");
+	put_u64(o, "rx", st->rx_interrupts, false);
+	put_u64(o, "tx", st->tx_interrupts, false);
+	put_u64(o, "ctrl", st->ctrl_interrupts, true);
+	put(o, "},");
+	put_thread(o, "vhost_thread", n->vhost_tid, n->vhost_cpu_s);
+	put(o, "}");
+}
+
+int stats__json(const struct vm_snapshot *s, char *buf, size_t len)
+{
+	struct out o = { .buf = buf, .len = len };
+	int nv = MAX(0, MIN(s->nr_vcpus, STATS_MAX_VCPUS));
+	int nn = MAX(0, MIN(s->nr_nics, STATS_MAX_NICS));
+
+	if (!len)
+		return -1;
+	buf[0] = '\0';
+	put(&o, "{\"name\":");
+	put_str(&o, s->name);
+	put(&o, ",\"pid\":%d,\"state\":", s->pid);
+	put_str(&o, s->state);
+	put(&o, ",\"vcpus\":%d,\"mem_bytes\":%" PRIu64 ",\"uptime_s\":%.3f,", nv,
+	    s->mem_bytes, s->uptime_s > 0 ? s->uptime_s : 0.0);
+	put_thread(&o, "io_thread", s->io_tid, s->io_cpu_s);
+	put(&o, ",\"vcpu\":[");
+	for (int i = 0; i < nv; i++) {
+		put_vcpu(&o, i, &s->vcpu[i]);
+		put(&o, i == nv - 1 ? "" : ",");
+	}
+	put(&o, "],\"nic\":[");
+	for (int i = 0; i < nn; i++) {
+		put_nic(&o, &s->nic[i]);
+		put(&o, i == nn - 1 ? "" : ",");
+	}
+	put(&o, "]}");
+	if (o.overflow) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return (int)o.pos;
+}
+
+/* ---- human views ---- */
+
+static void mem_str(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes >= GiB && !(bytes % GiB))
+		snprintf(buf, len, "%" PRIu64 "G", (uint64_t)(bytes / GiB));
+	else
+		snprintf(buf, len, "%" PRIu64 "M", (uint64_t)(bytes / MiB));
+}
+
+void stats__print_list_header(FILE *f)
+{
+	fprintf(f, "%-20s %8s %-9s %5s %7s  %s\n", "NAME", "PID", "STATE", "CPUS", "MEMORY", "NICS");
+}
+
+void stats__print_list_row(FILE *f, const struct vm_snapshot *s)
+{
+	char mem[32];
+
+	mem_str(s->mem_bytes, mem, sizeof(mem));
+	fprintf(f, "%-20s %8d %-9s %5d %7s ", s->name, s->pid, s->state, s->nr_vcpus, mem);
+	if (!s->nr_nics)
+		fprintf(f, " -");
+	for (int i = 0; i < s->nr_nics && i < STATS_MAX_NICS; i++)
+		fprintf(f, " %s(%s)", s->nic[i].tap[0] ? s->nic[i].tap : "?",
+			stats__datapath(&s->nic[i]));
+	fprintf(f, "\n");
+}
+
+void stats__print_human(FILE *f, const struct vm_snapshot *s)
+{
+	char mem[32];
+
+	mem_str(s->mem_bytes, mem, sizeof(mem));
+	fprintf(f, "%s: pid %d, %s, %d vCPU%s, %s memory, up %.1f s\n", s->name, s->pid,
+		s->state, s->nr_vcpus, s->nr_vcpus == 1 ? "" : "s", mem, s->uptime_s);
+	fprintf(f, "  %-6s %8s %9s %10s %9s %9s %9s %9s %10s %9s %9s | %9s %9s %9s %9s %10s\n",
+		"thread", "tid", "cpu_s", "kvm_exits", "io", "mmio", "halt", "irq",
+		"irq_window", "signal", "", "user_io", "mmio", "hlt", "other", "total");
+	for (int i = 0; i < s->nr_vcpus && i < STATS_MAX_VCPUS; i++) {
+		const struct vcpu_snapshot *v = &s->vcpu[i];
+
+		fprintf(f, "  vcpu%-2d %8d %9.3f %10" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9"
+			PRIu64 " %9" PRIu64 " %10" PRIu64 " %9" PRIu64 " %9s | %9" PRIu64 " %9"
+			PRIu64 " %9" PRIu64 " %9" PRIu64 " %10" PRIu64 "\n",
+			i, v->tid, v->cpu_s, v->kvm[KVM_STAT_EXITS], v->kvm[KVM_STAT_IO_EXITS],
+			v->kvm[KVM_STAT_MMIO_EXITS], v->kvm[KVM_STAT_HALT_EXITS],
+			v->kvm[KVM_STAT_IRQ_EXITS], v->kvm[KVM_STAT_IRQ_WINDOW_EXITS],
+			v->kvm[KVM_STAT_SIGNAL_EXITS], "", v->exits_io, v->exits_mmio,
+			v->exits_hlt, v->exits_other, v->exits_total);
+	}
+	fprintf(f, "  %-6s %8d %9.3f\n", "io", s->io_tid, s->io_cpu_s);
+	for (int i = 0; i < s->nr_nics && i < STATS_MAX_NICS; i++) {
+		const struct nic_snapshot *n = &s->nic[i];
+		const struct net_dev_stats *st = &n->net;
+
+		fprintf(f, "  eth%d: tap %s, datapath %s", n->index, n->tap[0] ? n->tap : "?",
+			stats__datapath(n));
+		if (n->vhost_tid > 0)
+			fprintf(f, ", vhost thread %d cpu %.3f s", n->vhost_tid, n->vhost_cpu_s);
+		fprintf(f, "\n    rx %" PRIu64 " packets %" PRIu64 " bytes (%" PRIu64 " filtered, %"
+			PRIu64 " dropped)  tx %" PRIu64 " packets %" PRIu64 " bytes (%" PRIu64
+			" dropped)\n", st->rx_packets, st->rx_bytes, st->rx_filtered,
+			st->rx_dropped, st->tx_packets, st->tx_bytes, st->tx_dropped);
+		fprintf(f, "    kicks rx %" PRIu64 " tx %" PRIu64 " ctrl %" PRIu64 "  interrupts rx %"
+			PRIu64 " tx %" PRIu64 " ctrl %" PRIu64 "%s\n", st->rx_kicks, st->tx_kicks,
+			st->ctrl_kicks, st->rx_interrupts, st->tx_interrupts, st->ctrl_interrupts,
+			n->vhost ? "  (rx/tx counted by vhost, not vmm)" : "");
+	}
+}
+
+/* ---- /proc ---- */
+
+double stats__thread_cpu_s(pid_t tid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd;
+
+	if (tid <= 0 || hz <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)tid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "tid (comm) state ppid ..." — comm may hold spaces and ')'; utime
+	 * and stime are fields 14 and 15, the 12th and 13th after it. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)hz;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Add the numeric entries of 'dir' whose comm (read from fmt % entry) is
+ * 'want' to tids. */
+static int scan_comm(const char *dir, const char *fmt, const char *want, pid_t *tids,
+		     int n, int max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return n;
+	while (n < max && (e = readdir(d))) {
+		char path[300], comm[32];
+		ssize_t len;
+		int fd;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), fmt, e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		comm[len] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		if (!strcmp(comm, want)) {
+			pid_t t = (pid_t)atoi(e->d_name);
+			bool dup = false;
+
+			for (int i = 0; i < n; i++)
+				dup |= tids[i] == t;
+			if (!dup)
+				tids[n++] = t;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int stats__find_vhost_threads(pid_t owner, pid_t *tids, int max)
+{
+	char want[32];
+	int n;
+
+	if (owner <= 0 || max <= 0)
+		return 0;
+	snprintf(want, sizeof(want), "vhost-%d", (int)owner);
+	n = scan_comm("/proc/self/task", "/proc/self/task/%s/comm", want, tids, 0, max);
+	n = scan_comm("/proc", "/proc/%s/comm", want, tids, n, max);
+	qsort(tids, (size_t)n, sizeof(*tids), cmp_pid);
+	return n;
+}

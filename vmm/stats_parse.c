@@ -1,0 +1,350 @@
+/* stats_parse.c — the client side of stats.h: a small, bounded JSON
+ * parser (depth, string and array lengths all capped) that fills a
+ * struct vm_snapshot from what stats__json() wrote, ignoring unknown keys. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/stats.h"
+#include "vmm/util.h"
+
+#define JSON_MAX_DEPTH 8
+#define JSON_TOKEN_MAX 80
+
+/* Where the parser is: one key (objects) or index (arrays) per level. */
+struct parser {
+	const char *p;
+	struct vm_snapshot *s;
+	int depth;
+	const char *key[JSON_MAX_DEPTH];  /* NULL at array levels */
+	size_t keylen[JSON_MAX_DEPTH];
+	int idx[JSON_MAX_DEPTH];
+};
+
+static void skip_ws(struct parser *ps)
+{
+	while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')
+		ps->p++;
+}
+
+/* A string starting at the opening quote; its decoded text into out (up to
+ * outlen - 1 bytes, -1 if longer), or only skipped when out is NULL. */
+static int parse_string(struct parser *ps, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (*ps->p != '"')
+		return -1;
+	ps->p++;
+	for (;;) {
+		unsigned char c = (unsigned char)*ps->p++;
+
+		if (c == '\0' || c < 0x20)
+			return -1;
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			char e = *ps->p++;
+			unsigned v = 0;
+
+			switch (e) {
+			case '"': case '\\': case '/': c = (unsigned char)e; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u':
+				for (int i = 0; i < 4; i++, ps->p++) {
+					if (!isxdigit((unsigned char)*ps->p))
+						return -1;
+					v = v * 16 + (unsigned)(isdigit((unsigned char)*ps->p) ?
+						*ps->p - '0' : (tolower((unsigned char)*ps->p) - 'a' + 10));
+				}
+				c = v < 0x80 && v != 0 ? (unsigned char)v : '?';
+				break;
+			default:
+				return -1;
+			}
+		}
+		if (out) {
+			if (n + 1 >= outlen)
+				return -1;
+			out[n++] = (char)c;
+		}
+	}
+	if (out)
+		out[n] = '\0';
+	return 0;
+}
+
+static bool at(const struct parser *ps, int level, const char *key)
+{
+	return ps->key[level] && ps->keylen[level] == strlen(key) &&
+	       !memcmp(ps->key[level], key, ps->keylen[level]);
+}
+
+static int to_u64(const char *tok, uint64_t *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)tok[0]))
+		return -1;
+	errno = 0;
+	*v = strtoull(tok, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+static int to_int(const char *tok, int *v)
+{
+	uint64_t u;
+
+	if (to_u64(tok, &u) < 0 || u > INT32_MAX)
+		return -1;
+	*v = (int)u;
+	return 0;
+}
+
+static int to_double(const char *tok, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(tok, &end);
+	return errno || *end || end == tok ? -1 : 0;
+}
+
+/* One value at the current path: store it if the path is known. Numeric
+ * fields need a number, text fields a string ('str' says which it was). */
+static int assign(struct parser *ps, const char *tok, bool str)
+{
+	struct vm_snapshot *s = ps->s;
+	int d = ps->depth;
+
+	if (d == 1) {
+		if (at(ps, 0, "name") || at(ps, 0, "state")) {
+			char *dst = at(ps, 0, "name") ? s->name : s->state;
+			size_t cap = at(ps, 0, "name") ? sizeof(s->name) : sizeof(s->state);
+
+			if (!str || strlen(tok) >= cap)
+				return -1;
+			strcpy(dst, tok);
+			return 0;
+		}
+		if (str)
+			return at(ps, 0, "pid") || at(ps, 0, "vcpus") || at(ps, 0, "mem_bytes") ||
+			       at(ps, 0, "uptime_s") ? -1 : 0;
+		if (at(ps, 0, "pid"))
+			return to_int(tok, &s->pid);
+		if (at(ps, 0, "vcpus"))
+			return to_int(tok, &s->nr_vcpus) < 0 || s->nr_vcpus > STATS_MAX_VCPUS ? -1 : 0;
+		if (at(ps, 0, "mem_bytes"))
+			return to_u64(tok, &s->mem_bytes);
+		if (at(ps, 0, "uptime_s"))
+			return to_double(tok, &s->uptime_s);
+		return 0;
+	}
+	if (d == 2 && at(ps, 0, "io_thread")) {
+		if (at(ps, 1, "tid"))
+			return str ? -1 : to_int(tok, &s->io_tid);
+		if (at(ps, 1, "cpu_s"))
+			return str ? -1 : to_double(tok, &s->io_cpu_s);
+		return 0;
+	}
+	if (d >= 3 && at(ps, 0, "vcpu") && !ps->key[1]) {
+		struct vcpu_snapshot *v = &s->vcpu[ps->idx[1]];
+
+		if (str)
+			return 0;
+		if (d == 3 && at(ps, 2, "tid"))
+			return to_int(tok, &v->tid);
+		if (d == 3 && at(ps, 2, "cpu_s"))
+			return to_double(tok, &v->cpu_s);
+		if (d == 4 && at(ps, 2, "kvm_exits")) {
+			for (int k = 0; k < KVM_STAT_NR; k++)
+				if (at(ps, 3, stats__kvm_key[k]))
+					return to_u64(tok, &v->kvm[k]);
+		}
+		if (d == 4 && at(ps, 2, "user_exits")) {
+			if (at(ps, 3, "io"))
+				return to_u64(tok, &v->exits_io);
+			if (at(ps, 3, "mmio"))
+				return to_u64(tok, &v->exits_mmio);
+			if (at(ps, 3, "hlt"))
+				return to_u64(tok, &v->exits_hlt);
+			if (at(ps, 3, "other"))
+				return to_u64(tok, &v->exits_other);
+			if (at(ps, 3, "total"))
+				return to_u64(tok, &v->exits_total);
+		}
+		return 0;
+	}
+	if (d >= 3 && at(ps, 0, "nic") && !ps->key[1]) {
+		struct nic_snapshot *n = &s->nic[ps->idx[1]];
+		struct net_dev_stats *st = &n->net;
+		static const struct { const char *key; size_t off; } flat[] = {
+			{ "rx_packets", offsetof(struct net_dev_stats, rx_packets) },
+			{ "rx_bytes", offsetof(struct net_dev_stats, rx_bytes) },
+			{ "rx_filtered", offsetof(struct net_dev_stats, rx_filtered) },
+			{ "rx_dropped", offsetof(struct net_dev_stats, rx_dropped) },
+			{ "tx_packets", offsetof(struct net_dev_stats, tx_packets) },
+			{ "tx_bytes", offsetof(struct net_dev_stats, tx_bytes) },
+			{ "tx_dropped", offsetof(struct net_dev_stats, tx_dropped) },
+		};
+
+		s->nr_nics = MAX(s->nr_nics, ps->idx[1] + 1);
+		if (d == 3 && at(ps, 2, "tap")) {
+			if (!str || strlen(tok) >= sizeof(n->tap))
+				return -1;
+			strcpy(n->tap, tok);
+			return 0;
+		}
+		if (d == 3 && at(ps, 2, "datapath")) {
+			if (!str)
+				return -1;
+			n->vhost = !strcmp(tok, "vhost-net");
+			return 0;
+		}
+		if (str)
+			return 0;
+		if (d == 3 && at(ps, 2, "index"))
+			return to_int(tok, &n->index);
+		for (size_t i = 0; d == 3 && i < ARRAY_SIZE(flat); i++)
+			if (at(ps, 2, flat[i].key))
+				return to_u64(tok, (uint64_t *)((char *)st + flat[i].off));
+		if (d == 4 && (at(ps, 2, "kicks") || at(ps, 2, "interrupts"))) {
+			bool kick = at(ps, 2, "kicks");
+
+			if (at(ps, 3, "rx"))
+				return to_u64(tok, kick ? &st->rx_kicks : &st->rx_interrupts);
+			if (at(ps, 3, "tx"))
+				return to_u64(tok, kick ? &st->tx_kicks : &st->tx_interrupts);
+			if (at(ps, 3, "ctrl"))
+				return to_u64(tok, kick ? &st->ctrl_kicks : &st->ctrl_interrupts);
+		}
+		if (d == 4 && at(ps, 2, "vhost_thread")) {
+			if (at(ps, 3, "tid"))
+				return to_int(tok, &n->vhost_tid);
+			if (at(ps, 3, "cpu_s"))
+				return to_double(tok, &n->vhost_cpu_s);
+		}
+	}
+	return 0;
+}
+
+static int parse_value(struct parser *ps);
+
+/* Arrays are only meaningful as "vcpu" and "nic" directly under the top
+ * object, where their length is bounded; elsewhere their elements are
+ * parsed and ignored. */
+static int parse_array(struct parser *ps)
+{
+	int max = INT32_MAX;
+
+	if (ps->depth == 1 && at(ps, 0, "vcpu"))
+		max = STATS_MAX_VCPUS;
+	else if (ps->depth == 1 && at(ps, 0, "nic"))
+		max = STATS_MAX_NICS;
+	ps->p++;
+	skip_ws(ps);
+	if (*ps->p == ']') {
+		ps->p++;
+		return 0;
+	}
+	for (int i = 0;; i++) {
+		if (i >= max)
+			return -1;
+		ps->key[ps->depth] = NULL;
+		ps->idx[ps->depth] = i;
+		ps->depth++;
+		if (parse_value(ps) < 0)
+			return -1;
+		ps->depth--;
+		skip_ws(ps);
+		if (*ps->p == ']') {
+			ps->p++;
+			return 0;
+		}
+		if (*ps->p++ != ',')
+			return -1;
+	}
+}
+
+static int parse_object(struct parser *ps)
+{
+	ps->p++;
+	skip_ws(ps);
+	if (*ps->p == '}') {
+		ps->p++;
+		return 0;
+	}
+	for (;;) {
+		const char *k;
+
+		skip_ws(ps);
+		k = ps->p + 1;
+		if (parse_string(ps, NULL, 0) < 0)
+			return -1;
+		ps->key[ps->depth] = k;
+		ps->keylen[ps->depth] = (size_t)(ps->p - 1 - k);  /* raw; our keys need no escapes */
+		skip_ws(ps);
+		if (*ps->p++ != ':')
+			return -1;
+		ps->depth++;
+		if (parse_value(ps) < 0)
+			return -1;
+		ps->depth--;
+		skip_ws(ps);
+		if (*ps->p == '}') {
+			ps->p++;
+			return 0;
+		}
+		if (*ps->p++ != ',')
+			return -1;
+	}
+}
+
+static int parse_value(struct parser *ps)
+{
+	char tok[JSON_TOKEN_MAX];
+	size_t n = 0;
+
+	skip_ws(ps);
+	if (*ps->p == '{' || *ps->p == '[') {
+		if (ps->depth >= JSON_MAX_DEPTH)
+			return -1;
+		return *ps->p == '{' ? parse_object(ps) : parse_array(ps);
+	}
+	if (ps->depth == 0)
+		return -1;  /* the top level must be an object */
+	if (*ps->p == '"')
+		return parse_string(ps, tok, sizeof(tok)) < 0 ? -1 : assign(ps, tok, true);
+	while (isalnum((unsigned char)*ps->p) || *ps->p == '.' || *ps->p == '-' || *ps->p == '+') {
+		if (n + 1 >= sizeof(tok))
+			return -1;
+		tok[n++] = *ps->p++;
+	}
+	tok[n] = '\0';
+	if (!n)
+		return -1;
+	if (!strcmp(tok, "true") || !strcmp(tok, "false") || !strcmp(tok, "null"))
+		return 0;
+	if (!isdigit((unsigned char)tok[0]) && tok[0] != '-')
+		return -1;
+	return assign(ps, tok, false);
+}
+
+int stats__from_json(const char *json, struct vm_snapshot *out)
+{
+	struct parser ps = { .p = json, .s = out };
+
+	memset(out, 0, sizeof(*out));
+	skip_ws(&ps);
+	if (*ps.p != '{' || parse_value(&ps) < 0)
+		return -1;
+	skip_ws(&ps);
+	if (*ps.p != '\0' || out->nr_nics > STATS_MAX_NICS)
+		return -1;
+	return 0;
+}
