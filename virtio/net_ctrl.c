@@ -17,12 +17,15 @@
 #include "virtio/net_priv.h"
 #include "vmm/log.h"
 
-size_t net__iov_to_buf(const struct iovec *iov, unsigned int cnt, size_t off,
-		       void *buf, size_t len)
+/* Copy between bytes [off, off + len) of an iovec array and a flat buffer,
+ * in the direction 'to_iov' says; stops where the iovecs end. */
+static size_t iov_copy(const struct iovec *iov, unsigned int cnt, size_t off,
+		       uint8_t *buf, size_t len, bool to_iov)
 {
 	size_t done = 0;
 
 	for (unsigned int i = 0; i < cnt && done < len; i++) {
+		uint8_t *p;
 		size_t n;
 
 		if (off >= iov[i].iov_len) {
@@ -32,33 +35,24 @@ size_t net__iov_to_buf(const struct iovec *iov, unsigned int cnt, size_t off,
 		n = iov[i].iov_len - off;
 		if (n > len - done)
 			n = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off, n);
+		p = (uint8_t *)iov[i].iov_base + off;
+		memcpy(to_iov ? p : buf + done, to_iov ? buf + done : p, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t net__iov_to_buf(const struct iovec *iov, unsigned int cnt, size_t off,
+		       void *buf, size_t len)
+{
+	return iov_copy(iov, cnt, off, buf, len, false);
+}
+
 size_t net__buf_to_iov(const struct iovec *iov, unsigned int cnt, size_t off,
 		       const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < cnt && done < len; i++) {
-		size_t n;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return iov_copy(iov, cnt, off, (uint8_t *)buf, len, true);
 }
 
 void net_ctrl__reset(struct net_dev *nd)
