@@ -51,6 +51,7 @@ $(BUILD)/vmm-static: $(BUILD)/obj/vmm/main.o $(BUILD)/libvmm.a
 include tests/unit/unit.mk
 -include tests/guests/guests.mk
 -include tests/e2e/e2e.mk
+-include tests/bench/bench.mk
 
 deps:
 	images/install-deps.sh

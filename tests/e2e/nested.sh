@@ -17,7 +17,8 @@
 # env: BUILD (build), QEMU (qemu-system-x86_64), E2E_STALL_S (90),
 #      E2E_VERBOSE=1 (copy the serial log to stdout as it runs),
 #      E2E_L2_ARGS (extra L2 kernel parameters), E2E_L2_CPUS (2),
-#      E2E_L2_MEM (512, MiB), E2E_L1_MEM (4096)
+#      E2E_L2_MEM (512, MiB), E2E_L1_MEM (4096),
+#      E2E_L1_IMAGE (boot this L1 initramfs instead of the one built here)
 
 set -u
 cd "$(dirname "$0")/../.."
@@ -53,6 +54,12 @@ else
 	fi
 	l1_img=$BUILD/images/l1-initrd.cpio.gz
 	images/build-l1.sh --if-stale "$l1_img" || exit 1
+fi
+# A caller-built L1 image instead (make bench-net: the --with-qemu image plus
+# an appended archive); the default image above is still kept up to date.
+if [ -n "${E2E_L1_IMAGE:-}" ]; then
+	[ -e "$E2E_L1_IMAGE" ] || { echo "nested.sh: E2E_L1_IMAGE=$E2E_L1_IMAGE does not exist" >&2; exit 1; }
+	l1_img=$E2E_L1_IMAGE
 fi
 mkdir -p "$BUILD/e2e"
 

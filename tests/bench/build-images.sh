@@ -1,0 +1,43 @@
+#!/bin/sh
+# tests/bench/build-images.sh — the images `make bench-net` boots, made from
+# the standard ones without changing them:
+#   $BUILD/images/l2-bench-initrd.cpio.gz   the default L2 initramfs with a
+#       second archive appended that adds sockperf and its libraries (the
+#       kernel unpacks concatenated archives in order)
+#   $BUILD/images/l1-bench-initrd.cpio.gz   the --with-qemu L1 image (qemu
+#       and vmm both inside) with an archive appended holding sockperf, its
+#       libraries and /guest/l2-bench-initrd.cpio.gz
+# Without sockperf installed both extras carry no sockperf and the latency
+# test in tests/e2e/l2/bench.sh falls back to ping.
+# env: BUILD (default build), VMM_BIN (default $BUILD/vmm-static)
+
+cd "$(dirname "$0")/../.." || exit 1
+. images/lib.sh
+
+BUILD=${BUILD:-build}
+img=$BUILD/images
+l1_base=$img/l1-qemu-initrd.cpio.gz
+l2_base=$img/l2-initrd.cpio.gz
+[ -x "${VMM_BIN:-$BUILD/vmm-static}" ] || img__die "${VMM_BIN:-$BUILD/vmm-static} is missing (make ${VMM_BIN:-$BUILD/vmm-static})"
+# Both base images, rebuilt only when stale (build-l1.sh builds L2 too).
+BUILD=$BUILD images/build-l1.sh --if-stale --with-qemu "$l1_base"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vmm-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+sp=$(command -v sockperf || true)
+# The L2 extra: sockperf and its libraries.
+mkdir -p "$work/l2"
+[ -z "$sp" ] || img__copy_bin "$sp" "$work/l2"
+img__pack "$work/l2" "$work/l2-extra.cpio.gz"
+cat "$l2_base" "$work/l2-extra.cpio.gz" > "$img/l2-bench-initrd.cpio.gz.tmp"
+mv "$img/l2-bench-initrd.cpio.gz.tmp" "$img/l2-bench-initrd.cpio.gz"
+
+# The L1 extra: sockperf for the server side, and the bench L2 initramfs.
+mkdir -p "$work/l1"
+[ -z "$sp" ] || img__copy_bin "$sp" "$work/l1"
+img__copy_file "$img/l2-bench-initrd.cpio.gz" "$work/l1" /guest/l2-bench-initrd.cpio.gz
+img__pack "$work/l1" "$work/l1-extra.cpio.gz"
+cat "$l1_base" "$work/l1-extra.cpio.gz" > "$img/l1-bench-initrd.cpio.gz.tmp"
+mv "$img/l1-bench-initrd.cpio.gz.tmp" "$img/l1-bench-initrd.cpio.gz"
+img__log "$img/l1-bench-initrd.cpio.gz: $(du -k "$img/l1-bench-initrd.cpio.gz" | cut -f1) KiB, L2 $(du -k "$img/l2-bench-initrd.cpio.gz" | cut -f1) KiB ($( [ -n "$sp" ] && echo "with sockperf" || echo "no sockperf installed"))"
