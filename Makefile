@@ -1,6 +1,7 @@
 # vmm — a small virtual machine monitor on Linux KVM.
 #   make          build ./build/vmm
 #   make test     unit tests (ASan+UBSan), local tiny guests, nested e2e
+#                 (the 20-boot soak is `make soak`, run separately)
 #   make unit     unit tests only
 #   make e2e      nested test host only (QEMU TCG -> L1 KVM -> vmm -> L2)
 #   make soak     20 consecutive L2 boots inside one L1
@@ -56,7 +57,7 @@ include tests/unit/unit.mk
 deps:
 	images/install-deps.sh
 
-test: unit guests e2e soak
+test: unit guests e2e
 	@echo "make test: all tiers passed"
 
 run: $(BUILD)/vmm $(BUILD)/vmm-static
