@@ -12,7 +12,7 @@ BUILD    ?= build
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
             -D_GNU_SOURCE -I.
-LDLIBS   += -lpthread
+LDLIBS   += -lext2fs -lcom_err -lzstd -lz -lpthread
 # Quiet by default (kvmtool style); `make V=1` shows the full commands.
 ifeq ($(V),1)
 Q :=

@@ -1,0 +1,219 @@
+/* disk_raw.c — raw images: preadv/pwritev straight at the guest's offset,
+ * fdatasync for flush, hole punching (files) or BLKDISCARD (block devices)
+ * for discard, FALLOC_FL_ZERO_RANGE or BLKZEROOUT for write-zeroes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "devices/disk_raw.h"
+
+struct disk_raw {
+	int fd;
+	bool blockdev;
+};
+
+static struct disk_raw *raw(struct disk *d)
+{
+	return d->priv;
+}
+
+/* Loop over short transfers; a read past the end of a file that shrank
+ * under us reads as zeroes. */
+static ssize_t raw_xfer(struct disk *d, const struct iovec *iov_in, int iovcnt, uint64_t off,
+			bool write)
+{
+	struct iovec iov[IOV_MAX];
+	size_t total = 0;
+	int i = 0;
+
+	if (iovcnt <= 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	memcpy(iov, iov_in, (size_t)iovcnt * sizeof(*iov));
+	for (int k = 0; k < iovcnt; k++)
+		total += iov[k].iov_len;
+	if (!disk__range_ok(d, off, total))
+		return -EINVAL;
+	if (write && d->read_only)
+		return -EROFS;
+	while (i < iovcnt) {
+		ssize_t n;
+
+		if (iov[i].iov_len == 0) {
+			i++;
+			continue;
+		}
+		n = write ? pwritev(raw(d)->fd, &iov[i], iovcnt - i, (off_t)off)
+			  : preadv(raw(d)->fd, &iov[i], iovcnt - i, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			if (write)
+				return -EIO;
+			for (; i < iovcnt; i++)
+				memset(iov[i].iov_base, 0, iov[i].iov_len);
+			break;
+		}
+		off += (uint64_t)n;
+		while (n > 0 && i < iovcnt) {
+			if ((size_t)n >= iov[i].iov_len) {
+				n -= (ssize_t)iov[i].iov_len;
+				iov[i].iov_len = 0;
+				i++;
+			} else {
+				iov[i].iov_base = (char *)iov[i].iov_base + n;
+				iov[i].iov_len -= (size_t)n;
+				n = 0;
+			}
+		}
+	}
+	return (ssize_t)total;
+}
+
+static ssize_t raw_preadv(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return raw_xfer(d, iov, iovcnt, off, false);
+}
+
+static ssize_t raw_pwritev(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return raw_xfer(d, iov, iovcnt, off, true);
+}
+
+static int raw_flush(struct disk *d)
+{
+	if (d->read_only)
+		return 0;
+	return fdatasync(raw(d)->fd) < 0 ? -errno : 0;
+}
+
+static int raw_discard(struct disk *d, uint64_t off, uint64_t len)
+{
+	if (!disk__range_ok(d, off, len))
+		return -EINVAL;
+	if (d->read_only)
+		return -EROFS;
+	if (raw(d)->blockdev) {
+		uint64_t range[2] = { off, len };
+
+		return ioctl(raw(d)->fd, BLKDISCARD, range) < 0 ? -errno : 0;
+	}
+	if (fallocate(raw(d)->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len) < 0)
+		return errno == EOPNOTSUPP ? 0 : -errno;   /* discard is a hint */
+	return 0;
+}
+
+static int write_zero_buffer(struct disk *d, uint64_t off, uint64_t len)
+{
+	static const char zero[65536];
+
+	while (len) {
+		size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
+		struct iovec iov = { .iov_base = (void *)zero, .iov_len = n };
+		ssize_t r = raw_xfer(d, &iov, 1, off, true);
+
+		if (r < 0)
+			return (int)r;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int raw_write_zeroes(struct disk *d, uint64_t off, uint64_t len, bool unmap)
+{
+	int mode = unmap ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+			 : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+
+	if (!disk__range_ok(d, off, len))
+		return -EINVAL;
+	if (d->read_only)
+		return -EROFS;
+	if (raw(d)->blockdev) {
+		uint64_t range[2] = { off, len };
+
+		if (ioctl(raw(d)->fd, BLKZEROOUT, range) == 0)
+			return 0;
+		return write_zero_buffer(d, off, len);
+	}
+	if (fallocate(raw(d)->fd, mode, (off_t)off, (off_t)len) == 0)
+		return 0;
+	return write_zero_buffer(d, off, len);
+}
+
+static void raw_close(struct disk *d)
+{
+	if (raw(d)) {
+		close(raw(d)->fd);
+		free(raw(d));
+	}
+}
+
+static const struct disk_ops raw_ops = {
+	.preadv = raw_preadv,
+	.pwritev = raw_pwritev,
+	.flush = raw_flush,
+	.discard = raw_discard,
+	.write_zeroes = raw_write_zeroes,
+	.close = raw_close,
+};
+
+struct disk *disk_raw__open(int fd, const char *path, bool read_only, char *err, size_t errlen)
+{
+	struct disk_raw *r = calloc(1, sizeof(*r));
+	struct disk *d = disk__alloc(path, "raw");
+	struct stat st;
+
+	if (!r || !d) {
+		snprintf(err, errlen, "disk image %s: out of memory", path);
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "disk image %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	r->fd = fd;
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t size;
+
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
+			snprintf(err, errlen, "disk image %s: cannot read its size: %s", path,
+				 strerror(errno));
+			goto fail;
+		}
+		r->blockdev = true;
+		d->size = size;
+	} else if (S_ISREG(st.st_mode)) {
+		d->size = (uint64_t)st.st_size;
+	} else {
+		snprintf(err, errlen, "disk image %s is not a regular file or block device", path);
+		goto fail;
+	}
+	if (d->size < 512) {
+		snprintf(err, errlen, "disk image %s is smaller than one 512-byte sector", path);
+		goto fail;
+	}
+	d->ops = &raw_ops;
+	d->priv = r;
+	d->read_only = read_only;
+	return d;
+fail:
+	free(r);
+	if (d) {
+		free(d->path);
+		free(d);
+	}
+	close(fd);
+	return NULL;
+}
