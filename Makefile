@@ -23,7 +23,8 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 CORE_SRCS := vmm/log.c vmm/memory.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/loop.c \
              vmm/console.c vmm/cli.c vmm/util.c vmm/irq.c vmm/kvm_stats.c \
-             vmm/control.c vmm/stats.c vmm/stats_parse.c
+             vmm/control.c vmm/stats.c vmm/stats_parse.c vmm/bls.c vmm/diskboot.c \
+             vmm/disks.c
 ARCH_SRCS := $(wildcard arch/$(ARCH)/*.c)
 DEV_SRCS  := $(wildcard devices/*.c)
 VIRTIO_SRCS := $(wildcard virtio/*.c)

@@ -14,6 +14,7 @@
 
 static const char usage[] =
 "usage: vmm run -k KERNEL [options]\n"
+"       vmm run --disk IMAGE [options]   boot the image's own kernel\n"
 "       vmm list                 running VMs: name, pid, vCPUs, memory, NICs\n"
 "       vmm stat NAME [--json]   counters: exits, kicks, interrupts, packets, CPU\n"
 "       vmm stop NAME            end a VM cleanly (its tap and socket go too)\n"
@@ -23,9 +24,11 @@ static const char usage[] =
 "serial console (ttyS0) on this terminal. Ctrl-A x quits, Ctrl-A Ctrl-A\n"
 "sends Ctrl-A. The VM ends when the guest reboots or powers off.\n"
 "\n"
-"  -k, --kernel FILE    bzImage or ELF vmlinux to boot (required)\n"
+"  -k, --kernel FILE    bzImage or ELF vmlinux to boot (without it: the\n"
+"                       first --disk's default boot entry, /boot/loader)\n"
 "  -i, --initrd FILE    initial ramdisk\n"
-"  -p, --params TEXT    kernel command line (default: \"" VMM_DEFAULT_PARAMS "\")\n"
+"  -p, --params TEXT    kernel command line (default: \"" VMM_DEFAULT_PARAMS "\";\n"
+"                       booting a disk: appended to the entry's options)\n"
 "  -m, --mem SIZE       guest RAM, MiB or with K/M/G suffix (default 512)\n"
 "  -c, --cpus N         number of vCPUs, 1-64 (default 1)\n"
 "  -n, --name NAME      a name for this VM (default vmm-PID)\n"
@@ -34,6 +37,13 @@ static const char usage[] =
 "                       removed at exit if vmm created it); host-ip puts an\n"
 "                       address on the tap, bridge attaches it to BR; repeat\n"
 "                       for more NICs (up to 4); vhost=on|off|auto per NIC\n"
+"      --disk FILE[,format=raw|qcow2][,ro][,serial=S]\n"
+"                       a virtio-blk disk (raw or qcow2, format probed if\n"
+"                       not given); repeat for more (up to 4: vda, vdb...)\n"
+"      --root-password PW  set root's password on first boot (cloud-init)\n"
+"      --ssh-key FILE   authorize this OpenSSH public key for root\n"
+"      --cloud-init FILE  cloud-init user-data to pass to the guest\n"
+"                       (these three attach a NoCloud seed disk, CIDATA)\n"
 "      --vhost on|off|auto  move the NICs' packets in the host kernel's\n"
 "                       vhost-net (on), in vmm's I/O thread (off), or vhost\n"
 "                       when /dev/vhost-net can be opened (auto, default)\n"
@@ -63,7 +73,8 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE, OPT_NET, OPT_VHOST };
+enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE, OPT_NET, OPT_VHOST, OPT_DISK, OPT_ROOT_PW,
+       OPT_SSH_KEY, OPT_CLOUD_INIT };
 
 static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, unsigned errlen)
 {
@@ -78,6 +89,10 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		{ "no-console", no_argument, NULL, OPT_NO_CONSOLE },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "vhost", required_argument, NULL, OPT_VHOST },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "root-password", required_argument, NULL, OPT_ROOT_PW },
+		{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
+		{ "cloud-init", required_argument, NULL, OPT_CLOUD_INIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -131,6 +146,23 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 			cfg->nr_nics++;
 			break;
 		}
+		case OPT_DISK: {
+			char why[200];
+
+			if (cfg->nr_disks == VMM_MAX_DISKS)
+				return fail(err, errlen, "too many --disk options (at most %d)", VMM_MAX_DISKS);
+			if (diskcfg__parse(optarg, &cfg->disk[cfg->nr_disks], why, sizeof(why)) < 0)
+				return fail(err, errlen, "%s", why);
+			cfg->nr_disks++;
+			break;
+		}
+		case OPT_ROOT_PW:
+			if (!*optarg)
+				return fail(err, errlen, "--root-password: the password is empty");
+			cfg->root_password = optarg;
+			break;
+		case OPT_SSH_KEY: cfg->ssh_key = optarg; break;
+		case OPT_CLOUD_INIT: cfg->cloud_init = optarg; break;
 		case 'v': cfg->verbose++; break;
 		case 'h': return 1;
 		case ':':
@@ -141,8 +173,10 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 	}
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s' (see vmm --help)", argv[optind]);
-	if (!cfg->kernel)
-		return fail(err, errlen, "no kernel given: use --kernel FILE (see vmm --help)");
+	if (!cfg->kernel && !cfg->nr_disks)
+		return fail(err, errlen, "nothing to boot: give --kernel FILE or --disk IMAGE (see vmm --help)");
+	if (!cfg->kernel && cfg->initrd)
+		return fail(err, errlen, "--initrd needs --kernel (a disk boot takes the entry's initramfs)");
 	/* NICs without their own vhost= follow --vhost (default auto). */
 	if (cfg->vhost == NET_VHOST_DEFAULT)
 		cfg->vhost = NET_VHOST_AUTO;

@@ -5,16 +5,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/diskcfg.h"
 #include "devices/netcfg.h"
 
 #define VMM_MAX_CPUS 64
 #define VMM_MAX_NICS 4
+#define VMM_MAX_DISKS 4
 
 struct vm_config {
 	const char *name;        /* --name; default "vmm-PID" */
-	const char *kernel;      /* -k/--kernel: bzImage or ELF vmlinux */
+	const char *kernel;      /* -k/--kernel: bzImage or ELF vmlinux; NULL: boot
+	                          * the first disk's default BLS entry */
 	const char *initrd;      /* -i/--initrd */
-	const char *params;      /* -p/--params: kernel command line */
+	const char *params;      /* -p/--params: kernel command line (appended to
+	                          * the entry's options when booting a disk) */
 	uint64_t mem_bytes;      /* -m/--mem (MiB, or with K/M/G suffix) */
 	int nr_cpus;             /* -c/--cpus */
 	bool boot_markers;       /* --boot-markers: print guest boot markers at exit */
@@ -24,6 +28,12 @@ struct vm_config {
 	enum net_vhost vhost;    /* --vhost: default for NICs without vhost= */
 	struct net_config nic[VMM_MAX_NICS];  /* --net, in order */
 	int nr_nics;
+	struct disk_config disk[VMM_MAX_DISKS];  /* --disk, in order: vda, vdb... */
+	int nr_disks;
+	/* First-boot configuration: a cloud-init NoCloud seed disk. */
+	const char *root_password;  /* --root-password */
+	const char *ssh_key;        /* --ssh-key FILE */
+	const char *cloud_init;     /* --cloud-init USER-DATA */
 };
 
 enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION, CLI_VERB_LIST, CLI_VERB_STOP,

@@ -226,14 +226,19 @@ static int setup_signals(struct vm *vm)
 int vm__init(struct vm *vm, const struct vm_config *cfg)
 {
 	memset(vm, 0, sizeof(*vm));
-	vm->cfg = cfg;
+	vm->boot_cfg = *cfg;
+	vm->cfg = &vm->boot_cfg;
 	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->signal_fd = -1;
 	vm->control.fd = -1;
 	vm->start_ns = util__now_ns();
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->marker_lock, NULL);
 
-	/* Cheap user errors first, before touching KVM. */
+	/* Cheap user errors first, before touching KVM: the disks (and the
+	 * boot entry on the first one when there is no --kernel) too. */
+	if (disks__open(&vm->disks, &vm->boot_cfg) < 0)
+		return -1;
+	cfg = vm->cfg;
 	if (check_readable("kernel", cfg->kernel) < 0 ||
 	    check_readable("initrd", cfg->initrd) < 0 || arch__prepare(vm) < 0)
 		return -1;
@@ -286,6 +291,8 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 		if (!vm->nic[i])
 			return -1;
 	}
+	if (disks__attach(&vm->disks, vm) < 0)
+		return -1;
 	if (cfg->kernel && arch__load_kernel(vm) < 0)
 		return -1;
 
@@ -458,6 +465,7 @@ void vm__destroy(struct vm *vm)
 		net_tap__destroy(vm->nic[i]);
 		vm->nic[i] = NULL;
 	}
+	disks__close(&vm->disks);
 	if (vm->control.fd >= 0)
 		loop__del(&vm->loop, vm->control.fd);
 	control__close(&vm->control);

@@ -12,6 +12,7 @@
 #include "vmm/cli.h"
 #include "vmm/console.h"
 #include "vmm/control.h"
+#include "vmm/disks.h"
 #include "vmm/irq.h"
 #include "vmm/loop.h"
 #include "vmm/memory.h"
@@ -24,7 +25,10 @@ struct net_tap;
 
 
 struct vm {
-	const struct vm_config *cfg;
+	const struct vm_config *cfg;    /* = &boot_cfg */
+	struct vm_config boot_cfg;      /* the caller's config; kernel, initrd
+	                                 * and params from the disk's boot entry
+	                                 * when there was no --kernel */
 	int kvm_fd;
 	int vm_fd;
 	int vcpu_mmap_size;
@@ -40,6 +44,7 @@ struct vm {
 	struct pci_host *pci;       /* PCI bus 0 (made by the arch) */
 	struct net_tap *nic[VMM_MAX_NICS];
 	struct net_config nic_cfg[VMM_MAX_NICS];  /* cfg->nic, datapath resolved */
+	struct vm_disks disks;      /* --disk images and the cloud-init seed */
 	struct console console;     /* this terminal <-> the guest's ttyS0 */
 
 	uint64_t start_ns;

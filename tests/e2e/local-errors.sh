@@ -29,7 +29,7 @@ expect unknown-command "unknown command 'boot'" -- boot
 expect unknown-option "unknown option '--bogus'" -- run -k x --bogus
 expect bad-mem "invalid --mem '3'" -- run -k x --mem 3
 expect bad-cpus "invalid --cpus '0'" -- run -k x --cpus 0
-expect no-kernel "no kernel given" -- run
+expect no-kernel "nothing to boot: give --kernel FILE or --disk IMAGE" -- run
 expect missing-kernel "cannot read kernel '$tmp/nope'" -- run -k "$tmp/nope"
 expect garbage-kernel "not a Linux bzImage or ELF vmlinux" -- run -k "$tmp/garbage"
 expect short-kernel "kernel '$tmp/short'" -- run -k "$tmp/short"
@@ -37,6 +37,22 @@ expect dir-kernel "Is a directory" -- run -k "$tmp"
 expect bad-mac "invalid MAC" -- run -k x --net tap=t0,mac=zz
 expect bad-cidr "prefix" -- run -k x --net tap=t0,host-ip=10.0.0.1/99
 expect bad-vhost "invalid --vhost 'maybe'" -- run -k x --vhost maybe
+# Disks: every problem is found before KVM is touched, and nothing is written.
+head -c 1048576 /dev/zero > "$tmp/blank.img"
+printf 'QFI\373garbage' > "$tmp/short.qcow2"
+expect disk-missing "disk image $tmp/nope.qcow2 not found" -- run --disk "$tmp/nope.qcow2"
+expect disk-no-entry "no bootable entry found in $tmp/blank.img" -- run --disk "$tmp/blank.img"
+expect disk-bad-qcow2 "too short for a qcow2 header" -- run --disk "$tmp/short.qcow2"
+expect disk-bad-format "unknown format 'vmdk'" -- run --disk "$tmp/blank.img,format=vmdk"
+expect seed-no-key "--ssh-key $tmp/nope: No such file or directory" -- run --disk "$tmp/blank.img" --ssh-key "$tmp/nope"
+if command -v qemu-img > /dev/null; then
+	qemu-img create -q -f qcow2 "$tmp/base.qcow2" 16M
+	qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$tmp/top.qcow2"
+	rm "$tmp/base.qcow2"
+	cp "$tmp/top.qcow2" "$tmp/top.orig"
+	expect disk-no-backing "base.qcow2" -- run --disk "$tmp/top.qcow2"
+	cmp -s "$tmp/top.qcow2" "$tmp/top.orig" || { echo "local-errors: FAIL the overlay was modified"; fail=$((fail + 1)); }
+fi
 if [ -n "$kernel" ]; then
 	head -c $((40 * 1024 * 1024)) /dev/zero > "$tmp/big-initrd"
 	expect initrd-too-big "larger than guest RAM" -- run -k "$kernel" -i "$tmp/big-initrd" -m 32

@@ -115,7 +115,7 @@ static void test_errors(void **state)
 {
 	expect_error("no command", NULL);
 	expect_error("unknown command 'boot'", "boot", NULL);
-	expect_error("no kernel given", "run", NULL);
+	expect_error("nothing to boot", "run", NULL);
 	expect_error("unknown option '--bogus'", "run", "-k", "k", "--bogus", NULL);
 	expect_error("unknown option '-z'", "run", "-k", "k", "-z", NULL);
 	expect_error("needs a value", "run", "--kernel", NULL);
@@ -194,6 +194,47 @@ static void test_size_parser(void **state)
 	assert_int_equal(util__parse_size_mib("2GG", &b), -1);
 }
 
+static void test_disks(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	/* No --kernel: a disk boot. */
+	assert_int_equal(parse(&c, &v, "run", "--disk", "/img/a.qcow2", "--disk",
+			       "file=b.raw,format=raw,ro,serial=SN-1", "--disk", "c,format=qcow2,ro=off",
+			       "--root-password", "changeme", "--ssh-key", "k.pub", "--cloud-init", "ud",
+			       NULL), 0);
+	assert_null(c.kernel);
+	assert_int_equal(c.nr_disks, 3);
+	assert_string_equal(c.disk[0].path, "/img/a.qcow2");
+	assert_int_equal(c.disk[0].format, DISK_FORMAT_AUTO);
+	assert_false(c.disk[0].read_only);
+	assert_string_equal(c.disk[0].serial, "");
+	assert_string_equal(c.disk[1].path, "b.raw");
+	assert_int_equal(c.disk[1].format, DISK_FORMAT_RAW);
+	assert_true(c.disk[1].read_only);
+	assert_string_equal(c.disk[1].serial, "SN-1");
+	assert_int_equal(c.disk[2].format, DISK_FORMAT_QCOW2);
+	assert_false(c.disk[2].read_only);
+	assert_string_equal(c.root_password, "changeme");
+	assert_string_equal(c.ssh_key, "k.pub");
+	assert_string_equal(c.cloud_init, "ud");
+}
+
+static void test_disk_errors(void **state)
+{
+	expect_error("--disk: unknown format 'vmdk'", "run", "--disk", "a,format=vmdk", NULL);
+	expect_error("--disk: unknown key 'cache'", "run", "--disk", "a,cache=none", NULL);
+	expect_error("no image file given", "run", "--disk", "format=raw", NULL);
+	expect_error("serial= takes 1 to 20", "run", "--disk", "a,serial=123456789012345678901", NULL);
+	expect_error("printable ASCII", "run", "--disk", "a,serial=a b", NULL);
+	expect_error("too many --disk", "run", "--disk", "a", "--disk", "b", "--disk", "c", "--disk",
+		     "d", "--disk", "e", NULL);
+	expect_error("--initrd needs --kernel", "run", "--disk", "a", "--initrd", "i", NULL);
+	expect_error("--root-password: the password is empty", "run", "--disk", "a",
+		     "--root-password", "", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +246,8 @@ int main(void)
 		cmocka_unit_test(test_size_parser),
 		cmocka_unit_test(test_net_and_vhost),
 		cmocka_unit_test(test_net_errors),
+		cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_disk_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,151 @@
+/* disks.c — the VM's block devices, from options to PCI functions.
+ *
+ *   --disk IMAGE ...        disk__open (raw or qcow2)      -> vda, vdb, ...
+ *   --root-password etc.    cidata__create (NoCloud seed)  -> the last vdX
+ *   no --kernel             diskboot__find on vda: the default BLS entry's
+ *                           kernel and initramfs (memfds) and options
+ *   each disk               blk_dev (virtio-blk) on a virtio-pci function
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/cidata.h"
+#include "devices/disk.h"
+#include "virtio/blk.h"
+#include "virtio/pci.h"
+#include "vmm/disks.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+static int open_seed(struct vm_disks *dk, const struct vm_config *cfg)
+{
+	struct cidata_config c = {
+		.hostname = cfg->name ? cfg->name : "vmm",
+		.root_password = cfg->root_password,
+		.ssh_key_path = cfg->ssh_key,
+		.user_data_path = cfg->cloud_init,
+	};
+	char err[256];
+	struct disk *d;
+
+	d = cidata__create(&c, err, sizeof(err));
+	if (!d) {
+		pr_err("%s", err);
+		return -1;
+	}
+	snprintf(d->serial, sizeof(d->serial), "cidata");
+	dk->disk[dk->nr++] = d;
+	dk->has_seed = true;
+	return 0;
+}
+
+/* The entry's options, then -p (or the default console settings), then
+ * what the seed needs. */
+static int disk_boot(struct vm_disks *dk, struct vm_config *cfg)
+{
+	const char *extra = cfg->params ? cfg->params : "";
+	char err[512];
+	size_t len;
+
+	if (diskboot__find(dk->disk[0], &dk->boot, err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		return -1;
+	}
+	dk->disk_boot = true;
+	pr_info("%s", dk->boot.description);
+	diskboot__fd_path(dk->boot.kernel_fd, dk->kernel_path, sizeof(dk->kernel_path));
+	cfg->kernel = dk->kernel_path;
+	if (dk->boot.initrd_fd >= 0) {
+		diskboot__fd_path(dk->boot.initrd_fd, dk->initrd_path, sizeof(dk->initrd_path));
+		cfg->initrd = dk->initrd_path;
+	}
+	len = strlen(dk->boot.cmdline) + strlen(extra) + 32;
+	dk->cmdline = malloc(len);
+	if (!dk->cmdline)
+		return -1;
+	snprintf(dk->cmdline, len, "%s%s%s%s", dk->boot.cmdline, *extra ? " " : "", extra,
+		 dk->has_seed ? " ds=nocloud" : "");
+	cfg->params = dk->cmdline;
+	return 0;
+}
+
+int disks__open(struct vm_disks *dk, struct vm_config *cfg)
+{
+	memset(dk, 0, sizeof(*dk));
+	dk->boot.kernel_fd = dk->boot.initrd_fd = -1;
+	for (int i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *c = &cfg->disk[i];
+		char err[512];
+		struct disk *d = disk__open(c->path, c->format, c->read_only, err, sizeof(err));
+
+		if (!d) {
+			pr_err("%s", err);
+			return -1;
+		}
+		if (c->serial[0])
+			snprintf(d->serial, sizeof(d->serial), "%s", c->serial);
+		dk->disk[dk->nr++] = d;
+	}
+	if ((cfg->root_password || cfg->ssh_key || cfg->cloud_init) && open_seed(dk, cfg) < 0)
+		return -1;
+	if (!cfg->kernel)
+		return disk_boot(dk, cfg);
+	if (dk->has_seed && cfg->params) {
+		size_t len = strlen(cfg->params) + 16;
+
+		dk->cmdline = malloc(len);
+		if (!dk->cmdline)
+			return -1;
+		snprintf(dk->cmdline, len, "%s ds=nocloud", cfg->params);
+		cfg->params = dk->cmdline;
+	}
+	return 0;
+}
+
+int disks__attach(struct vm_disks *dk, struct vm *vm)
+{
+	for (int i = 0; i < dk->nr; i++) {
+		struct blk_dev_config c = { .disk = dk->disk[i] };
+
+		dk->blk[i] = blk_dev__create(&c);
+		if (!dk->blk[i])
+			return -1;
+		dk->pci[i] = virtio_pci__create(vm, vm->pci, blk_dev__virtio(dk->blk[i]));
+		if (!dk->pci[i])
+			return -1;
+		pr_debug("vd%c: %s (%s%s, %llu MiB)", 'a' + i, dk->disk[i]->path,
+			 dk->disk[i]->format, dk->disk[i]->read_only ? ", read-only" : "",
+			 (unsigned long long)(dk->disk[i]->size >> 20));
+	}
+	return 0;
+}
+
+void disks__close(struct vm_disks *dk)
+{
+	for (int i = 0; i < VMM_MAX_BLK; i++) {
+		/* The worker first: a request in flight may still signal
+		 * through the transport. */
+		if (dk->blk[i])
+			blk_dev__destroy(dk->blk[i]);
+		if (dk->pci[i])
+			virtio_pci__free(dk->pci[i]);
+		if (dk->disk[i]) {
+			int r = dk->disk[i]->read_only ? 0 : dk->disk[i]->ops->flush(dk->disk[i]);
+
+			if (r < 0)
+				pr_warn("disk %s: flush at exit failed: %s", dk->disk[i]->path,
+					strerror(-r));
+			disk__close(dk->disk[i]);
+		}
+		dk->pci[i] = NULL;
+		dk->blk[i] = NULL;
+		dk->disk[i] = NULL;
+	}
+	if (dk->disk_boot)
+		diskboot__free(&dk->boot);
+	dk->disk_boot = false;
+	free(dk->cmdline);
+	dk->cmdline = NULL;
+	dk->nr = 0;
+}

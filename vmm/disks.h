@@ -1,0 +1,42 @@
+/* disks.h — the VM's block devices: the --disk images, the cloud-init
+ * seed (--root-password/--ssh-key/--cloud-init), the boot entry read
+ * from the first disk when there is no --kernel, and one virtio-blk PCI
+ * function per disk. */
+#ifndef VMM_DISKS_H
+#define VMM_DISKS_H
+
+#include <stdbool.h>
+
+#include "vmm/cli.h"
+#include "vmm/diskboot.h"
+
+struct vm;
+struct disk;
+struct blk_dev;
+struct virtio_pci;
+
+#define VMM_MAX_BLK (VMM_MAX_DISKS + 1)   /* the seed comes last */
+
+struct vm_disks {
+	int nr;
+	struct disk *disk[VMM_MAX_BLK];
+	struct blk_dev *blk[VMM_MAX_BLK];
+	struct virtio_pci *pci[VMM_MAX_BLK];
+	bool has_seed;
+	bool disk_boot;              /* kernel/initrd/cmdline from disk 0 */
+	struct diskboot boot;
+	char kernel_path[64], initrd_path[64];
+	char *cmdline;
+};
+
+/* Before KVM is touched (user errors first): open every image, build the
+ * seed, and with no --kernel find disk 0's boot entry, pointing
+ * cfg->kernel/initrd/params at it. -1 with one line printed. */
+int disks__open(struct vm_disks *dk, struct vm_config *cfg);
+/* Put each disk on the guest's PCI bus (after the PCI host exists). */
+int disks__attach(struct vm_disks *dk, struct vm *vm);
+/* After the vCPU and I/O threads have stopped: devices first, then the
+ * images (flushed and closed). */
+void disks__close(struct vm_disks *dk);
+
+#endif
