@@ -2,7 +2,8 @@
 # images/build-l1.sh — build the nested test host's initramfs
 # (build/images/l1-initrd.cpio.gz) from installed Debian packages: busybox-static,
 # the kvm-amd / vhost-net module stack, the vmm binary (build/vmm-static), the L2
-# kernel and initrd, iperf3, the extra payloads named in images/l1-payloads.list,
+# kernel and initrd, iperf3, qemu-img, the extra payloads named in
+# images/l1-payloads.list (the Fedora-layout test disk among them),
 # and tests/e2e/l1-init.sh as /init.
 #
 # usage: images/build-l1.sh [--if-stale] [--with-qemu] [OUT]
@@ -78,6 +79,8 @@ img__copy_file "/boot/vmlinuz-$kver" "$root" /guest/bzImage
 img__copy_file "$l2_initrd" "$root" /guest/l2-initrd.cpio.gz
 
 img__copy_bin "$(command -v iperf3 || img__die 'iperf3 not installed')" "$root"
+# qemu-img for the disk scenario: overlays on the test disk, checks after boots.
+img__copy_bin "$(command -v qemu-img || img__die 'qemu-img not installed (qemu-utils)')" "$root"
 
 if [ $with_qemu -eq 1 ]; then
 	q=$(command -v qemu-system-x86_64) || img__die "qemu-system-x86_64 not installed"

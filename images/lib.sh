@@ -166,7 +166,22 @@ img__pack()
 		head -c 3 /dev/zero
 	) | gzip -6 -n > "$tmp"
 	mv "$tmp" "$out"
-	echo "$IMG_INPUTS" | sed '/^$/d' | LC_ALL=C sort -u > "$out.inputs"
+	img__write_inputs "$out"
+}
+
+# img__write_inputs OUT: record the inputs gathered so far in OUT.inputs
+# (the list img__is_stale reads).
+img__write_inputs()
+{
+	echo "$IMG_INPUTS" | sed '/^$/d' | LC_ALL=C sort -u > "$1.inputs"
+}
+
+# img__set_mtimes DIR EPOCH: give everything under DIR (DIR included, links
+# themselves rather than their targets) the modification time EPOCH, so an
+# archive or file system made from DIR does not depend on when it was built.
+img__set_mtimes()
+{
+	find "$1" -exec touch -h -d "@$2" {} +
 }
 
 # img__is_stale OUT: true when OUT must be rebuilt: it or its input list is

@@ -4,22 +4,29 @@
 #   make e2e                  scenarios $(E2E_SCENARIOS)
 #   make soak                 $(SOAK_BOOTS) consecutive L2 boots in one L1
 #   make images               build/images/{l1,l2}-initrd.cpio.gz only
+#   make disk-image           build/images/fedora-layout.qcow2, the disk
+#                             scenario's test disk (images/build-fedora.sh)
 #   make e2e-qemu             the boot scenario with QEMU as the L2 VMM (reference)
 # `make run` uses images/run-default.sh (the nested shell scenario here).
-E2E_SCENARIOS ?= boot poweroff guests net vhost vhost_missing manage
+E2E_SCENARIOS ?= boot poweroff guests net vhost vhost_missing manage disk
 SOAK_BOOTS    ?= 20
 
-e2e: $(BUILD)/vmm $(BUILD)/vmm-static guests-build
+e2e: $(BUILD)/vmm $(BUILD)/vmm-static guests-build disk-image
 	tests/e2e/local-errors.sh $(BUILD)/vmm
 	BUILD=$(BUILD) tests/e2e/nested.sh $(E2E_SCENARIOS)
 
 soak: $(BUILD)/vmm-static
 	BUILD=$(BUILD) tests/e2e/nested.sh soak:$(SOAK_BOOTS)
 
-images: $(BUILD)/vmm-static
+images: $(BUILD)/vmm-static disk-image
 	BUILD=$(BUILD) images/build-l1.sh --if-stale
+
+# Before the L1 image: build-l1.sh carries the disk in when it exists
+# (images/l1-payloads.list names it at build/images/).
+disk-image:
+	images/build-fedora.sh --if-stale $(BUILD)/images
 
 e2e-qemu:
 	BUILD=$(BUILD) tests/e2e/nested.sh --l2-vmm=qemu boot
 
-.PHONY: e2e soak images e2e-qemu
+.PHONY: e2e soak images e2e-qemu disk-image
