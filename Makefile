@@ -58,7 +58,7 @@ include tests/unit/unit.mk
 deps:
 	images/install-deps.sh
 
-test: unit guests e2e
+test: unit guests e2e bench-smoke
 	@echo "make test: all tiers passed"
 
 run: $(BUILD)/vmm $(BUILD)/vmm-static

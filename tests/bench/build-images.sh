@@ -9,6 +9,8 @@
 #       libraries and /guest/l2-bench-initrd.cpio.gz
 # Without sockperf installed both extras carry no sockperf and the latency
 # test in tests/e2e/l2/bench.sh falls back to ping.
+# usage: tests/bench/build-images.sh [--l2-only]   (--l2-only: just the L2
+#        image, for a direct run on a KVM host: tests/bench/bench-net.sh)
 # env: BUILD (default build), VMM_BIN (default $BUILD/vmm-static)
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -18,9 +20,16 @@ BUILD=${BUILD:-build}
 img=$BUILD/images
 l1_base=$img/l1-qemu-initrd.cpio.gz
 l2_base=$img/l2-initrd.cpio.gz
-[ -x "${VMM_BIN:-$BUILD/vmm-static}" ] || img__die "${VMM_BIN:-$BUILD/vmm-static} is missing (make ${VMM_BIN:-$BUILD/vmm-static})"
-# Both base images, rebuilt only when stale (build-l1.sh builds L2 too).
-BUILD=$BUILD images/build-l1.sh --if-stale --with-qemu "$l1_base"
+l2_only=0
+[ "${1:-}" = --l2-only ] && l2_only=1
+if [ $l2_only = 1 ]; then
+	mkdir -p "$img"
+	images/build-l2.sh --if-stale "$l2_base" || exit 1
+else
+	[ -x "${VMM_BIN:-$BUILD/vmm-static}" ] || img__die "${VMM_BIN:-$BUILD/vmm-static} is missing (make ${VMM_BIN:-$BUILD/vmm-static})"
+	# Both base images, rebuilt only when stale (build-l1.sh builds L2 too).
+	BUILD=$BUILD images/build-l1.sh --if-stale --with-qemu "$l1_base"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmm-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -33,6 +42,10 @@ img__pack "$work/l2" "$work/l2-extra.cpio.gz"
 cat "$l2_base" "$work/l2-extra.cpio.gz" > "$img/l2-bench-initrd.cpio.gz.tmp"
 mv "$img/l2-bench-initrd.cpio.gz.tmp" "$img/l2-bench-initrd.cpio.gz"
 
+if [ $l2_only = 1 ]; then
+	img__log "$img/l2-bench-initrd.cpio.gz: $(du -k "$img/l2-bench-initrd.cpio.gz" | cut -f1) KiB ($( [ -n "$sp" ] && echo "with sockperf" || echo "no sockperf installed"))"
+	exit 0
+fi
 # The L1 extra: sockperf for the server side, and the bench L2 initramfs.
 mkdir -p "$work/l1"
 [ -z "$sp" ] || img__copy_bin "$sp" "$work/l1"

@@ -24,9 +24,18 @@ if [ ! -s "$rows" ]; then
 	exit 1
 fi
 info=$(tr -d '\r' < "$log" | grep -a '^BENCH-INFO ' | tail -n 1 | sed 's/^BENCH-INFO //')
+# Where the figures come from: one label for the whole table, never mixed.
+# Old logs without env= came from the nested host.
+envl=$(echo "$info" | tr ' ' '\n' | sed -n 's/^env=//p' | tr _ ' ')
+envl=${envl:-nested TCG}
+nenv=$(tr -d '\r' < "$log" | grep -a '^BENCH-INFO ' | tr ' ' '\n' | sed -n 's/^env=//p' | sort -u | wc -l)
+if [ "$nenv" -gt 1 ]; then
+	echo "report.sh: $log mixes figures from different hosts (env= differs): refusing one table" >&2
+	exit 1
+fi
 
 # The table. Columns: key, heading, digits. Ratio rows divide vmm by QEMU.
-awk -v info="$info" -v rfile="$dir/ratios.txt" '
+awk -v info="$info" -v envl="$envl" -v rfile="$dir/ratios.txt" '
 function f(k) { return (k in v) ? v[k] : "none" }
 function num(x) { return x ~ /^-?[0-9]+(\.[0-9]+)?$/ }
 function fmt(x, d) { return num(x) ? sprintf("%." d "f", x) : "n/a" }
@@ -47,7 +56,10 @@ BEGIN {
 }
 END {
 	last = have_dbg ? nc : nc - 2
-	printf "## vmm vs QEMU, virtio-net, nested test host (L2 under KVM in L1 under QEMU TCG)\n\n"
+	if (envl == "nested TCG")
+		printf "## vmm vs QEMU, virtio-net: nested TCG (L2 under KVM in L1 under QEMU TCG)\n\n"
+	else
+		printf "## vmm vs QEMU, virtio-net: %s\n\n", envl
 	printf "%s\n\n", info
 	h = "| configuration |"; s = "|---|"
 	for (j = 1; j <= last; j++) { h = h " " head[j] " |"; s = s "---:|" }
@@ -68,7 +80,7 @@ END {
 		found = 0
 		for (k = 1; k <= n; k++) if (order[k] == q) found = 1
 		if (!found) continue
-		line = "| " c " / " q " (nested TCG) |"
+		line = "| " c " / " q " (" envl ") |"
 		rl = "vmm=" c " qemu=" q
 		for (j = 1; j <= last; j++) {
 			a = val[c, col[j]]; b = val[q, col[j]]
@@ -82,11 +94,15 @@ END {
 	printf "\nboot: port80 = the VMM-reported port-0x80 marker, serial = the init line seen on the console in L1.\n"
 	printf "latency: %s; one-way latency as sockperf reports it (round trip / 2), 64-byte messages over TCP (ping: ICMP round trip / 2).\n", tool[order[1]] == "sockperf" ? "sockperf ping-pong" : tool[order[1]]
 	printf "CPU: utime+stime of the whole VMM process (vCPU threads included, so guest time too), the same less its guest_time (the VMM'"'"'s own work: exit handling, device emulation, I/O threads), and of its vhost-PID kernel thread, during each run. exits/MB (vmm stats): kvm_exits from vmm'"'"'s SIGUSR2 line, n/a for QEMU; (KVM debugfs): the per-VM exits counter, same for every VMM.\n"
-	printf "Ratios are vmm / QEMU for the same vhost setting; higher is better for throughput, lower is better for boot, latency, CPU and exits. All figures come from a nested TCG test host on a shared 2-core machine: compare rows with each other, not with bare-metal numbers.\n"
+	printf "Ratios are vmm / QEMU for the same vhost setting; higher is better for throughput, lower is better for boot, latency, CPU and exits.\n"
+	if (envl == "nested TCG")
+		printf "All figures: nested TCG (the guest runs under KVM inside a QEMU TCG virtual machine on a shared machine): compare rows with each other, never with hardware figures.\n"
+	else
+		printf "All figures: %s (the guest runs under this host'"'"'s own KVM).\n", envl
 }' "$rows" > "$dir/results.md"
 
 # JSON: every field of every row (numbers as numbers).
-awk -v srclog="$log" -v info="$info" '
+awk -v srclog="$log" -v envl="$envl" -v info="$info" '
 function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 function obj(  i, p, k, x) {
 	printf "    {"
@@ -96,7 +112,7 @@ function obj(  i, p, k, x) {
 	}
 	printf "}"
 }
-BEGIN { printf "{\n  \"source_log\": %s,\n  \"info\": %s,\n", q(srclog), q(info) }
+BEGIN { printf "{\n  \"source_log\": %s,\n  \"environment\": %s,\n  \"info\": %s,\n", q(srclog), q(envl), q(info) }
 FNR == 1 { printf "%s  \"%s\": [\n", (NR > 1 ? "\n  ],\n" : ""), (FILENAME ~ /ratios/ ? "ratios_vmm_over_qemu" : "rows"); first = 1 }
 { if (!first) printf ",\n"; first = 0; obj() }
 END { printf "\n  ]\n}\n" }' "$rows" "$dir/ratios.txt" > "$dir/results.json"
@@ -114,7 +130,7 @@ if command -v gnuplot > /dev/null; then
 	gnuplot <<G
 set terminal png size 1280,520
 set output '$dir/bench.png'
-set multiplot layout 1,2 title "virtio-net: vmm vs QEMU in the nested test host (nested TCG: relative figures only)"
+set multiplot layout 1,2 title "virtio-net: vmm vs QEMU ($envl)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

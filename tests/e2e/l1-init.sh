@@ -23,9 +23,9 @@
 export PATH=/usr/bin:/usr/sbin:/bin:/sbin
 export HOME=/root
 
-L2_KERNEL=/guest/bzImage
-L2_INITRD=/guest/l2-initrd.cpio.gz
-VMM=/usr/bin/vmm
+L2_KERNEL=${L2_KERNEL:-/guest/bzImage}
+L2_INITRD=${L2_INITRD:-/guest/l2-initrd.cpio.gz}
+VMM=${VMM:-/usr/bin/vmm}
 VMM_ARGS=           # extra vmm options (scenarios set them, e.g. --net)
 export L2_KERNEL L2_INITRD VMM
 

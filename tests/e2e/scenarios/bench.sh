@@ -16,26 +16,36 @@
 # read by tests/bench/report.sh. Exit status 0 when every row passed.
 # L1 kernel parameter vmmtest_l2args=bench_t=S,bench_configs=A:B (commas are
 # spaces) passes bench_t to the guest and picks configurations.
-E2E_SOURCE_ONLY=1 . /init
+# Run directly on a KVM host (tests/bench/bench-net.sh --mode=direct), the
+# environment says where things are instead: BENCH_INIT_LIB (the file with
+# l2__run: tests/e2e/l1-init.sh), BENCH_VMM_BIN, BENCH_QEMU_BIN,
+# L2_KERNEL, BENCH_L2_INITRD, BENCH_T, BENCH_CONFIGS, BENCH_ENV (the label
+# every figure gets: "nested TCG" here, "hardware KVM" on bare metal).
+E2E_SOURCE_ONLY=1 . "${BENCH_INIT_LIB:-/init}"
 MAC=02:ca:fe:fa:ce:01
-T=3
-CONFIGS="vmm-vhost-on vmm-vhost-off qemu-vhost-on qemu-vhost-off"
+T=${BENCH_T:-3}
+CONFIGS=$(echo "${BENCH_CONFIGS:-vmm-vhost-on:vmm-vhost-off:qemu-vhost-on:qemu-vhost-off}" | tr : ' ')
+ENV_LABEL=$(echo "${BENCH_ENV:-nested TCG}" | tr ' ' _)
+STALL_S=${STALL_S:-90}
+L2_MEM=${L2_MEM:-512}
+L2_CPUS=${L2_CPUS:-2}
 extra=
 for w in $(cat /proc/cmdline); do
 	case $w in
 	vmmtest_l2args=*)
 		for a in $(echo "${w#*=}" | tr , ' '); do
 			case $a in
-			bench_t=*) T=${a#*=}; extra="$extra $a" ;;
+			bench_t=*) T=${a#*=} ;;
 			bench_configs=*) CONFIGS=$(echo "${a#*=}" | tr : ' ') ;;
 			*) extra="$extra $a" ;;
 			esac
 		done ;;
 	esac
 done
-L2_PARAMS="console=ttyS0 reboot=k panic=-1$extra"
-[ -e /guest/l2-bench-initrd.cpio.gz ] && L2_INITRD=/guest/l2-bench-initrd.cpio.gz
-echo "BENCH-INFO l2_initrd=$L2_INITRD t=$T configs=$(echo $CONFIGS | tr ' ' ,) sockperf=$(command -v sockperf > /dev/null && echo yes || echo no)"
+L2_PARAMS="console=ttyS0 reboot=k panic=-1 bench_t=$T$extra"
+L2_BENCH_INITRD=${BENCH_L2_INITRD:-/guest/l2-bench-initrd.cpio.gz}
+[ -e "$L2_BENCH_INITRD" ] && L2_INITRD=$L2_BENCH_INITRD
+echo "BENCH-INFO env=$ENV_LABEL l2_initrd=$L2_INITRD t=$T configs=$(echo $CONFIGS | tr ' ' ,) sockperf=$(command -v sockperf > /dev/null && echo yes || echo no)"
 
 ip link set lo up
 iperf3 -s -D > /dev/null 2>&1 || echo "E2E-WARN iperf3 server did not start"
@@ -47,16 +57,16 @@ mount -t debugfs debugfs /sys/kernel/debug 2> /dev/null
 # Wrappers that record the VMM's PID (exec keeps it) and, for QEMU, add the
 # NIC: l2__run builds the QEMU command line without one.
 mkdir -p /tmp/benchbin
-cat > /tmp/benchbin/vmm <<'W'
+cat > /tmp/benchbin/vmm <<W
 #!/bin/sh
-echo $$ > /tmp/bench.pid
-exec /usr/bin/vmm "$@"
+echo \$\$ > /tmp/bench.pid
+exec ${BENCH_VMM_BIN:-/usr/bin/vmm} "\$@"
 W
-cat > /tmp/benchbin/qemu-system-x86_64 <<'W'
+cat > /tmp/benchbin/qemu-system-x86_64 <<W
 #!/bin/sh
-echo $$ > /tmp/bench.pid
+echo \$\$ > /tmp/bench.pid
 # shellcheck disable=SC2086
-exec /usr/bin/qemu-system-x86_64 "$@" $BENCH_QEMU_NET
+exec ${BENCH_QEMU_BIN:-/usr/bin/qemu-system-x86_64} "\$@" \$BENCH_QEMU_NET
 W
 chmod 755 /tmp/benchbin/vmm /tmp/benchbin/qemu-system-x86_64
 PATH=/tmp/benchbin:$PATH
@@ -180,7 +190,7 @@ for c in $CONFIGS; do
 	BENCH_QEMU_NET=
 	if [ "$CUR_VMM" = qemu ]; then
 		# QEMU attaches to an existing tap: make it with the host address.
-		tunctl -t vnet0 > /dev/null &&
+		{ tunctl -t vnet0 > /dev/null 2>&1 || ip tuntap add dev vnet0 mode tap; } &&
 			ip addr add 192.168.100.1/24 dev vnet0 &&
 			ip link set vnet0 up || echo "E2E-WARN tap vnet0 setup failed"
 		BENCH_QEMU_NET="-netdev tap,id=n0,ifname=vnet0,script=no,downscript=no,vhost=$vhost -device virtio-net-pci,netdev=n0,mac=$MAC,romfile="
@@ -205,7 +215,7 @@ for c in $CONFIGS; do
 		echo "E2E-FLAKE bench $c: L2 did not reach init (status $R_STATUS, ${R_REASON:-no reason}); booting it once more"
 		retry_reason=$R_STATUS
 	done
-	[ "$CUR_VMM" = qemu ] && tunctl -d vnet0 > /dev/null
+	[ "$CUR_VMM" = qemu ] && { tunctl -d vnet0 > /dev/null 2>&1 || ip link del vnet0; }
 	out=/tmp/l2.out
 	mbps() { sed -n "s/.*BENCH-IPERF test=$1 mbps=\([0-9.]*\).*/\1/p" "$out" | tail -n 1; }
 	lat=$(grep "BENCH-LAT " "$out" | tail -n 1)

@@ -1,0 +1,90 @@
+#!/bin/sh
+# tests/bench/bench-net.sh — virtio-net, vmm against QEMU, vhost-net on and
+# off, as one command (`make bench-net` runs it). The same L2 guest (the
+# Debian kernel, an initramfs with iperf3 and sockperf) boots under
+#   vmm --vhost on, vmm --vhost off, QEMU vhost=on, QEMU vhost=off
+# and runs iperf3 both ways (default and 1 KiB writes) and a sockperf
+# ping-pong against servers on its host (tests/e2e/scenarios/bench.sh).
+# Results: $BUILD/bench/{results.md,results.json,bench.png} (report.sh).
+#
+# usage: tests/bench/bench-net.sh [--mode=auto|direct|nested] [-t SECONDS]
+#                                 [--configs vmm-vhost-on:qemu-vhost-on...]
+#   direct   on this host's own /dev/kvm (root: it makes taps). Figures are
+#            labelled "hardware KVM", or "nested KVM" when this host is
+#            itself a virtual machine (the CPU's hypervisor flag).
+#   nested   inside the nested test host (QEMU TCG -> L1 KVM), labelled
+#            "nested TCG": the only choice on a machine without usable KVM.
+#   auto     direct when /dev/kvm is kvm_intel/kvm_amd and /dev/vhost-net
+#            is there and we are root, else nested (default).
+# One run, one label: a table never mixes hardware and nested figures.
+# env: BUILD (build)
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. images/lib.sh
+BUILD=${BUILD:-build}
+mode=auto
+T=3
+CONFIGS=vmm-vhost-on:vmm-vhost-off:qemu-vhost-on:qemu-vhost-off
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mode=auto|--mode=direct|--mode=nested) mode=${1#--mode=} ;;
+	-t) T=${2:?-t needs seconds}; shift ;;
+	--configs) CONFIGS=${2:?--configs needs a list}; shift ;;
+	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "bench-net.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+# Why this host cannot run the bench directly (empty: it can).
+direct_blocker()
+{
+	if [ ! -c /dev/kvm ]; then echo "no /dev/kvm"
+	elif [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
+		echo "/dev/kvm is not kvm_intel/kvm_amd (e.g. PVM): it cannot boot the stock guest kernel"
+	elif [ ! -c /dev/vhost-net ]; then echo "no /dev/vhost-net"
+	elif [ "$(id -u)" != 0 ]; then echo "not root (the bench makes taps)"
+	elif ! command -v qemu-system-x86_64 > /dev/null; then echo "no qemu-system-x86_64"
+	fi
+}
+
+why=$(direct_blocker)
+if [ "$mode" = auto ]; then
+	if [ -z "$why" ]; then mode=direct; else
+		echo "bench-net: running in the nested test host: $why"
+		mode=nested
+	fi
+elif [ "$mode" = direct ] && [ -n "$why" ]; then
+	echo "bench-net: cannot run directly here: $why" >&2
+	exit 1
+fi
+
+if [ "$mode" = nested ]; then
+	make -s "$BUILD/vmm-static" BUILD="$BUILD" || exit 1
+	BUILD=$BUILD tests/bench/build-images.sh || exit 1
+	BUILD=$BUILD E2E_L1_IMAGE=$BUILD/images/l1-bench-initrd.cpio.gz \
+		E2E_L2_ARGS="bench_t=$T bench_configs=$CONFIGS" \
+		tests/e2e/nested.sh --l2-vmm=qemu bench
+	rc=$?
+	BUILD=$BUILD tests/bench/report.sh "$BUILD/e2e/bench.log" || rc=1
+	exit $rc
+fi
+
+# direct
+label="hardware KVM"
+grep -qw hypervisor /proc/cpuinfo && label="nested KVM"
+make -s "$BUILD/vmm" BUILD="$BUILD" || exit 1
+BUILD=$BUILD tests/bench/build-images.sh --l2-only || exit 1
+kver=$(img__kernel_version) || exit 1
+mkdir -p "$BUILD/bench"
+log=$BUILD/bench/direct.log
+echo "bench-net: direct on this host's KVM ($label), $T s per test; log $log"
+BENCH_INIT_LIB=$PWD/tests/e2e/l1-init.sh BENCH_VMM_BIN=$PWD/$BUILD/vmm \
+	BENCH_QEMU_BIN=$(command -v qemu-system-x86_64) L2_KERNEL=/boot/vmlinuz-$kver \
+	BENCH_L2_INITRD=$PWD/$BUILD/images/l2-bench-initrd.cpio.gz BENCH_T=$T \
+	BENCH_CONFIGS=$CONFIGS BENCH_ENV="$label" \
+	sh tests/e2e/scenarios/bench.sh > "$log" 2>&1
+rc=$?
+grep -a "^E2E-INFO bench\|^E2E-FLAKE" "$log"
+BUILD=$BUILD tests/bench/report.sh "$log" || rc=1
+exit $rc
