@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "devices/disk.h"
@@ -50,6 +51,18 @@ struct disk *disk__open(const char *path, enum disk_format fmt, bool read_only,
 				 path, strerror(e));
 		else
 			snprintf(err, errlen, "disk image %s: %s", path, strerror(e));
+		return NULL;
+	}
+	/* Two writers would corrupt an image (a qcow2's metadata above all):
+	 * a writer takes the file exclusively, a reader (backing files
+	 * included) shares it with other readers. */
+	if (flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, errlen, "disk image %s is in use by another vmm%s", path,
+				 read_only ? " that writes it" : "");
+		else
+			snprintf(err, errlen, "disk image %s: cannot lock it: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	if (fmt == DISK_FORMAT_AUTO) {
