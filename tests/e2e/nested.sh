@@ -15,6 +15,7 @@
 #                   for comparisons and to check the harness itself
 # Serial logs go to $BUILD/e2e/SCENARIO.log. Exit status 0 when all passed.
 # env: BUILD (build), QEMU (qemu-system-x86_64), E2E_STALL_S (90),
+#      E2E_SILENCE_S (300: a console silent that long means L1 froze),
 #      E2E_VERBOSE=1 (copy the serial log to stdout as it runs),
 #      E2E_L2_ARGS (extra L2 kernel parameters), E2E_L2_CPUS (2),
 #      E2E_L2_MEM (512, MiB), E2E_L1_MEM (4096),
@@ -110,6 +111,45 @@ passed=0
 failed=0
 skipped=0
 
+# A nested host whose console stays silent for E2E_SILENCE_S (300) seconds
+# has frozen (seen under heavy load: L1 idle, its timers no longer firing):
+# record the L1 vCPUs' registers through the QEMU monitor when python3 is
+# there, then end it. No result line follows, so flaky_failure reruns it.
+SILENCE_S=${E2E_SILENCE_S:-300}
+watch_silence()
+{
+	wpid=$1; wlog=$2; wmon=$3
+	last_size=-1; last_change=$(now_ms)
+	while kill -0 "$wpid" 2> /dev/null; do
+		size=$(wc -c < "$wlog" 2> /dev/null || echo 0)
+		if [ "$size" != "$last_size" ]; then
+			last_size=$size; last_change=$(now_ms)
+		elif [ $(( $(now_ms) - last_change )) -gt $((SILENCE_S * 1000)) ]; then
+			echo "E2E-L1-SILENT no console output for ${SILENCE_S} s: L1 frozen, ending it" >> "$wlog"
+			if command -v python3 > /dev/null && [ -S "$wmon" ]; then
+				python3 - "$wmon" >> "$wlog" 2>&1 <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+s.sendall(b"info registers -a\n"); time.sleep(2)
+out = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d: break
+        out += d
+except Exception:
+    pass
+for l in out.decode(errors="replace").splitlines():
+    print("L1-MONITOR| " + l)
+PY
+			fi
+			kill "$wpid" 2> /dev/null
+			break
+		fi
+		sleep 5
+	done
+}
+
 run_one()
 {
 	sc=$1
@@ -122,14 +162,18 @@ run_one()
 	esac
 	echo "e2e: $sc: running (L2 VMM: $l2_vmm, limit ${tmo} s, log $log)"
 	t0=$(now_ms)
+	mon=$BUILD/e2e/$(echo "$sc" | tr ':/' '--').mon
+	rm -f "$mon"
 	# shellcheck disable=SC2086
-	if [ "${E2E_VERBOSE:-0}" = 1 ]; then
-		timeout -k 10 "$tmo" $qemu_l1 -append "$l1_append vmmtest=$sc" \
-			-nographic < /dev/null 2>&1 | tee "$log"
-	else
-		timeout -k 10 "$tmo" $qemu_l1 -append "$l1_append vmmtest=$sc" \
-			-nographic < /dev/null > "$log" 2>&1
-	fi
+	timeout -k 10 "$tmo" $qemu_l1 -append "$l1_append vmmtest=$sc" \
+		-nographic -monitor "unix:$mon,server,nowait" < /dev/null > "$log" 2>&1 &
+	qpid=$!
+	# (ended by watch_silence: the shell's "Terminated" notice is expected)
+	[ "${E2E_VERBOSE:-0}" = 1 ] && { tail -f "$log" & tpid=$!; }
+	watch_silence "$qpid" "$log" "$mon"
+	wait "$qpid"
+	[ "${E2E_VERBOSE:-0}" = 1 ] && kill "$tpid" 2> /dev/null
+	rm -f "$mon"
 	wall=$(( $(now_ms) - t0 ))
 	# Drop CRs and terminal escapes (SeaBIOS and the kernel emit some).
 	clean=$(tr -d '\r' < "$log" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[A-Za-z]//g')
@@ -168,7 +212,9 @@ run_one()
 		;;
 	*)
 		failed=$((failed + 1))
-		if [ -z "$res" ]; then
+		if [ -z "$res" ] && grep -aq '^E2E-L1-SILENT' "$log"; then
+			detail="no result line: L1 froze (console silent ${SILENCE_S} s); $base"
+		elif [ -z "$res" ]; then
 			detail="no result line: L1 crashed or hit the ${tmo} s limit; $base"
 		fi
 		echo "e2e: $sc: FAIL ($detail)"
