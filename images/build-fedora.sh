@@ -1,10 +1,10 @@
 #!/bin/sh
 # images/build-fedora.sh — build the Fedora-layout test disk
 # (OUTDIR/fedora-layout.qcow2, default build/images) for vmm's disk boot:
-# the partition layout and /boot of a Fedora 39 cloud image, with the
-# installed Debian kernel and busybox inside, made without root privileges
-# or loop devices (sfdisk on a file, mkfs.vfat and mke2fs -d on partition
-# images, dd into place, qemu-img convert).
+# the partition layout, /boot and btrfs root of a Fedora 39 cloud image,
+# with the installed Debian kernel and busybox inside, made without root
+# privileges or loop devices (sfdisk on a file, mkfs.vfat, mke2fs -d and
+# mkfs.btrfs --rootdir on partition images, dd into place, qemu-img convert).
 #
 #   GPT  1 BIOS boot    1 MiB  (empty: no GRUB core here)
 #        2 EFI system  16 MiB  vfat, EFI/fedora/grub.cfg pointing at /boot
@@ -14,15 +14,24 @@
 #            loader/entries/MID-OLDVER.conf    an older version, own options
 #            loader/entries/MID-0-rescue.conf  Fedora's rescue entry
 #            grub2/grubenv (kernelopts=, saved_entry=MID-KVER), grub2/grub.cfg
-#        4 root       749 MiB  ext4, label root: busybox, /sbin/init from
-#            images/fedora-init.sh, Fedora 39's /etc/os-release
+#        4 root       749 MiB  btrfs, label root: busybox, /sbin/init from
+#            images/fedora-init.sh, Fedora 39's /etc/os-release. Fedora
+#            puts / in a subvolume "root" (rootflags=subvol=root); mkfs.btrfs
+#            6.2 cannot make subvolumes with --rootdir (no --subvol), so
+#            here / is the top-level subvolume and the options have no
+#            rootflags=.
 #
 # Next to it, OUTDIR/fedora-layout.manifest: the facts a test checks
 # (default entry, kernel version, UUIDs, the image's sha256) as shell
 # assignments.
 #
-# The image is a compressed (zlib) qcow2, version 3. Everything is fixed
-# (UUIDs, times, hash seeds), so the same inputs give the same bytes.
+# The image is a compressed (zlib) qcow2, version 3. Everything that can be
+# is fixed (UUIDs, times, hash seeds): the ESP and /boot are the same bytes
+# from the same inputs, the btrfs root is not, since mkfs.btrfs picks a
+# random device UUID and chunk tree UUID and stamps the current time and
+# each file's change time, none of which it lets us set. The manifest's
+# sha256 is that of the image it was written with; --if-stale goes by the
+# inputs' times, not by content.
 #
 # usage: images/build-fedora.sh [--if-stale] [OUTDIR]
 #        images/build-fedora.sh --overlay OVERLAY [BASE]
@@ -57,9 +66,9 @@ if [ $if_stale -eq 1 ] && [ -e "$outdir/fedora-layout.manifest" ] && ! img__is_s
 	exit 0
 fi
 
-for t in sfdisk mke2fs mkfs.vfat mmd mcopy qemu-img; do
+for t in sfdisk mke2fs mkfs.vfat mmd mcopy qemu-img mkfs.btrfs btrfs; do
 	command -v "$t" > /dev/null ||
-		img__die "$t not found (apt-get install fdisk e2fsprogs dosfstools mtools qemu-utils)"
+		img__die "$t not found (apt-get install fdisk e2fsprogs dosfstools mtools qemu-utils btrfs-progs)"
 done
 
 # Everything fixed, for a reproducible image. Fedora 39 came out on
@@ -109,9 +118,12 @@ img__busybox "$ird"
 img__copy_file images/fedora-initrd-init.sh "$ird" /init
 chmod 755 "$ird/init"
 # virtio_pci is a module in Debian's kernel (CONFIG_VIRTIO_PCI=m), as are
-# virtio_blk, ext4 (jbd2, mbcache, crc16, crc32c) and vfat (fat); the seed's
-# vfat needs the default code page (437) and iocharset (ascii).
-img__modules "$kver" "$ird" virtio_pci virtio_blk ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8
+# virtio_blk, btrfs for the root (zstd_compress, raid6_pq, xor,
+# blake2b_generic, libcrc32c and its crc32c-intel/crc32c_generic), ext4 for
+# /boot (jbd2, mbcache, crc16) and vfat (fat); the seed's vfat needs the
+# default code page (437) and iocharset (ascii).
+img__modules "$kver" "$ird" virtio_pci virtio_blk btrfs ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8
+grep -qx btrfs.ko "$ird/etc/modules.load" || img__die "initramfs: btrfs.ko is not in the load list"
 img__set_mtimes "$ird" $EPOCH
 img__pack "$ird" "$work/initramfs.img"
 rm -f "$work/initramfs.img.inputs"
@@ -204,7 +216,7 @@ echo "root:x:0:" > "$rootd/etc/group"
 echo "fedora" > "$rootd/etc/hostname"
 echo "$MID" > "$rootd/etc/machine-id"
 cat > "$rootd/etc/fstab" <<EOF
-UUID=$ROOT_UUID / ext4 defaults 1 1
+UUID=$ROOT_UUID / btrfs defaults 0 0
 UUID=$BOOT_UUID /boot ext4 defaults 1 2
 UUID=$ESP_VOLID /boot/efi vfat umask=0077,shortname=winnt 0 2
 EOF
@@ -240,7 +252,7 @@ touch -d "@$EPOCH" "$work/grub.cfg"
 MTOOLS_SKIP_CHECK=1 mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/EFI/fedora
 MTOOLS_SKIP_CHECK=1 mcopy -m -i "$esp" "$work/grub.cfg" ::/EFI/fedora/grub.cfg
 
-# --- the ext4 file systems ---
+# --- the ext4 file system (/boot) ---
 # mke2fs -d copies a directory tree in without mounting anything. It takes
 # each inode's change time from the source file, which no one can set, so
 # debugfs sets them afterwards: root (2) and the files (11 up; a fresh file
@@ -263,7 +275,26 @@ mkext4()
 	debugfs -w -f "$work/ctime.cmds" "$4" > /dev/null 2>&1 || img__die "$2: debugfs failed"
 }
 mkext4 "$bootd" boot "$BOOT_UUID" "$work/boot.img" $P3_MIB
-mkext4 "$rootd" root "$ROOT_UUID" "$work/root.img" $P4_MIB
+
+# --- the btrfs root ---
+# mkfs.btrfs --rootdir copies a directory tree into a file system on a
+# file, without mounting. Metadata DUP and data single, as Fedora's
+# installer makes a single-disk btrfs (spelled out: defaults change). No
+# subvolume (see the top): Fedora's "root" subvolume is not reproducible
+# with this mkfs, so / is the top level and no rootflags=subvol=root.
+mkbtrfs()
+{
+	rm -f "$4"
+	truncate -s "$5M" "$4"
+	# mkfs.btrfs refuses a UUID that libblkid's cache (/run/blkid) or a
+	# probe of this machine's block devices finds: a private, empty cache
+	# keeps an earlier "blkid" of some copy of this image from blocking
+	# the fixed UUID.
+	BLKID_FILE=$work/blkid.tab mkfs.btrfs -q -f -K -d single -m dup -r "$1" -L "$2" -U "$3" "$4" \
+		> "$work/mkfs.btrfs.out" 2>&1 ||
+		{ cat "$work/mkfs.btrfs.out" >&2; img__die "mkfs.btrfs for $2 failed"; }
+}
+mkbtrfs "$rootd" root "$ROOT_UUID" "$work/root.img" $P4_MIB
 
 # --- the disk: GPT, then each partition image dd'd into place ---
 raw=$work/disk.raw
@@ -302,6 +333,22 @@ debugfs -R "cat /loader/entries/$MID-$kver.conf" "$work/boot.check" 2>/dev/null 
 genv=$(debugfs -R 'cat /grub2/grubenv' "$work/boot.check" 2>/dev/null | wc -c)
 [ "$genv" -eq 1024 ] || img__die "/boot/grub2/grubenv is $genv bytes, not 1024"
 rm -f "$work/boot.check"
+# ... and the root as the initramfs finds it: btrfs magic, label and UUID
+# in the superblock, a clean file system, and /sbin/init inside.
+dd if="$raw" of="$work/root.check" bs=1M skip=$P4_AT count=$P4_MIB status=none
+btrfs inspect-internal dump-super "$work/root.check" > "$work/root.super" 2>&1 ||
+	img__die "root: btrfs inspect-internal dump-super failed"
+grep -q '^magic[[:space:]]*_BHRfS_M \[match\]' "$work/root.super" || img__die "root: no btrfs magic"
+grep -q "^label[[:space:]]*root\$" "$work/root.super" || img__die "root: the label is not 'root'"
+grep -q "^fsid[[:space:]]*$ROOT_UUID\$" "$work/root.super" || img__die "root: the fsid is not $ROOT_UUID"
+btrfs check --readonly "$work/root.check" > "$work/root.fsck" 2>&1 ||
+	{ cat "$work/root.fsck" >&2; img__die "root: btrfs check failed"; }
+mkdir "$work/root.out"
+btrfs restore -i --path-regex '^/(|sbin(|/init)|etc(|/os-release))$' "$work/root.check" "$work/root.out" \
+	> /dev/null 2>&1 || img__die "root: btrfs restore failed"
+cmp -s "$work/root.out/sbin/init" images/fedora-init.sh || img__die "root: /sbin/init does not read back"
+cmp -s "$work/root.out/etc/os-release" "$rootd/etc/os-release" || img__die "root: /etc/os-release does not read back"
+rm -rf "$work/root.check" "$work/root.out"
 
 mkdir -p "$outdir"
 tmp=$image.tmp.$$

@@ -8,6 +8,7 @@
 # tests/e2e/scenarios/disk.sh):
 #   E2E-DISK uptime=S                 guest time from kernel start to here
 #   E2E-DISK cmdline=...              the kernel command line
+#   E2E-DISK root=DEV TYPE OPTIONS    / as mounted (/dev/vda4 btrfs rw,...)
 #   E2E-DISK dev=vdX sectors=N ro=0|1 serial=S parts=N
 #   E2E-DISK-SEED ...                 the NoCloud seed disk (label CIDATA)
 # then does what vmmtest= on the kernel command line asks:

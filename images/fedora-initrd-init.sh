@@ -3,10 +3,12 @@
 # test disk (/boot/initramfs-KVER.img, built by images/build-fedora.sh).
 #
 # Does what a dracut initramfs does for this disk, in busybox: loads the
-# modules the root needs (virtio_pci, virtio_blk, ext4 and its deps, and vfat
-# with its code pages for the cloud-init seed), finds the root named by
-# root=UUID=... / root=LABEL=... / root=/dev/... on the kernel command line,
-# mounts it (ro unless "rw" is given, as the kernel would), moves /dev into it
+# modules the root needs (virtio_pci, virtio_blk, btrfs and its deps, ext4,
+# and vfat with its code pages for the cloud-init seed), finds the root named
+# by root=UUID=... / root=LABEL=... / root=/dev/... on the kernel command
+# line, mounts it as btrfs (rootfstype= overrides; ro unless "rw" is given,
+# as the kernel would; no rootflags=: the image's / is btrfs's top-level
+# subvolume, not Fedora's "root" subvolume), moves /dev into it
 # and switch_root's to its /sbin/init (init= overrides). Any failure prints
 # one "E2E-DISK-INITRD-ERROR ..." line and powers off, so the VMM exits
 # instead of hanging.
@@ -34,7 +36,7 @@ while read -r m; do
 done < /etc/modules.load
 
 root=
-fstype=ext4
+fstype=btrfs
 mode=ro
 init=/sbin/init
 wait_s=30
@@ -51,18 +53,31 @@ for w in $(cat /proc/cmdline); do
 done
 [ -n "$root" ] || fail "no root= on the kernel command line"
 
-# The UUID of an ext2/3/4 file system on DEV (lower case, dashed), from its
-# superblock: magic 0xef53 at byte 1024+56, UUID at 1024+104.
-ext_uuid()
+# uuid_at DEV OFFSET: the 16 bytes at OFFSET of DEV as a UUID (lower case,
+# dashed).
+uuid_at()
 {
-	magic=$(dd if="$1" bs=1 skip=1080 count=2 2>/dev/null | hexdump -v -e '2/1 "%02x"')
-	[ "$magic" = 53ef ] || return 1
-	dd if="$1" bs=1 skip=1128 count=16 2>/dev/null |
+	dd if="$1" bs=1 skip="$2" count=16 2>/dev/null |
 		hexdump -v -e '4/1 "%02x" "-" 2/1 "%02x" "-" 2/1 "%02x" "-" 2/1 "%02x" "-" 6/1 "%02x"'
 }
 
+# fs_uuid DEV: the UUID of the btrfs or ext2/3/4 file system on DEV, from
+# its superblock. btrfs: superblock at 64 KiB, magic "_BHRfS_M" at +0x40,
+# fsid at +0x20. ext: superblock at 1 KiB, magic 0xef53 at +56, UUID at +104.
+fs_uuid()
+{
+	magic=$(dd if="$1" bs=1 skip=$((65536 + 64)) count=8 2>/dev/null)
+	if [ "$magic" = _BHRfS_M ]; then
+		uuid_at "$1" $((65536 + 32))
+		return 0
+	fi
+	magic=$(dd if="$1" bs=1 skip=1080 count=2 2>/dev/null | hexdump -v -e '2/1 "%02x"')
+	[ "$magic" = 53ef ] || return 1
+	uuid_at "$1" 1128
+}
+
 # The device for root=: busybox findfs, else a scan of the block devices'
-# superblocks for UUID= (in case findfs lacks the ext probe).
+# superblocks for UUID= (in case findfs lacks the btrfs or ext probe).
 find_root()
 {
 	case $root in
@@ -72,7 +87,7 @@ find_root()
 			want=$(echo "${root#UUID=}" | tr 'A-F' 'a-f')
 			for d in /dev/vd* /dev/sd*; do
 				[ -b "$d" ] || continue
-				[ "$(ext_uuid "$d")" = "$want" ] && { echo "$d"; return 0; }
+				[ "$(fs_uuid "$d")" = "$want" ] && { echo "$d"; return 0; }
 			done ;;
 		esac
 		return 1 ;;

@@ -6,7 +6,7 @@ set -e
 PKGS="build-essential make pkg-config linux-libc-dev libfdt-dev libcmocka-dev
 e2fsprogs libext2fs-dev iperf3 sockperf qemu-system-x86 qemu-utils
 linux-image-amd64 busybox-static cpio gzip xz-utils zstd kmod iproute2 pciutils acpica-tools gnuplot-nox
-libzstd-dev zlib1g-dev mtools dosfstools fdisk"
+libzstd-dev zlib1g-dev mtools dosfstools fdisk btrfs-progs"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
