@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/disk.h"
 #include "virtio/blk.h"
@@ -59,6 +60,7 @@ struct blk_dev {
 
 	pthread_t thread;
 	bool started;                   /* the worker exists */
+	int worker_tid;                 /* atomic: set by the worker; 0 before */
 	pthread_cond_t work;            /* worker: kicked / running / stop */
 	pthread_cond_t idle;            /* reset: busy went false */
 	/* Under vdev->lock: */
@@ -361,6 +363,7 @@ static void *worker(void *arg)
 	struct blk_dev *bd = arg;
 	struct virtio_dev *vdev = &bd->vdev;
 
+	__atomic_store_n(&bd->worker_tid, (int)gettid(), __ATOMIC_RELAXED);
 	pthread_mutex_lock(&vdev->lock);
 	while (!bd->stop) {
 		unsigned int n;
@@ -593,4 +596,9 @@ void blk_dev__stats(struct blk_dev *bd, struct blk_dev_stats *out)
 
 	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+int blk_dev__worker_tid(struct blk_dev *bd)
+{
+	return __atomic_load_n(&bd->worker_tid, __ATOMIC_RELAXED);
 }

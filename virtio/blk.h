@@ -61,5 +61,8 @@ void blk_dev__destroy(struct blk_dev *bd);
 struct virtio_dev *blk_dev__virtio(struct blk_dev *bd);
 /* A consistent-enough snapshot, from any thread, without locks. */
 void blk_dev__stats(struct blk_dev *bd, struct blk_dev_stats *out);
+/* The worker thread's kernel tid (for its CPU time in /proc), from any
+ * thread; 0 until the worker has started (first DRIVER_OK). */
+int blk_dev__worker_tid(struct blk_dev *bd);
 
 #endif

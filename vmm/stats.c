@@ -24,9 +24,77 @@ const char *const stats__kvm_key[KVM_STAT_NR] = {
 	[KVM_STAT_SIGNAL_EXITS] = "signal",
 };
 
+#define BLK_KEY(f) { #f, offsetof(struct blk_dev_stats, f) }
+const struct stats_blk_key stats__blk_key[STATS_BLK_NR] = {
+	BLK_KEY(reads), BLK_KEY(writes), BLK_KEY(flushes), BLK_KEY(discards),
+	BLK_KEY(write_zeroes), BLK_KEY(get_ids), BLK_KEY(others), BLK_KEY(bytes_read),
+	BLK_KEY(bytes_written), BLK_KEY(errors), BLK_KEY(kicks), BLK_KEY(interrupts),
+};
+_Static_assert(STATS_BLK_NR == 12, "a blk counter without a JSON key");
+
 const char *stats__datapath(const struct nic_snapshot *n)
 {
 	return n->vhost ? "vhost-net" : "userspace";
+}
+
+const char *stats__disk_dev(int index, char buf[4])
+{
+	buf[0] = 'v';
+	buf[1] = 'd';
+	buf[2] = index >= 0 && index < 26 ? (char)('a' + index) : '?';
+	buf[3] = '\0';
+	return buf;
+}
+
+/* The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) that starts at s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+void stats__set_path(char dst[STATS_PATH_MAX], const char *path)
+{
+	const unsigned char *src = (const unsigned char *)(path ? path : "");
+	size_t n = 0;
+
+	while (src[n]) {
+		size_t l = utf8_len(src + n);
+
+		if (!l)
+			l = 1;   /* not UTF-8: one byte, written as U+FFFD */
+		if (n + l > STATS_PATH_MAX - 1)
+			break;
+		n += l;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 /* ---- writing ---- */
@@ -55,21 +123,36 @@ static void put(struct out *o, const char *fmt, ...)
 		o->pos += (size_t)n;
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped. */
-static void put_str(struct out *o, const char *s)
+/* A JSON string: quotes, backslashes and control bytes escaped, valid
+ * UTF-8 sequences as they are, any other byte as U+FFFD. */
+static void put_str(struct out *o, const char *str)
 {
-	put(o, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char *s = (const unsigned char *)str;
 
-		if (c == '"' || c == '\\')
-			put(o, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			put(o, "\\u%04x", c);
+	put(o, "\"");
+	while (*s) {
+		size_t l = utf8_len(s);
+
+		if (*s == '"' || *s == '\\')
+			put(o, "\\%c", *s);
+		else if (*s < 0x20 || *s == 0x7f)
+			put(o, "\\u%04x", *s);
+		else if (!l)
+			put(o, "\\ufffd");
 		else
-			put(o, "%c", c);
+			put(o, "%.*s", (int)l, (const char *)s);
+		s += l ? l : 1;
 	}
 	put(o, "\"");
+}
+
+/* Seconds as written: negative or NaN as 0, at most SECS_MAX (31 million
+ * years), so that every number has a bounded width. */
+#define SECS_MAX 1e15
+
+static double secs(double v)
+{
+	return v > 0 ? MIN(v, SECS_MAX) : 0.0;
 }
 
 static void put_u64(struct out *o, const char *key, uint64_t v, bool last)
@@ -80,13 +163,13 @@ static void put_u64(struct out *o, const char *key, uint64_t v, bool last)
 static void put_thread(struct out *o, const char *key, int tid, double cpu_s)
 {
 	put(o, "\"%s\":{\"tid\":%d,\"cpu_s\":%.3f}", key, tid > 0 ? tid : 0,
-	    cpu_s > 0 ? cpu_s : 0.0);
+	    secs(cpu_s));
 }
 
 static void put_vcpu(struct out *o, int id, const struct vcpu_snapshot *v)
 {
 	put(o, "{\"id\":%d,\"tid\":%d,\"cpu_s\":%.3f,\"kvm_exits\":{", id,
-	    v->tid > 0 ? v->tid : 0, v->cpu_s > 0 ? v->cpu_s : 0.0);
+	    v->tid > 0 ? v->tid : 0, secs(v->cpu_s));
 	for (int k = 0; k < KVM_STAT_NR; k++)
 		put_u64(o, stats__kvm_key[k], v->kvm[k], k == KVM_STAT_NR - 1);
 	put(o, "},\"user_exits\":{");
@@ -125,11 +208,31 @@ static void put_nic(struct out *o, const struct nic_snapshot *n)
 	put(o, "}");
 }
 
+static void put_disk(struct out *o, const struct disk_snapshot *d)
+{
+	const uint64_t *c = (const uint64_t *)&d->blk;
+	char dev[4];
+
+	put(o, "{\"index\":%d,\"dev\":\"%s\",\"path\":", d->index,
+	    stats__disk_dev(d->index, dev));
+	put_str(o, d->path);
+	put(o, ",\"format\":");
+	put_str(o, d->format);
+	put(o, ",\"read_only\":%s,\"seed\":%s,", d->read_only ? "true" : "false",
+	    d->seed ? "true" : "false");
+	put_u64(o, "size_bytes", d->size_bytes, false);
+	for (size_t i = 0; i < STATS_BLK_NR; i++)
+		put_u64(o, stats__blk_key[i].key, c[stats__blk_key[i].off / sizeof(*c)], false);
+	put_thread(o, "worker_thread", d->worker_tid, d->worker_cpu_s);
+	put(o, "}");
+}
+
 int stats__json(const struct vm_snapshot *s, char *buf, size_t len)
 {
 	struct out o = { .buf = buf, .len = len };
 	int nv = MAX(0, MIN(s->nr_vcpus, STATS_MAX_VCPUS));
 	int nn = MAX(0, MIN(s->nr_nics, STATS_MAX_NICS));
+	int nd = MAX(0, MIN(s->nr_disks, STATS_MAX_DISKS));
 
 	if (!len)
 		return -1;
@@ -139,7 +242,7 @@ int stats__json(const struct vm_snapshot *s, char *buf, size_t len)
 	put(&o, ",\"pid\":%d,\"state\":", s->pid);
 	put_str(&o, s->state);
 	put(&o, ",\"vcpus\":%d,\"mem_bytes\":%" PRIu64 ",\"uptime_s\":%.3f,", nv,
-	    s->mem_bytes, s->uptime_s > 0 ? s->uptime_s : 0.0);
+	    s->mem_bytes, secs(s->uptime_s));
 	put_thread(&o, "io_thread", s->io_tid, s->io_cpu_s);
 	put(&o, ",\"vcpu\":[");
 	for (int i = 0; i < nv; i++) {
@@ -150,6 +253,11 @@ int stats__json(const struct vm_snapshot *s, char *buf, size_t len)
 	for (int i = 0; i < nn; i++) {
 		put_nic(&o, &s->nic[i]);
 		put(&o, i == nn - 1 ? "" : ",");
+	}
+	put(&o, "],\"disk\":[");
+	for (int i = 0; i < nd; i++) {
+		put_disk(&o, &s->disk[i]);
+		put(&o, i == nd - 1 ? "" : ",");
 	}
 	put(&o, "]}");
 	if (o.overflow) {
@@ -169,17 +277,45 @@ static void mem_str(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "M", (uint64_t)(bytes / MiB));
 }
 
+/* A disk size: whole GiB, MiB or KiB when exact, else bytes. */
+static void size_str(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes >= GiB && !(bytes % GiB))
+		snprintf(buf, len, "%" PRIu64 "G", (uint64_t)(bytes / GiB));
+	else if (bytes >= MiB && !(bytes % MiB))
+		snprintf(buf, len, "%" PRIu64 "M", (uint64_t)(bytes / MiB));
+	else if (bytes >= 1024 && !(bytes % 1024))
+		snprintf(buf, len, "%" PRIu64 "K", bytes / 1024);
+	else
+		snprintf(buf, len, "%" PRIu64 "B", bytes);
+}
+
+/* User data on a terminal: control bytes shown as '?'. */
+static void put_text(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
 void stats__print_list_header(FILE *f)
 {
-	fprintf(f, "%-20s %8s %-9s %5s %7s  %s\n", "NAME", "PID", "STATE", "CPUS", "MEMORY", "NICS");
+	fprintf(f, "%-20s %8s %-9s %5s %7s %6s  %s\n", "NAME", "PID", "STATE", "CPUS", "MEMORY",
+		"DISKS", "NICS");
 }
 
 void stats__print_list_row(FILE *f, const struct vm_snapshot *s)
 {
-	char mem[32];
+	int nd = MAX(0, MIN(s->nr_disks, STATS_MAX_DISKS));
+	bool seed = nd && s->disk[nd - 1].seed;
+	char mem[32], disks[32];
 
 	mem_str(s->mem_bytes, mem, sizeof(mem));
-	fprintf(f, "%-20s %8d %-9s %5d %7s ", s->name, s->pid, s->state, s->nr_vcpus, mem);
+	if (!nd)
+		snprintf(disks, sizeof(disks), "-");
+	else
+		snprintf(disks, sizeof(disks), "%d%s", nd - seed, seed ? "+seed" : "");
+	fprintf(f, "%-20s %8d %-9s %5d %7s %6s ", s->name, s->pid, s->state, s->nr_vcpus, mem,
+		disks);
 	if (!s->nr_nics)
 		fprintf(f, " -");
 	for (int i = 0; i < s->nr_nics && i < STATS_MAX_NICS; i++)
@@ -227,6 +363,28 @@ void stats__print_human(FILE *f, const struct vm_snapshot *s)
 			PRIu64 " tx %" PRIu64 " ctrl %" PRIu64 "%s\n", st->rx_kicks, st->tx_kicks,
 			st->ctrl_kicks, st->rx_interrupts, st->tx_interrupts, st->ctrl_interrupts,
 			n->vhost ? "  (rx/tx counted by vhost, not vmm)" : "");
+	}
+	for (int i = 0; i < s->nr_disks && i < STATS_MAX_DISKS; i++) {
+		const struct disk_snapshot *d = &s->disk[i];
+		const struct blk_dev_stats *b = &d->blk;
+		char dev[4], size[32];
+
+		size_str(d->size_bytes, size, sizeof(size));
+		fprintf(f, "  %s: ", stats__disk_dev(d->index, dev));
+		put_text(f, d->path[0] ? d->path : "?");
+		fprintf(f, " (");
+		put_text(f, d->format[0] ? d->format : "?");
+		fprintf(f, ", %s, %s%s)", size, d->read_only ? "read-only" : "read-write",
+			d->seed ? ", cloud-init seed" : "");
+		if (d->worker_tid > 0)
+			fprintf(f, ", worker thread %d cpu %.3f s", d->worker_tid, d->worker_cpu_s);
+		fprintf(f, "\n    reads %" PRIu64 " (%" PRIu64 " bytes)  writes %" PRIu64 " (%" PRIu64
+			" bytes)  flushes %" PRIu64 "  discards %" PRIu64 "  write_zeroes %" PRIu64
+			"\n", b->reads, b->bytes_read, b->writes, b->bytes_written, b->flushes,
+			b->discards, b->write_zeroes);
+		fprintf(f, "    get_id %" PRIu64 "  unsupported %" PRIu64 "  errors %" PRIu64
+			"  kicks %" PRIu64 "  interrupts %" PRIu64 "\n", b->get_ids, b->others,
+			b->errors, b->kicks, b->interrupts);
 	}
 }
 

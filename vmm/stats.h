@@ -17,9 +17,19 @@
  *            "tx_packets":..,"tx_bytes":..,"tx_dropped":..,
  *            "kicks":{"rx":..,"tx":..,"ctrl":..},
  *            "interrupts":{"rx":..,"tx":..,"ctrl":..},
- *            "vhost_thread":{"tid":..,"cpu_s":..}}]}
- * Counters are unsigned 64-bit integers; CPU times are seconds with three
- * decimals; a tid of 0 means "no such thread".
+ *            "vhost_thread":{"tid":..,"cpu_s":..}}],
+ *    "disk":[{"index":0,"dev":"vda","path":"/images/root.qcow2",
+ *             "format":"qcow2","read_only":false,"seed":false,
+ *             "size_bytes":..,"reads":..,"writes":..,"flushes":..,
+ *             "discards":..,"write_zeroes":..,"get_ids":..,"others":..,
+ *             "bytes_read":..,"bytes_written":..,"errors":..,"kicks":..,
+ *             "interrupts":..,"worker_thread":{"tid":..,"cpu_s":..}}]}
+ * Counters are unsigned 64-bit integers; times are seconds with three
+ * decimals, from 0 to 1e15; a tid of 0 means "no such thread". Strings are escaped JSON:
+ * quotes, backslashes and control bytes escaped, bytes that are not valid
+ * UTF-8 written as \ufffd (read back as '?'). A disk's "dev" follows from
+ * its index (vda, vdb, ...); "seed" marks the generated cloud-init disk;
+ * its path is cut to STATS_PATH_MAX - 1 bytes at a character boundary.
  */
 #ifndef VMM_STATS_H
 #define VMM_STATS_H
@@ -31,15 +41,21 @@
 #include <sys/types.h>
 
 #include "vmm/cli.h"
+#include "vmm/disks.h"
 #include "vmm/kvm_stats.h"
+#include "virtio/blk.h"
 #include "virtio/net.h"
 
 #define STATS_NAME_MAX   64            /* same bound as --name */
 #define STATS_TAP_MAX    16            /* IFNAMSIZ */
 #define STATS_MAX_VCPUS  VMM_MAX_CPUS
 #define STATS_MAX_NICS   VMM_MAX_NICS
-/* Enough for STATS_MAX_VCPUS vCPUs and STATS_MAX_NICS NICs with every
- * counter at its largest value. */
+#define STATS_MAX_DISKS  VMM_MAX_BLK   /* the --disk images and the seed */
+#define STATS_PATH_MAX   256           /* a disk's path, NUL included */
+#define STATS_FORMAT_MAX 16            /* "raw", "qcow2", "memory" */
+/* Enough for STATS_MAX_VCPUS vCPUs, STATS_MAX_NICS NICs and
+ * STATS_MAX_DISKS disks with every counter at its largest value and every
+ * path at its longest with each byte escaped (test_stats checks it). */
 #define STATS_JSON_MAX   (64 * 1024)
 
 struct vcpu_snapshot {
@@ -58,6 +74,18 @@ struct nic_snapshot {
 	double vhost_cpu_s;
 };
 
+struct disk_snapshot {
+	int index;                        /* vda + index */
+	char path[STATS_PATH_MAX];        /* stats__set_path() */
+	char format[STATS_FORMAT_MAX];
+	bool read_only;
+	bool seed;                        /* the cloud-init seed (the last disk) */
+	uint64_t size_bytes;              /* virtual size */
+	struct blk_dev_stats blk;         /* blk_dev__stats() */
+	int worker_tid;                   /* blk_dev__worker_tid(); 0 when none */
+	double worker_cpu_s;
+};
+
 struct vm_snapshot {
 	char name[STATS_NAME_MAX + 1];
 	int pid;
@@ -70,6 +98,8 @@ struct vm_snapshot {
 	struct vcpu_snapshot vcpu[STATS_MAX_VCPUS];
 	int nr_nics;
 	struct nic_snapshot nic[STATS_MAX_NICS];
+	int nr_disks;
+	struct disk_snapshot disk[STATS_MAX_DISKS];
 };
 
 struct vm;
@@ -82,7 +112,21 @@ void vm__snapshot(struct vm *vm, struct vm_snapshot *out);
 /* The JSON keys of the kvm_stats counters, in enum kvm_stat_id order. */
 extern const char *const stats__kvm_key[KVM_STAT_NR];
 
+/* The JSON keys of a disk's blk counters, in JSON order, and where each
+ * lives in struct blk_dev_stats. */
+struct stats_blk_key {
+	const char *key;
+	size_t off;
+};
+#define STATS_BLK_NR (sizeof(struct blk_dev_stats) / sizeof(uint64_t))
+extern const struct stats_blk_key stats__blk_key[STATS_BLK_NR];
+
 const char *stats__datapath(const struct nic_snapshot *n);  /* "vhost-net" / "userspace" */
+/* The guest's name for disk 'index': "vda".."vdz", else "vd?". */
+const char *stats__disk_dev(int index, char buf[4]);
+/* Copy 'path' into dst (STATS_PATH_MAX bytes), cut if longer before a
+ * UTF-8 sequence that would not fit whole; NULL gives "". */
+void stats__set_path(char dst[STATS_PATH_MAX], const char *path);
 
 /* The JSON object above, without a trailing newline, NUL-terminated.
  * Returns its length, or -1 if it does not fit in 'len' bytes. */
@@ -90,8 +134,10 @@ int stats__json(const struct vm_snapshot *s, char *buf, size_t len);
 
 /* Parse what stats__json wrote (unknown keys are ignored, missing ones
  * stay 0). Returns 0, or -1 for anything that is not such an object:
- * malformed JSON, nesting deeper than 8, vCPU/NIC arrays too long, strings
- * too long for their field. */
+ * malformed JSON, nesting deeper than 8, vCPU/NIC/disk arrays that are
+ * not arrays of objects or are too long, strings too long for their
+ * field, a disk value of the wrong type (a number for "path", a string
+ * or number for "read_only"...), a disk index out of range. */
 int stats__from_json(const char *json, struct vm_snapshot *out);
 
 /* `vmm stat NAME`: several lines. */

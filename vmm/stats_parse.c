@@ -1,6 +1,7 @@
 /* stats_parse.c — the client side of stats.h: a small, bounded JSON
  * parser (depth, string and array lengths all capped) that fills a
- * struct vm_snapshot from what stats__json() wrote, ignoring unknown keys. */
+ * struct vm_snapshot from what stats__json() wrote (vCPUs, NICs, disks),
+ * ignoring unknown keys. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -10,7 +11,13 @@
 #include "vmm/util.h"
 
 #define JSON_MAX_DEPTH 8
-#define JSON_TOKEN_MAX 80
+#define JSON_TOKEN_MAX STATS_PATH_MAX   /* the longest string field */
+
+_Static_assert(JSON_TOKEN_MAX >= sizeof(((struct vm_snapshot *)0)->name) &&
+	       JSON_TOKEN_MAX >= 80, "JSON_TOKEN_MAX below a field's size");
+
+/* What a scalar value was. */
+enum jtype { J_NUM, J_STR, J_BOOL };
 
 /* Where the parser is: one key (objects) or index (arrays) per level. */
 struct parser {
@@ -115,12 +122,62 @@ static int to_double(const char *tok, double *v)
 	return errno || *end || end == tok ? -1 : 0;
 }
 
+/* A value inside disk[i] (depth 3, or 4 in "worker_thread"): every known
+ * key needs its own type; unknown keys are ignored. */
+static int assign_disk(struct parser *ps, struct disk_snapshot *k, const char *tok,
+		       enum jtype t)
+{
+	int d = ps->depth;
+
+	if (at(ps, 2, "worker_thread")) {
+		if (d == 3)
+			return -1;   /* an object, not a scalar */
+		if (d == 4 && at(ps, 3, "tid"))
+			return t == J_NUM ? to_int(tok, &k->worker_tid) : -1;
+		if (d == 4 && at(ps, 3, "cpu_s"))
+			return t == J_NUM ? to_double(tok, &k->worker_cpu_s) : -1;
+		return 0;
+	}
+	if (d != 3)
+		return 0;
+	if (at(ps, 2, "path") || at(ps, 2, "format") || at(ps, 2, "dev")) {
+		char *dst = at(ps, 2, "path") ? k->path : k->format;
+		size_t cap = at(ps, 2, "path") ? sizeof(k->path) : sizeof(k->format);
+
+		if (t != J_STR)
+			return -1;
+		if (at(ps, 2, "dev"))
+			return 0;    /* follows from the index */
+		if (strlen(tok) >= cap)
+			return -1;
+		strcpy(dst, tok);
+		return 0;
+	}
+	if (at(ps, 2, "read_only") || at(ps, 2, "seed")) {
+		if (t != J_BOOL)
+			return -1;
+		*(at(ps, 2, "seed") ? &k->seed : &k->read_only) = tok[0] == 't';
+		return 0;
+	}
+	if (at(ps, 2, "index"))
+		return t != J_NUM || to_int(tok, &k->index) < 0 || k->index >= STATS_MAX_DISKS ?
+		       -1 : 0;
+	if (at(ps, 2, "size_bytes"))
+		return t == J_NUM ? to_u64(tok, &k->size_bytes) : -1;
+	for (size_t i = 0; i < STATS_BLK_NR; i++)
+		if (at(ps, 2, stats__blk_key[i].key))
+			return t == J_NUM ? to_u64(tok, (uint64_t *)((char *)&k->blk +
+							     stats__blk_key[i].off)) : -1;
+	return 0;
+}
+
 /* One value at the current path: store it if the path is known. Numeric
- * fields need a number, text fields a string ('str' says which it was). */
-static int assign(struct parser *ps, const char *tok, bool str)
+ * fields need a number, text fields a string ('t' says what it was). */
+static int assign(struct parser *ps, const char *tok, enum jtype t)
 {
 	struct vm_snapshot *s = ps->s;
 	int d = ps->depth;
+	bool str = t == J_STR;
 
 	if (d == 1) {
 		if (at(ps, 0, "name") || at(ps, 0, "state")) {
@@ -180,6 +237,8 @@ static int assign(struct parser *ps, const char *tok, bool str)
 		}
 		return 0;
 	}
+	if (d >= 3 && at(ps, 0, "disk") && !ps->key[1])
+		return assign_disk(ps, &s->disk[ps->idx[1]], tok, t);
 	if (d >= 3 && at(ps, 0, "nic") && !ps->key[1]) {
 		struct nic_snapshot *n = &s->nic[ps->idx[1]];
 		struct net_dev_stats *st = &n->net;
@@ -235,17 +294,30 @@ static int assign(struct parser *ps, const char *tok, bool str)
 
 static int parse_value(struct parser *ps);
 
-/* Arrays are only meaningful as "vcpu" and "nic" directly under the top
- * object, where their length is bounded; elsewhere their elements are
- * parsed and ignored. */
+/* "vcpu", "nic" and "disk" directly under the top object must be arrays
+ * of objects. */
+static bool known_array(const struct parser *ps)
+{
+	return ps->depth == 1 && (at(ps, 0, "vcpu") || at(ps, 0, "nic") || at(ps, 0, "disk"));
+}
+
+/* Arrays are only meaningful as the known ones, where their length is
+ * bounded (a NIC or disk counts from its element); elsewhere their
+ * elements are parsed and ignored. */
 static int parse_array(struct parser *ps)
 {
-	int max = INT32_MAX;
+	int max = INT32_MAX, *count = NULL;
+	bool known = known_array(ps);
 
-	if (ps->depth == 1 && at(ps, 0, "vcpu"))
+	if (ps->depth == 1 && at(ps, 0, "vcpu")) {
 		max = STATS_MAX_VCPUS;
-	else if (ps->depth == 1 && at(ps, 0, "nic"))
+	} else if (ps->depth == 1 && at(ps, 0, "nic")) {
 		max = STATS_MAX_NICS;
+		count = &ps->s->nr_nics;
+	} else if (ps->depth == 1 && at(ps, 0, "disk")) {
+		max = STATS_MAX_DISKS;
+		count = &ps->s->nr_disks;
+	}
 	ps->p++;
 	skip_ws(ps);
 	if (*ps->p == ']') {
@@ -255,6 +327,11 @@ static int parse_array(struct parser *ps)
 	for (int i = 0;; i++) {
 		if (i >= max)
 			return -1;
+		skip_ws(ps);
+		if (known && *ps->p != '{')
+			return -1;
+		if (count)
+			*count = MAX(*count, i + 1);
 		ps->key[ps->depth] = NULL;
 		ps->idx[ps->depth] = i;
 		ps->depth++;
@@ -311,6 +388,8 @@ static int parse_value(struct parser *ps)
 	size_t n = 0;
 
 	skip_ws(ps);
+	if (known_array(ps) && *ps->p != '[')
+		return -1;
 	if (*ps->p == '{' || *ps->p == '[') {
 		if (ps->depth >= JSON_MAX_DEPTH)
 			return -1;
@@ -319,7 +398,7 @@ static int parse_value(struct parser *ps)
 	if (ps->depth == 0)
 		return -1;  /* the top level must be an object */
 	if (*ps->p == '"')
-		return parse_string(ps, tok, sizeof(tok)) < 0 ? -1 : assign(ps, tok, true);
+		return parse_string(ps, tok, sizeof(tok)) < 0 ? -1 : assign(ps, tok, J_STR);
 	while (isalnum((unsigned char)*ps->p) || *ps->p == '.' || *ps->p == '-' || *ps->p == '+') {
 		if (n + 1 >= sizeof(tok))
 			return -1;
@@ -328,11 +407,13 @@ static int parse_value(struct parser *ps)
 	tok[n] = '\0';
 	if (!n)
 		return -1;
-	if (!strcmp(tok, "true") || !strcmp(tok, "false") || !strcmp(tok, "null"))
+	if (!strcmp(tok, "null"))
 		return 0;
+	if (!strcmp(tok, "true") || !strcmp(tok, "false"))
+		return assign(ps, tok, J_BOOL);
 	if (!isdigit((unsigned char)tok[0]) && tok[0] != '-')
 		return -1;
-	return assign(ps, tok, false);
+	return assign(ps, tok, J_NUM);
 }
 
 int stats__from_json(const char *json, struct vm_snapshot *out)
@@ -344,7 +425,7 @@ int stats__from_json(const char *json, struct vm_snapshot *out)
 	if (*ps.p != '{' || parse_value(&ps) < 0)
 		return -1;
 	skip_ws(&ps);
-	if (*ps.p != '\0' || out->nr_nics > STATS_MAX_NICS)
+	if (*ps.p != '\0' || out->nr_nics > STATS_MAX_NICS || out->nr_disks > STATS_MAX_DISKS)
 		return -1;
 	return 0;
 }

@@ -20,6 +20,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "devices/disk.h"
+#include "virtio/blk.h"
 #include "virtio/net.h"
 #include "virtio/net_tap.h"
 #include "vmm/arch.h"
@@ -175,6 +177,27 @@ void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
 		if (n->vhost && next_vhost < nr_vhost) {
 			n->vhost_tid = vhost_tids[next_vhost++];
 			n->vhost_cpu_s = stats__thread_cpu_s(n->vhost_tid);
+		}
+	}
+	/* Disks: images and blk devices are fixed while the VM runs; the
+	 * counters are the device's relaxed atomics, read without locks. */
+	for (int i = 0; i < vm->disks.nr && i < STATS_MAX_DISKS; i++) {
+		const struct disk *d = vm->disks.disk[i];
+		struct blk_dev *bd = vm->disks.blk[i];
+		struct disk_snapshot *o = &out->disk[out->nr_disks++];
+
+		o->index = i;
+		o->seed = vm->disks.has_seed && i == vm->disks.nr - 1;
+		if (d) {
+			stats__set_path(o->path, d->path);
+			snprintf(o->format, sizeof(o->format), "%s", d->format ? d->format : "");
+			o->read_only = d->read_only;
+			o->size_bytes = d->size;
+		}
+		if (bd) {
+			blk_dev__stats(bd, &o->blk);
+			o->worker_tid = blk_dev__worker_tid(bd);
+			o->worker_cpu_s = o->worker_tid ? stats__thread_cpu_s(o->worker_tid) : 0;
 		}
 	}
 }

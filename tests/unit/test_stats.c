@@ -1,8 +1,11 @@
-/* test_stats.c — VM snapshots: JSON keys and a lossless round trip, the
- * largest snapshot fitting STATS_JSON_MAX, malformed or oversized JSON
- * refused by the parser, the human views, and the /proc helpers (thread
- * CPU time; finding a "vhost-OWNER" thread, here one of our own threads
- * named like the worker Linux 6.4+ creates inside the owner process). */
+/* test_stats.c — VM snapshots: JSON keys and a lossless round trip (disk
+ * paths with quotes, backslashes and control bytes included), the largest
+ * snapshot fitting STATS_JSON_MAX, malformed or oversized JSON (disk
+ * entries included) refused by the parser, paths cut at a UTF-8 boundary
+ * and non-UTF-8 bytes written as U+FFFD, the human views, and the /proc
+ * helpers (thread CPU time; finding a "vhost-OWNER" thread, here one of
+ * our own threads named like the worker Linux 6.4+ creates inside the
+ * owner process). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +19,7 @@
 
 #include "vmm/stats.h"
 
-static void fill(struct vm_snapshot *s, int nv, int nn, uint64_t base)
+static void fill(struct vm_snapshot *s, int nv, int nn, int nd, uint64_t base)
 {
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "demo-1");
@@ -53,6 +56,23 @@ static void fill(struct vm_snapshot *s, int nv, int nn, uint64_t base)
 		n->vhost_tid = n->vhost ? 7000 + i : 0;
 		n->vhost_cpu_s = n->vhost ? 3.5 : 0;
 	}
+	s->nr_disks = nd;
+	for (int i = 0; i < nd; i++) {
+		struct disk_snapshot *d = &s->disk[i];
+		uint64_t *c = (uint64_t *)&d->blk;
+
+		d->index = i;
+		/* User data: a quote, a backslash, a newline, a tab. */
+		snprintf(d->path, sizeof(d->path), "/img/\"q\"\\b\n\t%d.qcow2", i);
+		snprintf(d->format, sizeof(d->format), "%s", i ? "raw" : "qcow2");
+		d->read_only = i % 2;
+		d->seed = i == nd - 1;
+		d->size_bytes = (20ULL << 30) + (uint64_t)i;
+		for (size_t j = 0; j < sizeof(d->blk) / sizeof(uint64_t); j++)
+			c[j] = base + 10000 * (uint64_t)i + j;
+		d->worker_tid = i ? 8000 + i : 0;
+		d->worker_cpu_s = i ? 0.75 + i : 0;
+	}
 }
 
 static void test_json_keys_and_round_trip(void **state)
@@ -69,10 +89,17 @@ static void test_json_keys_and_round_trip(void **state)
 		"\"kicks\":{\"rx\":", "\"interrupts\":{\"rx\":",
 		"\"vhost_thread\":{\"tid\":7001,\"cpu_s\":3.500}",
 		"\"vhost_thread\":{\"tid\":0,\"cpu_s\":0.000}",
+		"\"disk\":[{\"index\":0,\"dev\":\"vda\","
+		"\"path\":\"/img/\\\"q\\\"\\\\b\\u000a\\u00090.qcow2\",\"format\":\"qcow2\","
+		"\"read_only\":false,\"seed\":false,\"size_bytes\":21474836480,\"reads\":7,",
+		"\"dev\":\"vdb\"", "\"read_only\":true,\"seed\":true", "\"interrupts\":10018,",
+		"\"write_zeroes\":10011,", "\"bytes_written\":10015,",
+		"\"worker_thread\":{\"tid\":8001,\"cpu_s\":1.750}}]}",
+		"\"worker_thread\":{\"tid\":0,\"cpu_s\":0.000}",
 	};
 	int n;
 
-	fill(&a, 2, 2, 7);
+	fill(&a, 2, 2, 2, 7);
 	n = stats__json(&a, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal((size_t)n, strlen(buf));
@@ -89,7 +116,26 @@ static void test_json_keys_and_round_trip(void **state)
 	assert_true(b.nic[1].vhost && !b.nic[0].vhost);
 	assert_int_equal(b.vcpu[1].kvm[KVM_STAT_SIGNAL_EXITS], 7 + 100 + KVM_STAT_SIGNAL_EXITS);
 	assert_int_equal(b.nic[1].net.ctrl_interrupts, a.nic[1].net.ctrl_interrupts);
+	assert_int_equal(b.nr_disks, 2);
+	assert_string_equal(b.disk[0].path, "/img/\"q\"\\b\n\t0.qcow2");
+	assert_string_equal(b.disk[1].format, "raw");
+	assert_true(b.disk[1].read_only && b.disk[1].seed && !b.disk[0].seed);
+	assert_int_equal(b.disk[1].blk.interrupts, 7 + 10000 + 11);
+	assert_int_equal(b.disk[1].worker_tid, 8001);
 	assert_memory_equal(&a, &b, sizeof(a));
+	/* No disks: an empty array, read back as none. */
+	fill(&a, 1, 0, 0, 7);
+	assert_true(stats__json(&a, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "\"nic\":[],\"disk\":[]}"));
+	assert_int_equal(stats__from_json(buf, &b), 0);
+	assert_int_equal(b.nr_disks, 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
+static void fill_str(char *dst, size_t size, char c)
+{
+	memset(dst, c, size - 1);
+	dst[size - 1] = '\0';
 }
 
 /* Every field at its widest still fits the documented bound. */
@@ -97,14 +143,56 @@ static void test_json_largest(void **state)
 {
 	static struct vm_snapshot a, b;
 	static char buf[STATS_JSON_MAX];
+	int n;
 
-	fill(&a, STATS_MAX_VCPUS, STATS_MAX_NICS, UINT64_MAX - 100000);
-	for (size_t i = 0; i < sizeof(a.name) - 1; i++)
-		a.name[i] = 'n';
-	a.uptime_s = 1e9;
-	assert_true(stats__json(&a, buf, sizeof(buf)) > 0);
+	/* The largest snapshot the parser accepts back: lossless. Control
+	 * bytes are the longest to write (\u0001: six bytes each). */
+	fill(&a, STATS_MAX_VCPUS, STATS_MAX_NICS, STATS_MAX_DISKS, UINT64_MAX - 100000);
+	fill_str(a.name, sizeof(a.name), 1);
+	fill_str(a.state, sizeof(a.state), 1);
+	for (int i = 0; i < STATS_MAX_NICS; i++)
+		fill_str(a.nic[i].tap, sizeof(a.nic[i].tap), 1);
+	for (int i = 0; i < STATS_MAX_DISKS; i++) {
+		fill_str(a.disk[i].path, sizeof(a.disk[i].path), 1);
+		fill_str(a.disk[i].format, sizeof(a.disk[i].format), 1);
+		a.disk[i].worker_tid = INT32_MAX;
+		a.disk[i].worker_cpu_s = 1e15;
+	}
+	a.uptime_s = 1e15;
+	a.pid = a.io_tid = INT32_MAX;
+	n = stats__json(&a, buf, sizeof(buf));
+	assert_true(n > 0);
+	print_message("largest JSON: %d of %d bytes\n", n, STATS_JSON_MAX);
 	assert_int_equal(stats__from_json(buf, &b), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
+
+	/* Anything a snapshot can hold, even what no VM reports (negative
+	 * indexes, absurd times, every counter at UINT64_MAX), still fits. */
+	for (int i = 0; i < STATS_MAX_VCPUS; i++) {
+		memset(a.vcpu[i].kvm, 0xff, sizeof(a.vcpu[i].kvm));
+		a.vcpu[i].exits_io = a.vcpu[i].exits_mmio = a.vcpu[i].exits_hlt = UINT64_MAX;
+		a.vcpu[i].exits_other = a.vcpu[i].exits_total = UINT64_MAX;
+		a.vcpu[i].tid = INT32_MAX;
+		a.vcpu[i].cpu_s = 1e300;
+	}
+	for (int i = 0; i < STATS_MAX_NICS; i++) {
+		memset(&a.nic[i].net, 0xff, sizeof(a.nic[i].net));
+		a.nic[i].index = INT32_MIN;
+		a.nic[i].vhost_tid = INT32_MAX;
+		a.nic[i].vhost_cpu_s = 1e300;
+	}
+	for (int i = 0; i < STATS_MAX_DISKS; i++) {
+		memset(&a.disk[i].blk, 0xff, sizeof(a.disk[i].blk));
+		a.disk[i].size_bytes = UINT64_MAX;
+		a.disk[i].index = INT32_MIN;
+		a.disk[i].worker_cpu_s = 1e300;
+	}
+	a.mem_bytes = UINT64_MAX;
+	a.uptime_s = 1e300;
+	n = stats__json(&a, buf, sizeof(buf));
+	assert_true(n > 0);
+	print_message("widest JSON: %d of %d bytes\n", n, STATS_JSON_MAX);
+	assert_non_null(strstr(buf, "\"cpu_s\":1000000000000000.000"));
 	/* Too small a buffer: -1 and an empty string, never a partial object. */
 	assert_int_equal(stats__json(&a, buf, 100), -1);
 	assert_string_equal(buf, "");
@@ -122,6 +210,22 @@ static void test_json_refused(void **state)
 		"{\"vcpu\":[{},{},{}],\"vcpus\":1,\"x\":tru}", "{\"nic\":[{},{},{},{},{}]}",
 		"{\"a\":[[[[[[[[[[1]]]]]]]]]]}", "{\"state\":\"a-very-long-state-string\"}",
 		"{\"nic\":[{\"tap\":\"0123456789abcdef\"}]}", "\"text\"", "12",
+		/* Malformed disks. */
+		"{\"disk\":{}}", "{\"disk\":5}", "{\"disk\":[1]}", "{\"disk\":[[]]}",
+		"{\"disk\":[{},{},{},{},{},{}]}", "{\"disk\":[{\"path\":5}]}",
+		"{\"disk\":[{\"path\":true}]}", "{\"disk\":[{\"format\":\"0123456789abcdef\"}]}",
+		"{\"disk\":[{\"dev\":1}]}", "{\"disk\":[{\"read_only\":1}]}",
+		"{\"disk\":[{\"seed\":\"true\"}]}", "{\"disk\":[{\"index\":-1}]}",
+		"{\"disk\":[{\"index\":5}]}", "{\"disk\":[{\"index\":true}]}",
+		"{\"disk\":[{\"size_bytes\":-1}]}", "{\"disk\":[{\"size_bytes\":1.5}]}",
+		"{\"disk\":[{\"reads\":\"1\"}]}", "{\"disk\":[{\"reads\":true}]}",
+		"{\"disk\":[{\"bytes_read\":18446744073709551616}]}",
+		"{\"disk\":[{\"worker_thread\":5}]}",
+		"{\"disk\":[{\"worker_thread\":{\"tid\":\"1\"}}]}",
+		"{\"disk\":[{\"worker_thread\":{\"cpu_s\":false}}]}",
+		"{\"disk\":[{\"path\":\"a\nb\"}]}", "{\"disk\":[{\"path\":\"a\",}]}",
+		"{\"disk\":[{\"path\":\"a\"},]}", "{\"disk\":[{\"path\":\"a}]}",
+		"{\"vcpu\":{}}", "{\"nic\":[\"x\"]}",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -140,6 +244,20 @@ static void test_json_refused(void **state)
 	memset(big + strlen(big), 'a', STATS_NAME_MAX + 1);
 	strcat(big, "\"}");
 	assert_int_equal(stats__from_json(big, &s), -1);
+	/* A path longer than STATS_PATH_MAX - 1 bytes; one that fits is taken. */
+	for (size_t len = STATS_PATH_MAX - 1; len <= STATS_PATH_MAX; len++) {
+		memset(big, 0, sizeof(big));
+		strcpy(big, "{\"disk\":[{\"path\":\"");
+		memset(big + strlen(big), 'p', len);
+		strcat(big, "\"}]}");
+		assert_int_equal(stats__from_json(big, &s), len < STATS_PATH_MAX ? 0 : -1);
+	}
+	assert_int_equal(strlen(s.disk[0].path), 0);
+	/* Unknown disk keys skipped; an empty entry still counts. */
+	assert_int_equal(stats__from_json("{\"disk\":[{},{\"index\":1,\"future\":[true],"
+					  "\"seed\":true,\"worker_thread\":{\"x\":1}}]}", &s), 0);
+	assert_int_equal(s.nr_disks, 2);
+	assert_true(s.disk[1].seed && s.disk[1].index == 1);
 	/* Unknown keys, values and nesting are skipped. */
 	assert_int_equal(stats__from_json(" {\"future\":{\"x\":[1,2.5e3,true,null,\"s\"]},"
 					  "\"pid\":7,\"name\":\"\\u0041b\"} ", &s), 0);
@@ -155,7 +273,8 @@ static void test_human(void **state)
 	size_t len = 0;
 	FILE *f;
 
-	fill(&a, 2, 2, 7);
+	fill(&a, 2, 2, 2, 7);
+	a.disk[0].path[1] = '\033';   /* a terminal escape: never written raw */
 	f = open_memstream(&text, &len);
 	assert_non_null(f);
 	stats__print_list_header(f);
@@ -170,7 +289,72 @@ static void test_human(void **state)
 	assert_non_null(strstr(text, "vcpu1"));
 	assert_non_null(strstr(text, "vhost thread 7001"));
 	assert_non_null(strstr(text, "kicks rx"));
+	assert_non_null(strstr(text, "DISKS"));
+	assert_non_null(strstr(text, " 1+seed "));
+	assert_non_null(strstr(text, "vda: /?mg/\"q\"\\b??0.qcow2 (qcow2, 20G, read-write)\n"));
+	assert_non_null(strstr(text, "vdb: "));
+	assert_non_null(strstr(text, "(raw, 21474836481B, read-only, cloud-init seed), "
+				     "worker thread 8001 cpu 1.750 s\n"));
+	assert_non_null(strstr(text, "reads 10007 (10014 bytes)  writes 10008 (10015 bytes)"));
+	assert_non_null(strstr(text, "unsupported 10013  errors 10016  kicks 10017  interrupts 10018"));
+	assert_null(strchr(text, '\033'));
+	assert_null(strchr(text, '\t'));
 	free(text);
+
+	/* A list row without disks. */
+	fill(&a, 1, 0, 0, 7);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	stats__print_list_row(f, &a);
+	fclose(f);
+	assert_non_null(strstr(text, "512M      -  -\n"));
+	free(text);
+}
+
+/* Paths are cut whole characters at a time; bytes that are not UTF-8 are
+ * written as U+FFFD, so the JSON is always valid UTF-8. */
+static void test_paths(void **state)
+{
+	static struct vm_snapshot a, b;
+	static char buf[STATS_JSON_MAX], src[2 * STATS_PATH_MAX];
+	char dst[STATS_PATH_MAX], dev[4];
+
+	stats__set_path(dst, "/a/b");
+	assert_string_equal(dst, "/a/b");
+	stats__set_path(dst, NULL);
+	assert_string_equal(dst, "");
+	/* 254 ASCII bytes then a 2-byte character: it does not fit whole. */
+	memset(src, 'x', STATS_PATH_MAX - 2);
+	strcpy(src + STATS_PATH_MAX - 2, "\xc3\xa9tail");
+	stats__set_path(dst, src);
+	assert_int_equal(strlen(dst), STATS_PATH_MAX - 2);
+	/* 253 ASCII bytes then it fits. */
+	memmove(src, src + 1, strlen(src));
+	stats__set_path(dst, src);
+	assert_int_equal(strlen(dst), STATS_PATH_MAX - 1);
+	assert_memory_equal(dst + STATS_PATH_MAX - 3, "\xc3\xa9", 2);
+	/* Invalid bytes count one each. */
+	memset(src, 0xff, sizeof(src) - 1);
+	src[sizeof(src) - 1] = '\0';
+	stats__set_path(dst, src);
+	assert_int_equal(strlen(dst), STATS_PATH_MAX - 1);
+
+	fill(&a, 1, 0, 1, 7);
+	/* é, 😀, a lone continuation byte, an overlong '/', a surrogate,
+	 * a truncated 3-byte sequence. */
+	snprintf(a.disk[0].path, sizeof(a.disk[0].path),
+		 "\xc3\xa9\xf0\x9f\x98\x80|\x80|\xc0\xaf|\xed\xa0\x80|\xe2\x82");
+	assert_true(stats__json(&a, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "\"path\":\"\xc3\xa9\xf0\x9f\x98\x80|\\ufffd|\\ufffd\\ufffd|"
+				    "\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd\""));
+	assert_int_equal(stats__from_json(buf, &b), 0);
+	assert_string_equal(b.disk[0].path, "\xc3\xa9\xf0\x9f\x98\x80|?|??|???|??");
+
+	assert_string_equal(stats__disk_dev(0, dev), "vda");
+	assert_string_equal(stats__disk_dev(25, dev), "vdz");
+	assert_string_equal(stats__disk_dev(26, dev), "vd?");
+	assert_string_equal(stats__disk_dev(-1, dev), "vd?");
 }
 
 static void test_thread_cpu(void **state)
@@ -236,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_json_largest),
 		cmocka_unit_test(test_json_refused),
 		cmocka_unit_test(test_human),
+		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_thread_cpu),
 		cmocka_unit_test(test_find_vhost),
 	};

@@ -567,6 +567,21 @@ static void test_read_write(void **state)
 	assert_int_equal(stats().interrupts, 3);
 	assert_int_equal(stats().errors, 0);
 	assert_int_equal(T.needs_reset, 0);
+
+	/* the worker served them, and says which thread it is (vmm stat) */
+	{
+		char p[64], comm[32] = "";
+		int tid = blk_dev__worker_tid(T.bd);
+		FILE *f;
+
+		assert_true(tid > 0);
+		snprintf(p, sizeof(p), "/proc/self/task/%d/comm", tid);
+		f = fopen(p, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(comm, sizeof(comm), f));
+		fclose(f);
+		assert_non_null(strstr(comm, "virtio-blk"));
+	}
 }
 
 static void test_flush_get_id(void **state)
