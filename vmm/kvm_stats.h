@@ -29,6 +29,12 @@ int kvm_stats__open(struct kvm_stats *s, int kvm_object_fd);
 /* Read the counters (absent ones read 0). */
 void kvm_stats__read(const struct kvm_stats *s, uint64_t val[KVM_STAT_NR]);
 void kvm_stats__close(struct kvm_stats *s);
+/* Every non-zero counter KVM keeps for this object (exits by reason,
+ * window exits, emulated instructions, ...) as "name=value ...", for
+ * diagnosing a guest that makes no progress. -1 if unsupported. */
+int kvm_stats__dump(const struct kvm_stats *s, char *out, size_t outlen);
+/* The formatting part of kvm_stats__dump on a buffer (unit-testable). */
+int kvm_stats__format_all(const void *buf, size_t len, char *out, size_t outlen);
 
 /* Parse a stats header + descriptor block already read into memory (the
  * unit-testable part). Returns 0 or -1 if the layout is malformed. */

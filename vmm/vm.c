@@ -468,6 +468,13 @@ int vm__run(struct vm *vm)
 		print_markers(vm);
 	if (vm->cfg->verbose)
 		vm__print_stats(vm);
+	if (vm->cfg->verbose)  /* everything KVM counted, per vCPU */
+		for (i = 0; i < vm->nr_vcpus; i++) {
+			char all[4096];
+
+			if (kvm_stats__dump(&vm->vcpu[i]->kstats, all, sizeof(all)) == 0)
+				pr_info("kvm stats vcpu%d: %s", i, all);
+		}
 	if (vm->exit_status == 0)
 		pr_info("%s", vm->exit_reason);
 	else

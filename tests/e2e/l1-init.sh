@@ -150,7 +150,7 @@ l2__run_once()
 	else
 		set -- "$VMM" run --kernel "$L2_KERNEL" --initrd "$L2_INITRD" \
 			--params "$params" --mem "$L2_MEM" --cpus "$L2_CPUS" \
-			--boot-markers --no-console $VMM_ARGS
+			--boot-markers --no-console -v $VMM_ARGS
 	fi
 	t0=$(e2e__uptime_ms)
 	: > /tmp/l2.out

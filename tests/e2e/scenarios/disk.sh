@@ -55,7 +55,7 @@ disk__boot_once()
 	t0=$(e2e__uptime_ms)
 	: > "$W/$tag.out"
 	{
-		timeout -s KILL $((tmo + 10)) timeout -s TERM "$tmo" "$VMM" run "$@" < /dev/null
+		timeout -s KILL $((tmo + 10)) timeout -s TERM "$tmo" "$VMM" run -v "$@" < /dev/null
 		echo "E2E-VMM-RC $?"
 	} 2>&1 | awk -v t0="$t0" -v tmo="$tmo" -v tag="$tag" -v logf="$W/$tag.out" -v res="$W/$tag.res" '
 	function now_ms(  l, a) {
@@ -120,7 +120,8 @@ val()
 
 # Checks every boot shares: vmm exited 0 (reboot and power-off alike), the
 # init ran, the default entry was booted (its kernelopts, not another
-# entry's options) with -p appended, the root is the image's vda4.
+# entry's options) with -p appended, the root is the image's vda4, btrfs
+# (its top-level subvolume: the image has no "root" subvolume), read-write.
 check_boot()
 {
 	tag=$1
@@ -152,7 +153,7 @@ check_boot()
 		fail="$fail $tag:params-not-appended"
 	r=$(val "$tag" "E2E-DISK root=")
 	case $r in
-	"/dev/vda4 ext4 rw"*) ;;
+	"/dev/vda4 btrfs rw"*) ;;
 	*) fail="$fail $tag:root=$(echo "$r" | tr ' ' _)" ;;
 	esac
 	grep -aq "^E2E-DISK dev=vda .*parts=4" "$o" || fail="$fail $tag:vda-not-4-partitions"
