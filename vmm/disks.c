@@ -89,7 +89,9 @@ int disks__open(struct vm_disks *dk, struct vm_config *cfg)
 	}
 	if ((cfg->root_password || cfg->ssh_key || cfg->cloud_init) && open_seed(dk, cfg) < 0)
 		return -1;
-	if (!cfg->kernel)
+	/* No --kernel: boot the first image. (No kernel and no image is a
+	 * library caller loading its own guest, e.g. tests/guests.) */
+	if (!cfg->kernel && cfg->nr_disks > 0)
 		return disk_boot(dk, cfg);
 	if (dk->has_seed && cfg->params) {
 		size_t len = strlen(cfg->params) + 16;
