@@ -89,7 +89,11 @@ l1_append="console=ttyS0 rdinit=/init panic=-1 mitigations=off vmmtest_vmm=$l2_v
 if [ -n "${E2E_L2_ARGS:-}" ]; then
 	l1_append="$l1_append vmmtest_l2args=$(echo "$E2E_L2_ARGS" | tr ' ' ,)"
 fi
-qemu_l1="$QEMU -accel tcg,thread=multi -cpu max -smp 2 -m $L1_MEM -kernel /boot/vmlinuz-$kver -initrd $l1_img -no-reboot -nic none"
+# la57=off: L1 then uses 4-level paging. With -cpu max the stock kernel
+# enables 5-level paging (CR4.LA57), and the rare L1 freezes and
+# page-fault storms seen under nested TCG all happened in that mode
+# (monitor dumps: 5-level direct-map addresses, CR4 bit 12 set).
+qemu_l1="$QEMU -accel tcg,thread=multi -cpu max,la57=off -smp 2 -m $L1_MEM -kernel /boot/vmlinuz-$kver -initrd $l1_img -no-reboot -nic none"
 
 # Interactive: the terminal is L1's serial console, with no QEMU escape key
 # (signal=off: ^C and ^A go to the guest).
