@@ -103,7 +103,16 @@ e2e__setup()
 	done
 	# One idle VM for the whole session: keeps KVM's static keys on, so
 	# test VMs never make L1 live-patch its kernel (tests/e2e/kvm_hold.c).
-	kvm_hold > /dev/null 2>&1 &
+	# Wait until it holds the VM: its creation is what live-patches L1's
+	# text, and two L1 freezes (a page-fault storm on the other CPU, one
+	# CPU spinning with interrupts off) hit exactly when a scenario's
+	# first programs ran alongside that patching. A FIFO, so the wait
+	# ends when kvm_hold says so (bounded: 60 s).
+	mkfifo /tmp/kvm_hold.fifo
+	kvm_hold > /tmp/kvm_hold.fifo 2>&1 &
+	if ! read -t 60 -r held < /tmp/kvm_hold.fifo || [ "${held#kvm_hold: holding}" = "$held" ]; then
+		echo "E2E-WARN kvm_hold did not report holding its VM: ${held:-nothing in 60 s}"
+	fi
 	read -r up _ < /proc/uptime
 	echo "E2E-L1-READY uptime=$up modules_ms=$(( $(e2e__uptime_ms) - t0 ))"
 }
