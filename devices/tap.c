@@ -3,6 +3,7 @@
  * the guest can receive, and close it undoing vmm's host configuration. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -48,7 +49,7 @@ int tap__open(struct tap *t, const char *ifname, char *err, size_t errlen)
 	const char *name = ifname && *ifname ? ifname : NULL;
 	bool existed = false;
 	struct ifreq ifr;
-	int fd, e, hdr;
+	int fd, e, hdr, sndbuf = INT_MAX;
 
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
@@ -103,6 +104,13 @@ int tap__open(struct tap *t, const char *ifname, char *err, size_t errlen)
 	e = -tap__set_offload(t, 0);
 	if (e)
 		goto fail;
+	/* No send-buffer limit, as QEMU does: with the default (wmem_default,
+	 * ~208 KiB) a writer, vhost-net above all, stalls on a full tap
+	 * socket and waits to be polled writable again. */
+	if (ioctl(fd, TUNSETSNDBUF, &sndbuf) < 0) {
+		e = errno;
+		goto fail;
+	}
 	pr_debug("tap '%s' (ifindex %d) %s", t->ifname, t->ifindex,
 		 t->created ? "created" : "reused");
 	return 0;

@@ -6,6 +6,7 @@
  * Skipped (with the reason) where no private namespace can be had. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -71,6 +72,12 @@ static void test_create_named(void **state)
 	assert_true(fcntl(t.fd, F_GETFD) & FD_CLOEXEC);
 	assert_int_equal(tun_flags_of("vmmt0") & (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_PERSIST |
 						  IFF_TUN), IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
+	{
+		int sndbuf = 0;	/* no send-buffer limit, like QEMU */
+
+		assert_int_equal(ioctl(t.fd, TUNGETSNDBUF, &sndbuf), 0);
+		assert_int_equal(sndbuf, INT_MAX);
+	}
 	assert_false(if_flags("vmmt0") & IFF_UP);	/* untouched until host setup */
 	assert_int_equal(read(t.fd, err, sizeof(err)), -1);	/* non-blocking */
 	assert_int_equal(errno, EAGAIN);
