@@ -468,6 +468,11 @@ int vm__run(struct vm *vm)
 		print_markers(vm);
 	if (vm->cfg->verbose)
 		vm__print_stats(vm);
+	/* Stopped from outside with -v (e.g. a test harness that saw no
+	 * progress): where each vCPU was. */
+	if (vm->cfg->verbose && vm->exit_status >= 128)
+		for (i = 0; i < vm->nr_vcpus; i++)
+			vcpu__dump(vm->vcpu[i]);
 	if (vm->cfg->verbose)  /* everything KVM counted, per vCPU */
 		for (i = 0; i < vm->nr_vcpus; i++) {
 			char all[4096];

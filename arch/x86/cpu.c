@@ -241,6 +241,38 @@ int arch__handle_exit(struct vcpu *v)
 	return -1;
 }
 
+/* The bytes at the vCPU's instruction pointer (translated through its own
+ * page tables by KVM, read only inside guest RAM and the same page) and
+ * any exception KVM holds pending or injected: what a vCPU that makes no
+ * progress keeps executing. */
+static void dump_insn_and_events(struct vcpu *v, uint64_t linear)
+{
+	struct kvm_translation t = { .linear_address = linear };
+	struct kvm_vcpu_events ev;
+	char hex[16 * 3 + 1] = "";
+	const uint8_t *p;
+	uint64_t n;
+
+	if (ioctl(v->fd, KVM_TRANSLATE, &t) == 0 && t.valid) {
+		n = 16;
+		if ((t.physical_address & 0xfff) + n > 0x1000)
+			n = 0x1000 - (t.physical_address & 0xfff);
+		p = guest_mem__ptr(&v->vm->mem, t.physical_address, n);
+		for (uint64_t i = 0; p && i < n; i++)
+			snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", p[i]);
+		pr_err(" code at %llx (gpa %llx): %s", (unsigned long long)linear,
+		       (unsigned long long)t.physical_address, p ? hex : "(not guest RAM)");
+	} else {
+		pr_err(" code at %llx: not mapped", (unsigned long long)linear);
+	}
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) == 0)
+		pr_err(" exception: injected %u pending %u nr %u error %u (has %u); nmi pending %u; "
+		       "interrupt injected %u nr %u",
+		       ev.exception.injected, ev.exception.pending, ev.exception.nr,
+		       ev.exception.error_code, ev.exception.has_error_code, ev.nmi.pending,
+		       ev.interrupt.injected, ev.interrupt.nr);
+}
+
 void arch__vcpu_dump(struct vcpu *v)
 {
 	struct kvm_regs r;
@@ -261,4 +293,5 @@ void arch__vcpu_dump(struct vcpu *v)
 	       s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 	pr_err(" cs %04x base %llx l%u db%u  ss %04x  ds %04x",
 	       s.cs.selector, s.cs.base, s.cs.l, s.cs.db, s.ss.selector, s.ds.selector);
+	dump_insn_and_events(v, s.cs.base + r.rip);
 }
