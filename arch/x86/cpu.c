@@ -294,4 +294,11 @@ void arch__vcpu_dump(struct vcpu *v)
 	pr_err(" cs %04x base %llx l%u db%u  ss %04x  ds %04x",
 	       s.cs.selector, s.cs.base, s.cs.l, s.cs.db, s.ss.selector, s.ds.selector);
 	dump_insn_and_events(v, s.cs.base + r.rip);
+	/* A page-table root outside guest RAM is state no guest can have
+	 * loaded and run with: it was put there under the guest. Seen only
+	 * under nested TCG (docs/running.md, "Nested TCG flakes"); the e2e
+	 * harness looks for this line. */
+	if ((s.cr0 & X86_CR0_PG) && !guest_mem__contains(&v->vm->mem, s.cr3 & ~0xfffULL, 4096))
+		pr_err(" cr3 %llx is not guest RAM: this vCPU's state was replaced under the guest",
+		       s.cr3);
 }

@@ -19,7 +19,9 @@
 #      E2E_VERBOSE=1 (copy the serial log to stdout as it runs),
 #      E2E_L2_ARGS (extra L2 kernel parameters), E2E_L2_CPUS (2),
 #      E2E_L2_MEM (512, MiB), E2E_L1_MEM (4096),
-#      E2E_L1_IMAGE (boot this L1 initramfs instead of the one built here)
+#      E2E_L1_IMAGE (boot this L1 initramfs instead of the one built here),
+#      E2E_L1_ACCEL (tcg,thread=multi), E2E_L1_CPUS (2),
+#      E2E_L1_ARGS (more L1 kernel parameters; MODULE.PARAM=V reach insmod)
 
 set -u
 cd "$(dirname "$0")/../.."
@@ -84,6 +86,7 @@ now_ms()
 }
 
 l1_append="console=ttyS0 rdinit=/init panic=-1 mitigations=off vmmtest_vmm=$l2_vmm vmmtest_stall_s=$STALL_S"
+[ -z "${E2E_L1_ARGS:-}" ] || l1_append="$l1_append $E2E_L1_ARGS"
 [ -z "${E2E_L2_CPUS:-}" ] || l1_append="$l1_append vmmtest_cpus=$E2E_L2_CPUS"
 [ -z "${E2E_L2_MEM:-}" ] || l1_append="$l1_append vmmtest_mem=$E2E_L2_MEM"
 if [ -n "${E2E_L2_ARGS:-}" ]; then
@@ -93,7 +96,8 @@ fi
 # enables 5-level paging (CR4.LA57), and the rare L1 freezes and
 # page-fault storms seen under nested TCG all happened in that mode
 # (monitor dumps: 5-level direct-map addresses, CR4 bit 12 set).
-qemu_l1="$QEMU -accel tcg,thread=multi -cpu max,la57=off -smp 2 -m $L1_MEM -kernel /boot/vmlinuz-$kver -initrd $l1_img -no-reboot -nic none"
+L1_ACCEL=${E2E_L1_ACCEL:-tcg,thread=multi}
+qemu_l1="$QEMU -accel $L1_ACCEL -cpu max,la57=off -smp ${E2E_L1_CPUS:-2} -m $L1_MEM -kernel /boot/vmlinuz-$kver -initrd $l1_img -no-reboot -nic none"
 
 # Interactive: the terminal is L1's serial console, with no QEMU escape key
 # (signal=off: ^C and ^A go to the guest).
@@ -113,6 +117,8 @@ run_shell()
 
 passed=0
 failed=0
+fail_list=
+flake_list=
 skipped=0
 
 # A nested host whose console stays silent for E2E_SILENCE_S (300) seconds
@@ -190,9 +196,10 @@ run_one()
 		detail="$base, L2 boot $(ms_to_s "$(field "$res" l2_boot_ms)") s ($(field "$res" l2_boot_src)), guest uptime at init $(field "$res" guest_uptime) s, vmm exit $(field "$res" vmm_rc) after $(ms_to_s "$(field "$res" vmm_wall_ms)") s"
 		;;
 	soak)
-		detail="$base, $(field "$res" ok)/$(field "$res" boots) boots ok, $(field "$res" stalls) stalls, $(field "$res" failed) other failures; L2 boot min/avg/max $(ms_to_s "$(field "$res" min_ms)")/$(ms_to_s "$(field "$res" avg_ms)")/$(ms_to_s "$(field "$res" max_ms)") s"
+		detail="$base, $(field "$res" ok)/$(field "$res" boots) boots ok, $(field "$res" stalls) stalls ($(field "$res" corrupt) with the vCPU state replaced), $(field "$res" failed) other failures; L2 boot min/avg/max $(ms_to_s "$(field "$res" min_ms)")/$(ms_to_s "$(field "$res" avg_ms)")/$(ms_to_s "$(field "$res" max_ms)") s"
 		echo "$clean" | grep -a '^E2E-BOOT ' | while read -r l; do
-			echo "  boot $(field "$l" n): $(field "$l" status) $(ms_to_s "$(field "$l" l2_boot_ms)") s (guest uptime $(field "$l" guest_uptime) s)"
+			c=; [ "$(field "$l" corrupt)" != 1 ] || c=", vCPU state replaced"
+			echo "  boot $(field "$l" n): $(field "$l" status) $(ms_to_s "$(field "$l" l2_boot_ms)") s (guest uptime $(field "$l" guest_uptime) s$c)"
 		done
 		;;
 	*)
@@ -204,7 +211,11 @@ run_one()
 	esac
 	# Figures a scenario wants in the summary.
 	echo "$clean" | grep -a '^E2E-INFO ' | sed 's/^E2E-INFO /  /'
-	echo "$clean" | grep -a '^E2E-FLAKE ' | sed 's/^E2E-FLAKE /  FLAKE (retried): /'
+	case $name in
+	soak) how=counted ;;	# the soak never retries
+	*) how=retried ;;
+	esac
+	echo "$clean" | grep -a '^E2E-FLAKE ' | sed "s/^E2E-FLAKE /  FLAKE ($how): /"
 	case $st in
 	pass)
 		passed=$((passed + 1))
@@ -222,6 +233,8 @@ run_one()
 			detail="no result line: L1 crashed or hit the ${tmo} s limit; $base"
 		fi
 		echo "e2e: $sc: FAIL ($detail)"
+		fail_list="$fail_list
+e2e: FAILED $sc: $detail"
 		echo "---- last lines of $log ----"
 		echo "$clean" | tail -n 40
 		echo "----"
@@ -251,9 +264,14 @@ for sc in "$@"; do
 		echo "e2e: $sc: FLAKE: the L1 session died or L2 died before init; rerunning the scenario once"
 		cp "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').log" "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').flake.log"
 		failed=$f0
+		flake_list="$flake_list $sc"
+		fail_list=$(echo "$fail_list" | sed "s|^e2e: FAILED $sc: |e2e: first run of $sc (flake, rerun): |")
 		run_one "$sc"
 	fi
 done
+# The verdict last, so that the tail of a CI log names what failed and why.
+[ -z "$flake_list" ] || echo "e2e: rerun once after an L1/L2 flake:$flake_list"
+[ -z "$fail_list" ] || echo "$fail_list" | sed '/^$/d'
 if [ $skipped -gt 0 ]; then
 	echo "e2e: $passed passed, $failed failed, $skipped skipped"
 else

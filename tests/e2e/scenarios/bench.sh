@@ -42,7 +42,10 @@ for w in $(cat /proc/cmdline); do
 		done ;;
 	esac
 done
-L2_PARAMS="console=ttyS0 reboot=k panic=-1 bench_t=$T$extra"
+# quiet: the kernel log is not needed here, and each console byte costs the
+# L2 two exits under nested TCG (fewer exits, fewer chances of its
+# world-switch bug: docs/running.md, "Nested TCG flakes")
+L2_PARAMS="console=ttyS0 quiet reboot=k panic=-1 bench_t=$T$extra"
 L2_BENCH_INITRD=${BENCH_L2_INITRD:-/guest/l2-bench-initrd.cpio.gz}
 [ -e "$L2_BENCH_INITRD" ] && L2_INITRD=$L2_BENCH_INITRD
 echo "BENCH-INFO env=$ENV_LABEL l2_initrd=$L2_INITRD t=$T configs=$(echo $CONFIGS | tr ' ' ,) sockperf=$(command -v sockperf > /dev/null && echo yes || echo no)"

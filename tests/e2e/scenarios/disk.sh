@@ -64,7 +64,7 @@ disk__boot_once()
 		split(l, a, " ")
 		return int(a[1] * 1000)
 	}
-	BEGIN { rc = -1; init = 0; seen = ""; port = ""; up = ""; reason = "" }
+	BEGIN { rc = -1; init = 0; corrupt = 0; seen = ""; port = ""; up = ""; reason = "" }
 	{
 		line = $0
 		gsub(/\r/, "", line)
@@ -84,6 +84,12 @@ disk__boot_once()
 			port = s
 		} else if (line ~ /^vmm: /) {
 			reason = line
+		}
+		# vmm -v dumps the vCPUs of a guest stopped at the limit (l1-init.sh)
+		if (!corrupt && index(line, "state was replaced under the guest")) {
+			corrupt = 1
+			print "E2E-FLAKE disk: " tag ": L2 vCPU state replaced under the guest (a nested-TCG world-switch bug, docs/running.md)"
+			fflush()
 		}
 	}
 	END {

@@ -6,7 +6,8 @@
 # NET_MODE=off (default): vmm's userspace datapath; NET_MODE=on: vhost-net
 # (tests/e2e/scenarios/vhost.sh), with the host-side vhost checks too.
 E2E_SOURCE_ONLY=1 . /init
-L2_PARAMS="console=ttyS0 reboot=k panic=-1"
+# quiet: see bench.sh
+L2_PARAMS="console=ttyS0 quiet reboot=k panic=-1"
 NET_MODE=${NET_MODE:-off}
 NAME=net; [ "$NET_MODE" = on ] && NAME=vhost
 
