@@ -156,7 +156,7 @@ PY
 			kill "$wpid" 2> /dev/null
 			break
 		fi
-		sleep 5
+		sleep 1	# also how late the end of L1 is noticed
 	done
 }
 
