@@ -91,6 +91,12 @@ disk__boot_once()
 			print "E2E-FLAKE disk: " tag ": L2 vCPU state replaced under the guest (a nested-TCG world-switch bug, docs/running.md)"
 			fflush()
 		}
+		# (the guest reboots through the i8042, never by a triple fault)
+		if (!corrupt && index(line, "guest reset (triple fault")) {
+			corrupt = 1
+			print "E2E-FLAKE disk: " tag ": L2 triple fault (the nested-TCG world-switch bug, docs/running.md)"
+			fflush()
+		}
 	}
 	END {
 		wall = now_ms() - t0
