@@ -5,6 +5,8 @@
  * An interrupt: device -> virtio_dev__signal_queue() -> signal_queue()
  * here -> MSI-X vector (msix__signal: pending if masked) -> deliver() ->
  * write to the vector's irqfd -> KVM injects the MSI.
+ * The common configuration registers (features, status, queue set-up) are
+ * pci_common.c.
  */
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -19,62 +21,10 @@
 
 #include "devices/msix.h"
 #include "virtio/pci.h"
+#include "virtio/pci_priv.h"
 #include "vmm/irq.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
-
-#define VPCI_VENDOR          0x1af4
-#define VPCI_DEVICE_BASE     0x1040   /* + virtio device id: modern-only */
-#define VPCI_SUBSYS_ID       0x1100
-#define VPCI_REVISION        1
-
-#define BAR_VIRTIO           0
-#define BAR_VIRTIO_SIZE      0x4000
-#define OFF_COMMON           0x0000
-#define OFF_ISR              0x1000
-#define OFF_DEVICE           0x2000
-#define OFF_NOTIFY           0x3000
-#define REGION_SIZE          0x1000
-#define NOTIFY_MULTIPLIER    4
-#define BAR_MSIX             2
-#define BAR_MSIX_SIZE        0x1000
-#define MSIX_PBA_OFFSET      0x800
-
-#define ISR_QUEUE            0x1
-#define ISR_CONFIG           0x2
-
-struct vpci_queue {
-	struct virtio_pci *vp;
-	int index;
-	uint16_t size, vector;
-	bool enabled;
-	uint64_t desc, avail, used;
-	int kick_fd;
-	uint64_t kick_addr;        /* where the ioeventfd is assigned; 0: none */
-	bool detached;             /* served outside vmm (vhost): not polled */
-};
-
-struct vpci_vector {
-	int fd;                    /* irqfd eventfd */
-	uint32_t gsi;
-	bool routed;               /* KVM route + irqfd installed */
-};
-
-struct virtio_pci {
-	struct vm *vm;
-	struct virtio_dev *vdev;
-	struct pci_device pci;
-	struct msix *msix;
-	uint32_t dev_feature_sel, drv_feature_sel;
-	uint64_t driver_features;
-	uint16_t msix_config;
-	uint8_t status, config_generation;
-	uint16_t queue_sel;
-	uint8_t isr;
-	struct vpci_queue q[VIRTIO_MAX_QUEUES];
-	int nr_vectors;
-	struct vpci_vector vec[VIRTIO_MAX_QUEUES + 1];
-};
 
 /* ---- interrupts --------------------------------------------------------- */
 
@@ -219,7 +169,7 @@ static void queue_kick(void *opaque, uint32_t events)
 
 /* Put the queue's ioeventfd where BAR 0 is now (the guest may have moved
  * the BAR since the last time). */
-static void kick_assign(struct virtio_pci *vp, struct vpci_queue *q)
+void virtio_pci__kick_assign(struct virtio_pci *vp, struct vpci_queue *q)
 {
 	uint64_t bar, addr;
 
@@ -233,197 +183,6 @@ static void kick_assign(struct virtio_pci *vp, struct vpci_queue *q)
 	q->kick_addr = 0;
 	if (irq__ioeventfd(vp->vm, q->kick_fd, addr, 2, false, true) == 0)
 		q->kick_addr = addr;
-}
-
-/* ---- common configuration ------------------------------------------------ */
-
-static void device_reset(struct virtio_pci *vp)
-{
-	struct virtio_dev *vdev = vp->vdev;
-
-	vdev->ops->reset(vdev);
-	for (int i = 0; i < vdev->nr_queues; i++) {
-		struct vpci_queue *q = &vp->q[i];
-
-		virtqueue__reset(&vdev->vq[i]);
-		q->size = vdev->queue_max_size;
-		q->vector = VIRTIO_MSI_NO_VECTOR;
-		q->enabled = false;
-		q->desc = q->avail = q->used = 0;
-	}
-	vdev->features = 0;
-	vp->driver_features = 0;
-	vp->dev_feature_sel = vp->drv_feature_sel = 0;
-	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
-	vp->queue_sel = 0;
-	vp->status = 0;
-	vp->isr = 0;
-	pci__set_irq(&vp->pci, 0);
-}
-
-static void set_status(struct virtio_pci *vp, uint8_t val)
-{
-	struct virtio_dev *vdev = vp->vdev;
-	uint8_t old = vp->status;
-
-	if (val == 0) {
-		device_reset(vp);
-		return;
-	}
-	vp->status = (uint8_t)(val | (old & VIRTIO_CONFIG_S_NEEDS_RESET));
-	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		uint64_t offered = vdev->ops->get_features(vdev);
-
-		if ((vp->driver_features & ~offered) ||
-		    vdev->ops->set_features(vdev, vp->driver_features) < 0) {
-			pr_warn("%s: driver features 0x%llx refused (offered 0x%llx)", vdev->name,
-				(unsigned long long)vp->driver_features, (unsigned long long)offered);
-			vp->status &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
-		} else {
-			vdev->features = vp->driver_features;
-		}
-	}
-	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK))
-		vdev->ops->driver_ok(vdev);
-}
-
-static void queue_enable(struct virtio_pci *vp, struct vpci_queue *q)
-{
-	struct virtio_dev *vdev = vp->vdev;
-	struct virtqueue *vq = &vdev->vq[q->index];
-
-	if (q->enabled)
-		return;
-	if (q->size == 0 || q->size > vdev->queue_max_size ||
-	    virtqueue__enable(vq, &vp->vm->mem, q->size, q->desc, q->avail, q->used,
-			      virtio_dev__has(vdev, VIRTIO_RING_F_EVENT_IDX),
-			      virtio_dev__has(vdev, VIRTIO_RING_F_INDIRECT_DESC)) < 0) {
-		virtio_dev__needs_reset(vdev, q->size > vdev->queue_max_size ?
-					"queue size too large" : vq->err);
-		return;
-	}
-	q->enabled = true;
-	kick_assign(vp, q);
-	if (vdev->ops->queue_enable(vdev, q->index) < 0) {
-		q->enabled = false;
-		virtqueue__reset(vq);
-		virtio_dev__needs_reset(vdev, "device refused the queue");
-	}
-}
-
-static uint32_t common_read(struct virtio_pci *vp, unsigned off)
-{
-	struct virtio_dev *vdev = vp->vdev;
-	struct vpci_queue *q = vp->queue_sel < vdev->nr_queues ? &vp->q[vp->queue_sel] : NULL;
-	uint64_t feat;
-
-	switch (off) {
-	case offsetof(struct virtio_pci_common_cfg, device_feature_select):
-		return vp->dev_feature_sel;
-	case offsetof(struct virtio_pci_common_cfg, device_feature):
-		feat = vdev->ops->get_features(vdev);
-		return vp->dev_feature_sel < 2 ? (uint32_t)(feat >> (32 * vp->dev_feature_sel)) : 0;
-	case offsetof(struct virtio_pci_common_cfg, guest_feature_select):
-		return vp->drv_feature_sel;
-	case offsetof(struct virtio_pci_common_cfg, guest_feature):
-		return vp->drv_feature_sel < 2 ?
-			(uint32_t)(vp->driver_features >> (32 * vp->drv_feature_sel)) : 0;
-	case offsetof(struct virtio_pci_common_cfg, msix_config):
-		return vp->msix_config;
-	case offsetof(struct virtio_pci_common_cfg, num_queues):
-		return (uint32_t)vdev->nr_queues;
-	case offsetof(struct virtio_pci_common_cfg, device_status):
-		return vp->status;
-	case offsetof(struct virtio_pci_common_cfg, config_generation):
-		return vp->config_generation;
-	case offsetof(struct virtio_pci_common_cfg, queue_select):
-		return vp->queue_sel;
-	}
-	if (!q)  /* queue registers of a queue that does not exist read 0 */
-		return 0;
-	switch (off) {
-	case offsetof(struct virtio_pci_common_cfg, queue_size): return q->size;
-	case offsetof(struct virtio_pci_common_cfg, queue_msix_vector): return q->vector;
-	case offsetof(struct virtio_pci_common_cfg, queue_enable): return q->enabled;
-	case offsetof(struct virtio_pci_common_cfg, queue_notify_off): return (uint32_t)q->index;
-	case offsetof(struct virtio_pci_common_cfg, queue_desc_lo): return (uint32_t)q->desc;
-	case offsetof(struct virtio_pci_common_cfg, queue_desc_hi): return (uint32_t)(q->desc >> 32);
-	case offsetof(struct virtio_pci_common_cfg, queue_avail_lo): return (uint32_t)q->avail;
-	case offsetof(struct virtio_pci_common_cfg, queue_avail_hi): return (uint32_t)(q->avail >> 32);
-	case offsetof(struct virtio_pci_common_cfg, queue_used_lo): return (uint32_t)q->used;
-	case offsetof(struct virtio_pci_common_cfg, queue_used_hi): return (uint32_t)(q->used >> 32);
-	}
-	return 0;
-}
-
-static void set_lo(uint64_t *r, uint32_t v) { *r = (*r & ~0xffffffffULL) | v; }
-static void set_hi(uint64_t *r, uint32_t v) { *r = (*r & 0xffffffffULL) | ((uint64_t)v << 32); }
-
-static uint16_t valid_vector(struct virtio_pci *vp, uint32_t v)
-{
-	/* A vector the device cannot serve reads back as NO_VECTOR (spec
-	 * 4.1.4.3.1), which tells the driver to fall back. */
-	return v < (uint32_t)vp->nr_vectors ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
-}
-
-static void common_write(struct virtio_pci *vp, unsigned off, uint32_t val)
-{
-	struct virtio_dev *vdev = vp->vdev;
-	struct vpci_queue *q = vp->queue_sel < vdev->nr_queues ? &vp->q[vp->queue_sel] : NULL;
-	bool live;
-
-	switch (off) {
-	case offsetof(struct virtio_pci_common_cfg, device_feature_select):
-		vp->dev_feature_sel = val;
-		return;
-	case offsetof(struct virtio_pci_common_cfg, guest_feature_select):
-		vp->drv_feature_sel = val;
-		return;
-	case offsetof(struct virtio_pci_common_cfg, guest_feature):
-		if (vp->status & VIRTIO_CONFIG_S_FEATURES_OK)
-			return;  /* features are frozen once accepted */
-		if (vp->drv_feature_sel == 0)
-			set_lo(&vp->driver_features, val);
-		else if (vp->drv_feature_sel == 1)
-			set_hi(&vp->driver_features, val);
-		return;
-	case offsetof(struct virtio_pci_common_cfg, msix_config):
-		vp->msix_config = valid_vector(vp, val & 0xffff);
-		return;
-	case offsetof(struct virtio_pci_common_cfg, device_status):
-		set_status(vp, (uint8_t)val);
-		return;
-	case offsetof(struct virtio_pci_common_cfg, queue_select):
-		vp->queue_sel = (uint16_t)val;
-		return;
-	}
-	/* Queue registers: only for an existing queue that is not live. */
-	live = q && q->enabled;
-	if (!q)
-		return;
-	switch (off) {
-	case offsetof(struct virtio_pci_common_cfg, queue_size):
-		if (!live)
-			q->size = (uint16_t)val;
-		return;
-	case offsetof(struct virtio_pci_common_cfg, queue_msix_vector):
-		q->vector = valid_vector(vp, val & 0xffff);
-		return;
-	case offsetof(struct virtio_pci_common_cfg, queue_enable):
-		if ((val & 1) && (vp->status & VIRTIO_CONFIG_S_FEATURES_OK))
-			queue_enable(vp, q);
-		return;
-	}
-	if (live)
-		return;
-	switch (off) {
-	case offsetof(struct virtio_pci_common_cfg, queue_desc_lo): set_lo(&q->desc, val); break;
-	case offsetof(struct virtio_pci_common_cfg, queue_desc_hi): set_hi(&q->desc, val); break;
-	case offsetof(struct virtio_pci_common_cfg, queue_avail_lo): set_lo(&q->avail, val); break;
-	case offsetof(struct virtio_pci_common_cfg, queue_avail_hi): set_hi(&q->avail, val); break;
-	case offsetof(struct virtio_pci_common_cfg, queue_used_lo): set_lo(&q->used, val); break;
-	case offsetof(struct virtio_pci_common_cfg, queue_used_hi): set_hi(&q->used, val); break;
-	}
 }
 
 /* ---- BAR 0 -------------------------------------------------------------- */
@@ -442,7 +201,7 @@ static void bar_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
 		return;
 	pthread_mutex_lock(&vdev->lock);
 	if (off < OFF_COMMON + sizeof(struct virtio_pci_common_cfg)) {
-		val = common_read(vp, (unsigned)off);
+		val = virtio_pci_common__read(vp, (unsigned)off);
 		memcpy(data, &val, len);
 	} else if (off == OFF_ISR) {
 		data[0] = vp->isr;   /* reading acknowledges */
@@ -475,7 +234,7 @@ static void bar_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len
 	}
 	pthread_mutex_lock(&vdev->lock);
 	if (off < OFF_COMMON + sizeof(struct virtio_pci_common_cfg))
-		common_write(vp, (unsigned)off, val);
+		virtio_pci_common__write(vp, (unsigned)off, val);
 	else if (off >= OFF_DEVICE && off + len <= OFF_DEVICE + REGION_SIZE)
 		vdev->ops->write_config(vdev, (uint32_t)(off - OFF_DEVICE), data, len);
 	pthread_mutex_unlock(&vdev->lock);
@@ -593,7 +352,7 @@ struct virtio_pci *virtio_pci__create(struct vm *vm, struct pci_host *host,
 		goto fail;
 	}
 	pthread_mutex_lock(&vdev->lock);
-	device_reset(vp);
+	virtio_pci_common__reset(vp);
 	pthread_mutex_unlock(&vdev->lock);
 	slot = pci__register_device(host, &vp->pci);
 	if (slot < 0) {
@@ -602,7 +361,7 @@ struct virtio_pci *virtio_pci__create(struct vm *vm, struct pci_host *host,
 	}
 	/* Doorbells straight to the I/O thread from the start. */
 	for (int i = 0; i < vdev->nr_queues; i++)
-		kick_assign(vp, &vp->q[i]);
+		virtio_pci__kick_assign(vp, &vp->q[i]);
 	pr_debug("%s: PCI 00:%02x.0, %d queues, %d MSI-X vectors", vdev->name, slot,
 		 vdev->nr_queues, vp->nr_vectors);
 	return vp;
