@@ -64,7 +64,7 @@ disk__boot_once()
 		split(l, a, " ")
 		return int(a[1] * 1000)
 	}
-	BEGIN { rc = -1; init = 0; corrupt = 0; seen = ""; port = ""; up = ""; reason = "" }
+	BEGIN { rc = -1; init = 0; seen = ""; port = ""; up = ""; reason = "" }
 	{
 		line = $0
 		gsub(/\r/, "", line)
@@ -85,18 +85,6 @@ disk__boot_once()
 		} else if (line ~ /^vmm: /) {
 			reason = line
 		}
-		# vmm -v dumps the vCPUs of a guest stopped at the limit (l1-init.sh)
-		if (!corrupt && index(line, "state was replaced under the guest")) {
-			corrupt = 1
-			print "E2E-FLAKE disk: " tag ": L2 vCPU state replaced under the guest (a nested-TCG world-switch bug, docs/running.md)"
-			fflush()
-		}
-		# (the guest reboots through the i8042, never by a triple fault)
-		if (!corrupt && index(line, "guest reset (triple fault")) {
-			corrupt = 1
-			print "E2E-FLAKE disk: " tag ": L2 triple fault (the nested-TCG world-switch bug, docs/running.md)"
-			fflush()
-		}
 	}
 	END {
 		wall = now_ms() - t0
@@ -106,6 +94,7 @@ disk__boot_once()
 	}'
 	# shellcheck disable=SC1090
 	. "$W/$tag.res"
+	l2__bug_seen "$W/$tag.out" "disk: $tag: " || :
 }
 
 # disk__boot: disk__boot_once, and once more (reported as E2E-FLAKE) when
