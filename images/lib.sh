@@ -31,23 +31,37 @@ img__input()
 $1"
 }
 
-# The installed kernel version: $KVER if set, else the newest
-# /boot/vmlinuz-* that has a matching /lib/modules directory.
+# The kernel series the harness boots by default: Debian 12's own (6.1).
+# `make deps` also installs 6.12 from bookworm-backports as a second guest
+# kernel (IMG_KERNEL_SERIES_NEW); L2 scenarios run on both.
+IMG_KERNEL_SERIES_DEFAULT=6.1
+IMG_KERNEL_SERIES_NEW=6.12
+
+# img__kernel_version [SERIES]: the installed kernel version: $KVER if set
+# (and no SERIES given), else the newest /boot/vmlinuz-SERIES.* (default
+# series $IMG_KERNEL_SERIES_DEFAULT) that has a matching /lib/modules
+# directory. SERIES "newest" takes the newest of any series.
 img__kernel_version()
 {
-	if [ -n "${KVER:-}" ]; then
+	series=${1:-}
+	if [ -z "$series" ] && [ -n "${KVER:-}" ]; then
 		[ -e "/boot/vmlinuz-$KVER" ] || img__die "KVER=$KVER: no /boot/vmlinuz-$KVER"
 		echo "$KVER"
 		return
 	fi
+	series=${series:-$IMG_KERNEL_SERIES_DEFAULT}
 	v=""
 	# ls -v: version order (kernel file names have no spaces)
 	# shellcheck disable=SC2045
 	for k in $(ls -v /boot/vmlinuz-* 2>/dev/null); do
 		c=${k#/boot/vmlinuz-}
+		case $series in
+		newest) ;;
+		*) case $c in "$series".*) ;; *) continue ;; esac ;;
+		esac
 		[ -d "/lib/modules/$c/kernel" ] && v=$c
 	done
-	[ -n "$v" ] || img__die "no /boot/vmlinuz-* with modules installed (apt-get install linux-image-amd64)"
+	[ -n "$v" ] || img__die "no /boot/vmlinuz-$series.* with modules installed (make deps)"
 	echo "$v"
 }
 
