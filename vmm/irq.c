@@ -97,8 +97,10 @@ int irq__signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	};
 
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
-		pr_warn("KVM_SIGNAL_MSI: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		pr_warn("KVM_SIGNAL_MSI: %s", strerror(e));
+		return -e;
 	}
 	return 0;
 }
@@ -112,8 +114,10 @@ int irq__irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign)
 	};
 
 	if (ioctl(vm->vm_fd, KVM_IRQFD, &i) < 0) {
-		pr_err("KVM_IRQFD %s gsi %u: %s", assign ? "assign" : "deassign", gsi, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		pr_err("KVM_IRQFD %s gsi %u: %s", assign ? "assign" : "deassign", gsi, strerror(e));
+		return -e;
 	}
 	return 0;
 }
@@ -129,9 +133,11 @@ int irq__ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
 	};
 
 	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		int e = errno;
+
 		pr_err("KVM_IOEVENTFD %s 0x%llx: %s", assign ? "assign" : "deassign",
-		       (unsigned long long)addr, strerror(errno));
-		return -errno;
+		       (unsigned long long)addr, strerror(e));
+		return -e;
 	}
 	return 0;
 }

@@ -6,6 +6,8 @@ enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 extern int log__verbosity;  /* messages above this level are dropped */
 
+/* Never changes errno, so "pr_err(...); return -errno;" reports the
+ * caller's error (and %m works). */
 void log__msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -46,8 +46,10 @@ int loop__init(struct loop *l)
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->epfd < 0 || l->stop_fd < 0) {
-		pr_err("cannot create the I/O loop: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		pr_err("cannot create the I/O loop: %s", strerror(e));
+		return -e;
 	}
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stop_fd, &ev) < 0)
 		return -errno;
