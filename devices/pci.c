@@ -133,6 +133,15 @@ int pci__set_capability_ops(struct pci_device *d, int offset,
 	return -EINVAL;
 }
 
+int pci__set_device_ops(struct pci_device *d, const struct pci_device_ops *ops, void *opaque)
+{
+	if (d->host)
+		return -EBUSY;
+	d->ops = ops;
+	d->ops_opaque = opaque;
+	return 0;
+}
+
 int pci__set_writable(struct pci_device *d, unsigned offset, const void *mask, size_t len)
 {
 	if (d->host)
@@ -213,9 +222,22 @@ static void set_mapped(struct pci_device *d, unsigned i, bool mapped, uint64_t a
 	state_unlock(d);
 }
 
+/* Take BAR i off its bus and tell the device (state already updated, so
+ * the hook sees pci__bar_mapped() false). */
+static void bar_unmap(struct pci_device *d, unsigned i)
+{
+	uint64_t old = d->bar[i].mapped_addr;
+
+	bus__unregister(bar_bus(d, i), old);
+	set_mapped(d, i, false, 0);
+	if (d->ops && d->ops->bar_unmap)
+		d->ops->bar_unmap(d, d->ops_opaque, i, old);
+}
+
 /* Bring BAR i's bus registration in line with its registers. The bus
  * calls are made without the state lock: a BAR handler running on another
- * vCPU may be waiting for it while holding the bus's read lock. */
+ * vCPU may be waiting for it while holding the bus's read lock. The hooks
+ * are called without it too, so they may ask pci__bar_mapped(). */
 void pci__bar_update(struct pci_device *d, unsigned i)
 {
 	struct pci_bar *b = &d->bar[i];
@@ -223,10 +245,8 @@ void pci__bar_update(struct pci_device *d, unsigned i)
 	bool want = bar_target(d, i, &addr);
 	int err;
 
-	if (b->mapped && (!want || b->mapped_addr != addr)) {
-		bus__unregister(bar_bus(d, i), b->mapped_addr);
-		set_mapped(d, i, false, 0);
-	}
+	if (b->mapped && (!want || b->mapped_addr != addr))
+		bar_unmap(d, i);
 	if (!want || b->mapped)
 		return;
 	err = bus__register(bar_bus(d, i), addr, b->size, b->ops, b->opaque);
@@ -237,6 +257,8 @@ void pci__bar_update(struct pci_device *d, unsigned i)
 		return;
 	}
 	set_mapped(d, i, true, addr);
+	if (d->ops && d->ops->bar_map)
+		d->ops->bar_map(d, d->ops_opaque, i, addr);
 }
 
 static void bars_update(struct pci_device *d)
@@ -248,12 +270,9 @@ static void bars_update(struct pci_device *d)
 
 void pci__bars_unmap(struct pci_device *d)
 {
-	for (unsigned i = 0; i < PCI_NR_BARS; i++) {
-		if (d->bar[i].mapped) {
-			bus__unregister(bar_bus(d, i), d->bar[i].mapped_addr);
-			set_mapped(d, i, false, 0);
-		}
-	}
+	for (unsigned i = 0; i < PCI_NR_BARS; i++)
+		if (d->bar[i].mapped)
+			bar_unmap(d, i);
 }
 
 /* --- INTx ---------------------------------------------------------------- */

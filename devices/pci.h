@@ -15,13 +15,20 @@
  * access and the bus lock is not recursive. For the same reason config
  * space must never be reached through the MMIO bus (no ECAM window).
  *
+ * A device model that keeps state tied to where a BAR is (KVM ioeventfds
+ * on a doorbell register, say) sets struct pci_device_ops: it is told each
+ * time a BAR starts or stops being decoded, whatever the cause.
+ *
  * Locking: a mutex per host serialises config accesses and the BAR
  * (un)registrations they cause; capability hooks run with it held and must
- * only touch d->cfg (and locks of their own). A leaf lock guards the config
- * bytes, INTx and the BARs' mapped state, so pci__set_irq(),
- * pci__bar_mapped() and pci__bar_address() may be called from anywhere,
- * BAR handlers included; pci__config_read/write() must not be called from a
- * bus handler (a BAR move waits for the bus's handlers to finish).
+ * only touch d->cfg (and locks of their own); the BAR map/unmap hooks run
+ * with it held too (struct pci_device_ops says what they may do). A leaf
+ * lock guards the config bytes, INTx and the BARs' mapped state, so
+ * pci__set_irq(), pci__bar_mapped() and pci__bar_address() may be called
+ * from anywhere, BAR handlers and the hooks included;
+ * pci__config_read/write() must not be called from a bus handler (a BAR
+ * move waits for the bus's handlers to finish) nor from a hook (the host
+ * mutex is not recursive).
  */
 #ifndef DEVICES_PCI_H
 #define DEVICES_PCI_H
@@ -83,6 +90,24 @@ struct pci_cap {
 	void *opaque;
 };
 
+/* Optional hooks for where the device's BARs are decoded. bar_map: BAR
+ * 'bar' now answers at [addr, addr + size) on its bus; bar_unmap: it no
+ * longer answers at addr. Causes: registration (map), the command
+ * register's I/O or memory decode bit, a BAR rewrite (a move is an unmap
+ * at the old address, then a map at the new one; the all-ones sizing write
+ * is an unmap, the restore a map), a move refused because the range is
+ * taken (unmap only), and unregistration or pci__free() (unmap). Per BAR
+ * the calls alternate, starting with a map, and each unmap names the
+ * address of the map before it; pci__bar_mapped() already tells the new
+ * state. They run with the host's config lock held, usually inside a
+ * port-I/O bus access (the guest's config write): see "Locking" above.
+ * Work that only needs its own locks and system calls (e.g. moving a KVM
+ * ioeventfd) is fine; bus (un)registrations and config accesses are not. */
+struct pci_device_ops {
+	void (*bar_map)(struct pci_device *d, void *opaque, unsigned bar, uint64_t addr);
+	void (*bar_unmap)(struct pci_device *d, void *opaque, unsigned bar, uint64_t addr);
+};
+
 struct pci_device_info {
 	uint16_t vendor, device;
 	uint16_t subsys_vendor, subsys_id;
@@ -100,6 +125,8 @@ struct pci_device {
 	struct pci_cap cap[PCI_MAX_CAPS];
 	int nr_caps;
 	unsigned cap_end;		/* first free byte for the next capability */
+	const struct pci_device_ops *ops;	/* optional, pci__set_device_ops() */
+	void *ops_opaque;
 	int irq_level;			/* INTx input from the device model */
 	int irq_out;			/* level last driven on the line */
 	struct pci_host *host;		/* set by pci__register_device() */
@@ -145,6 +172,9 @@ int pci__set_bar(struct pci_device *d, unsigned bar, enum pci_bar_type type,
 int pci__add_capability(struct pci_device *d, const void *cap, size_t len);
 int pci__set_capability_ops(struct pci_device *d, int offset,
 			    const struct pci_cap_ops *ops, void *opaque);
+/* Set the BAR map/unmap hooks (struct pci_device_ops). Before
+ * registration only (-EBUSY). */
+int pci__set_device_ops(struct pci_device *d, const struct pci_device_ops *ops, void *opaque);
 /* Make the given bits of config bytes [offset, offset + len) writable
  * (a set bit in mask = writable). -EINVAL outside 0x40..0xff. */
 int pci__set_writable(struct pci_device *d, unsigned offset, const void *mask, size_t len);
@@ -174,12 +204,18 @@ int pci__intx_irq(unsigned slot, unsigned pin);
 /* Register 0xCF8 and 0xCFC (and the I/O window) on cfg->pio; NULL on
  * failure (reason printed). */
 struct pci_host *pci__create(const struct pci_host_config *cfg);
-/* Unmap every BAR and the host's ranges; devices stay the caller's. */
+/* Unmap every BAR (bar_unmap hooks called) and the host's ranges; devices
+ * stay the caller's. */
 void pci__free(struct pci_host *h);
 /* Put the device in the lowest free slot (1..31), allocate its BARs from
  * the windows (aligned to their size), program them, enable decoding as
  * firmware would, fill the interrupt line, and map the BARs. Returns the
  * slot, or -ENOSPC (no slot or window space) / -EINVAL / -EEXIST. */
 int pci__register_device(struct pci_host *h, struct pci_device *d);
+/* Take the device off its host before the caller frees it: unmap its BARs
+ * (bar_unmap hooks called), drop its INTx line and free the slot (its BAR
+ * window space is not reused). Not from a bus handler or a hook. A no-op
+ * for a device not registered. */
+void pci__unregister_device(struct pci_device *d);
 
 #endif

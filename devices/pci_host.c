@@ -283,3 +283,18 @@ out:
 	pthread_mutex_unlock(&h->lock);
 	return err;
 }
+
+void pci__unregister_device(struct pci_device *d)
+{
+	struct pci_host *h = d->host;
+
+	if (!h || d == &h->bridge)
+		return;
+	pthread_mutex_lock(&h->lock);
+	pci__bars_unmap(d);
+	pci__set_irq(d, 0);	/* a line it left asserted would stay so */
+	h->dev[d->slot] = NULL;
+	d->host = NULL;
+	d->slot = -1;
+	pthread_mutex_unlock(&h->lock);
+}

@@ -77,9 +77,14 @@ static int transport_queue_detach(struct virtio_dev *vdev, int q, int *kick_fd, 
 {
 	struct virtio_pci *vp = vdev->transport_priv;
 	struct vpci_queue *vq = &vp->q[q];
+	uint64_t kick_addr;
 
+	/* vhost needs the doorbell to be an ioeventfd; BAR 0 may be off. */
+	pthread_mutex_lock(&vp->kick_lock);
+	kick_addr = vq->kick_addr;
+	pthread_mutex_unlock(&vp->kick_lock);
 	if (vq->vector == VIRTIO_MSI_NO_VECTOR || (int)vq->vector >= vp->nr_vectors ||
-	    !msix__enabled(vp->msix) || !vq->kick_addr)
+	    !msix__enabled(vp->msix) || !kick_addr)
 		return -1;
 	if (!vq->detached && loop__del(&vp->vm->loop, vq->kick_fd) < 0)
 		return -1;
@@ -167,23 +172,68 @@ static void queue_kick(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&vdev->lock);
 }
 
-/* Put the queue's ioeventfd where BAR 0 is now (the guest may have moved
- * the BAR since the last time). */
-void virtio_pci__kick_assign(struct virtio_pci *vp, struct vpci_queue *q)
+/* With kick_lock held: the queue's ioeventfd at its notify register in
+ * BAR 0 decoded at 'bar', or nowhere when bar is 0. An ioeventfd left at
+ * an address BAR 0 no longer decodes would keep eating the guest's writes
+ * there (to RAM or another device's BAR); while none is assigned, a kick
+ * arrives as an MMIO exit and bar_write() passes it on. */
+static void kick_place(struct virtio_pci *vp, struct vpci_queue *q, uint64_t bar)
 {
-	uint64_t bar, addr;
+	uint64_t addr = bar ? bar + OFF_NOTIFY + (uint64_t)q->index * NOTIFY_MULTIPLIER : 0;
 
-	if (!pci__bar_mapped(&vp->pci, BAR_VIRTIO, &bar))
-		return;
-	addr = bar + OFF_NOTIFY + (uint64_t)q->index * NOTIFY_MULTIPLIER;
-	if (q->kick_addr == addr)
+	if (q->kick_fd < 0 || q->kick_addr == addr)
 		return;
 	if (q->kick_addr)
 		irq__ioeventfd(vp->vm, q->kick_fd, q->kick_addr, 2, false, false);
 	q->kick_addr = 0;
-	if (irq__ioeventfd(vp->vm, q->kick_fd, addr, 2, false, true) == 0)
+	if (addr && irq__ioeventfd(vp->vm, q->kick_fd, addr, 2, false, true) == 0)
 		q->kick_addr = addr;
 }
+
+/* The BAR hooks below keep the doorbells where BAR 0 is; queue enable
+ * calls this too, which retries an assignment that failed. */
+void virtio_pci__kick_assign(struct virtio_pci *vp, struct vpci_queue *q)
+{
+	uint64_t bar = 0;
+
+	pthread_mutex_lock(&vp->kick_lock);
+	if (!pci__bar_mapped(&vp->pci, BAR_VIRTIO, &bar))
+		bar = 0;
+	kick_place(vp, q, bar);
+	pthread_mutex_unlock(&vp->kick_lock);
+}
+
+/* BAR 0 appeared at 'bar' or went away (devices/pci.h, struct
+ * pci_device_ops): every queue's doorbell, enabled or not, follows it.
+ * The hooks run with the PCI host's config lock held, usually inside the
+ * guest's config write on the port-I/O bus, whose lock is not recursive:
+ * they take only kick_lock and call KVM_IOEVENTFD through irq.c, never a
+ * bus. They do not touch vp->vdev, which may be gone by the final unmap
+ * (virtio_pci__free). */
+static void doorbells_place(struct virtio_pci *vp, uint64_t bar)
+{
+	pthread_mutex_lock(&vp->kick_lock);
+	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		kick_place(vp, &vp->q[i], bar);
+	pthread_mutex_unlock(&vp->kick_lock);
+}
+
+static void vpci_bar_map(struct pci_device *d, void *opaque, unsigned bar, uint64_t addr)
+{
+	if (bar == BAR_VIRTIO)
+		doorbells_place(opaque, addr);
+}
+
+static void vpci_bar_unmap(struct pci_device *d, void *opaque, unsigned bar, uint64_t addr)
+{
+	if (bar == BAR_VIRTIO)
+		doorbells_place(opaque, 0);
+}
+
+static const struct pci_device_ops vpci_device_ops = {
+	.bar_map = vpci_bar_map,
+	.bar_unmap = vpci_bar_unmap,
+};
 
 /* ---- BAR 0 -------------------------------------------------------------- */
 
@@ -294,7 +344,8 @@ static int setup_pci(struct virtio_pci *vp)
 	};
 
 	pci__device_init(&vp->pci, vdev->name, &info);
-	if (pci__set_bar(&vp->pci, BAR_VIRTIO, PCI_BAR_MEM32, BAR_VIRTIO_SIZE, &vpci_bar_ops, vp) < 0)
+	if (pci__set_bar(&vp->pci, BAR_VIRTIO, PCI_BAR_MEM32, BAR_VIRTIO_SIZE, &vpci_bar_ops, vp) < 0 ||
+	    pci__set_device_ops(&vp->pci, &vpci_device_ops, vp) < 0)
 		return -1;
 	vp->msix = msix__create(&vp->pci, &mcfg, &vpci_msix_ops, vp);
 	if (!vp->msix ||
@@ -338,6 +389,7 @@ struct virtio_pci *virtio_pci__create(struct vm *vm, struct pci_host *host,
 	vp->vm = vm;
 	vp->vdev = vdev;
 	vp->nr_vectors = vdev->nr_queues + 1;
+	pthread_mutex_init(&vp->kick_lock, NULL);
 	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		vp->q[i] = (struct vpci_queue){ .vp = vp, .index = i, .kick_fd = -1 };
 		vp->vec[i].fd = -1;
@@ -354,14 +406,13 @@ struct virtio_pci *virtio_pci__create(struct vm *vm, struct pci_host *host,
 	pthread_mutex_lock(&vdev->lock);
 	virtio_pci_common__reset(vp);
 	pthread_mutex_unlock(&vdev->lock);
+	/* Mapping BAR 0 assigns the doorbells (vpci_bar_map): kicks go
+	 * straight to the I/O thread from the start. */
 	slot = pci__register_device(host, &vp->pci);
 	if (slot < 0) {
 		pr_err("%s: no room on the PCI bus", vdev->name);
 		goto fail;
 	}
-	/* Doorbells straight to the I/O thread from the start. */
-	for (int i = 0; i < vdev->nr_queues; i++)
-		virtio_pci__kick_assign(vp, &vp->q[i]);
 	pr_debug("%s: PCI 00:%02x.0, %d queues, %d MSI-X vectors", vdev->name, slot,
 		 vdev->nr_queues, vp->nr_vectors);
 	return vp;
@@ -374,6 +425,9 @@ void virtio_pci__free(struct virtio_pci *vp)
 {
 	if (!vp)
 		return;
+	/* Off the bus first: pci__free() must not reach vp->pci once it is
+	 * freed, and unmapping BAR 0 deassigns the doorbells. */
+	pci__unregister_device(&vp->pci);
 	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		struct vpci_queue *q = &vp->q[i];
 
@@ -393,6 +447,7 @@ void virtio_pci__free(struct virtio_pci *vp)
 		close(vp->vec[i].fd);
 	}
 	msix__free(vp->msix);
+	pthread_mutex_destroy(&vp->kick_lock);
 	free(vp);
 }
 

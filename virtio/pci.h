@@ -5,8 +5,11 @@
  * 0x1000, device config at 0x2000, queue notify at 0x3000 (4 bytes per
  * queue). BAR 2 holds the MSI-X table (0x000) and PBA (0x800). Each
  * queue's notify address is a KVM ioeventfd polled by the I/O thread, so
- * a guest kick never returns to a vCPU thread in vmm; each MSI-X vector
- * is a GSI route with an irqfd, so an interrupt is one eventfd write.
+ * a guest kick never returns to a vCPU thread in vmm; the ioeventfds move
+ * with BAR 0 and are gone while it is not decoded (the PCI BAR hooks,
+ * devices/pci.h), and a kick that exits all the same is passed on to the
+ * same eventfd. Each MSI-X vector is a GSI route with an irqfd, so an
+ * interrupt is one eventfd write.
  */
 #ifndef VIRTIO_PCI_H
 #define VIRTIO_PCI_H

@@ -4,6 +4,7 @@
 #ifndef VIRTIO_PCI_PRIV_H
 #define VIRTIO_PCI_PRIV_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,7 +38,8 @@ struct vpci_queue {
 	bool enabled;
 	uint64_t desc, avail, used;
 	int kick_fd;
-	uint64_t kick_addr;        /* where the ioeventfd is assigned; 0: none */
+	uint64_t kick_addr;        /* where the ioeventfd is assigned; 0: none
+	                            * (kick_lock) */
 	bool detached;             /* served outside vmm (vhost): not polled */
 };
 
@@ -59,11 +61,18 @@ struct virtio_pci {
 	uint16_t queue_sel;
 	uint8_t isr;
 	struct vpci_queue q[VIRTIO_MAX_QUEUES];
+	/* Guards the doorbells' placement (q[].kick_addr). Not vdev->lock:
+	 * BAR 0 hooks run until virtio_pci__free(), which may come after the
+	 * device model (and its lock) is gone. A leaf lock: taken under
+	 * vdev->lock (queue enable) and under the PCI host's config lock (BAR
+	 * hooks). */
+	pthread_mutex_t kick_lock;
 	int nr_vectors;
 	struct vpci_vector vec[VIRTIO_MAX_QUEUES + 1];
 };
 
-/* pci.c: put queue Q's ioeventfd where BAR 0 is now */
+/* pci.c: put queue Q's ioeventfd where BAR 0 is decoded now (none while
+ * it is not); takes kick_lock */
 void virtio_pci__kick_assign(struct virtio_pci *vp, struct vpci_queue *q);
 
 /* pci_common.c: the virtio_pci_common_cfg registers (BAR 0, OFF_COMMON),

@@ -35,9 +35,22 @@ struct testbar {
 	uint32_t last_val;
 };
 
+/* One call of a BAR map/unmap hook. */
+struct bar_event {
+	bool map;
+	unsigned bar;
+	uint64_t addr;
+};
+
 struct testdev {
 	struct pci_device pci;
 	struct testbar bar[PCI_NR_BARS];
+	/* BAR hooks, when set: the calls, and what they imply. */
+	struct bar_event ev[64];
+	int nr_ev;
+	int hook_errors;		/* calls that broke the contract in pci.h */
+	bool hook_mapped[PCI_NR_BARS];
+	uint64_t hook_at[PCI_NR_BARS];
 };
 
 struct fixture {
@@ -120,10 +133,57 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The BAR hooks of a struct testdev. They check the contract (pci.h) as
+ * they go: calls alternate per BAR starting with a map, an unmap names
+ * the address mapped before, and pci__bar_mapped() already tells the new
+ * state. Asking it (and pci__bar_address()) from the hook, inside a
+ * config write on the port-I/O bus, must not deadlock. */
+static void bar_hook(struct testdev *t, struct pci_device *d, bool map, unsigned bar,
+		     uint64_t addr)
+{
+	uint64_t at = 0;
+	bool mapped = pci__bar_mapped(d, bar, &at);
+
+	if (d != &t->pci || bar >= PCI_NR_BARS || mapped != map || (map && at != addr) ||
+	    t->hook_mapped[bar] == map || (!map && t->hook_at[bar] != addr) ||
+	    (map && pci__bar_address(d, bar) != addr))
+		t->hook_errors++;
+	if (bar < PCI_NR_BARS) {
+		t->hook_mapped[bar] = map;
+		t->hook_at[bar] = addr;
+	}
+	if (t->nr_ev < (int)(sizeof(t->ev) / sizeof(t->ev[0])))
+		t->ev[t->nr_ev++] = (struct bar_event){ map, bar, addr };
+	else
+		t->hook_errors++;
+}
+
+static void on_bar_map(struct pci_device *d, void *opaque, unsigned bar, uint64_t addr)
+{
+	bar_hook(opaque, d, true, bar, addr);
+}
+
+static void on_bar_unmap(struct pci_device *d, void *opaque, unsigned bar, uint64_t addr)
+{
+	bar_hook(opaque, d, false, bar, addr);
+}
+
+static const struct pci_device_ops hook_ops = { .bar_map = on_bar_map, .bar_unmap = on_bar_unmap };
+
+/* Hook call number n was this one. */
+static void expect_ev(struct testdev *t, int n, bool map, unsigned bar, uint64_t addr)
+{
+	assert_true(n < t->nr_ev);
+	assert_int_equal(t->ev[n].map, map);
+	assert_int_equal(t->ev[n].bar, bar);
+	assert_int_equal(t->ev[n].addr, addr);
+}
+
 /* A device with INTA# and the BARs given as type/size pairs (bar index =
- * position; a MEM64 entry must be followed by a NONE). */
-static int add_dev(struct fixture *f, int i, const enum pci_bar_type *type,
-		   const uint64_t *size, int nr)
+ * position; a MEM64 entry must be followed by a NONE); with the BAR hooks
+ * when 'hooked'. */
+static int add_dev_hooked(struct fixture *f, int i, const enum pci_bar_type *type,
+			  const uint64_t *size, int nr, bool hooked)
 {
 	static const struct pci_device_info info = {
 		.vendor = 0x1af4, .device = 0x1041, .subsys_vendor = 0x1af4,
@@ -139,7 +199,15 @@ static int add_dev(struct fixture *f, int i, const enum pci_bar_type *type,
 			assert_int_equal(pci__set_bar(&t->pci, (unsigned)b, type[b], size[b],
 						      &bar_ops, &t->bar[b]), 0);
 	}
+	if (hooked)
+		assert_int_equal(pci__set_device_ops(&t->pci, &hook_ops, t), 0);
 	return pci__register_device(f->host, &t->pci);
+}
+
+static int add_dev(struct fixture *f, int i, const enum pci_bar_type *type,
+		   const uint64_t *size, int nr)
+{
+	return add_dev_hooked(f, i, type, size, nr, false);
 }
 
 /* Port I/O helpers. */
@@ -434,6 +502,206 @@ static void test_command_decode(void **state)
 	assert_false(mmio_claimed(f, b0, NULL));
 }
 
+/* The BAR hooks follow moves: registration maps each BAR; a move is an
+ * unmap at the old address and a map at the new one; rewriting the same
+ * address is no call; a BAR moved out of decodable space, or onto a range
+ * that is taken, is unmapped until it moves somewhere usable. */
+static void test_bar_hooks_move(void **state)
+{
+	struct fixture *f = *state;
+	enum pci_bar_type t[] = { PCI_BAR_MEM32, PCI_BAR_IO, PCI_BAR_MEM64, PCI_BAR_NONE };
+	uint64_t s[] = { 0x1000, 32, 0x4000, 0 };
+	struct testdev *td = &f->dev[0];
+	uint64_t b0, b1, b2, other, mid;
+	uint32_t v;
+
+	assert_int_equal(add_dev_hooked(f, 0, t, s, 4, true), 1);
+	assert_int_equal(add_dev(f, 1, t, s, 1), 2);		/* a neighbour */
+	b0 = pci__bar_address(&td->pci, 0);
+	b1 = pci__bar_address(&td->pci, 1);
+	b2 = pci__bar_address(&td->pci, 2);
+	other = pci__bar_address(&f->dev[1].pci, 0);
+	assert_int_equal(td->nr_ev, 3);
+	expect_ev(td, 0, true, 0, b0);
+	expect_ev(td, 1, true, 1, b1);
+	expect_ev(td, 2, true, 2, b2);
+
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_0, 0xd0000000u, 4);
+	assert_int_equal(td->nr_ev, 5);
+	expect_ev(td, 3, false, 0, b0);
+	expect_ev(td, 4, true, 0, 0xd0000000u);
+	assert_false(mmio_claimed(f, b0, NULL));
+	assert_true(mmio_claimed(f, 0xd0000000u, NULL));
+	/* Nothing moves: no calls (the low byte of a 4 KiB BAR is read-only). */
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_0, 0xd0000000u, 4);
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_0, 0xff, 1);
+	assert_int_equal(td->nr_ev, 5);
+
+	/* The I/O BAR outside the host's I/O window, then back inside. */
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_1, 0x0400, 4);
+	assert_int_equal(td->nr_ev, 6);
+	expect_ev(td, 5, false, 1, b1);
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_1, 0x2000, 4);
+	assert_int_equal(td->nr_ev, 7);
+	expect_ev(td, 6, true, 1, 0x2000);
+
+	/* Onto the neighbour's BAR: refused, so unmapped only; the neighbour
+	 * keeps its range. Then somewhere free: mapped again. */
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_0, (uint32_t)other, 4);
+	assert_int_equal(td->nr_ev, 8);
+	expect_ev(td, 7, false, 0, 0xd0000000u);
+	assert_false(pci__bar_mapped(&td->pci, 0, NULL));
+	assert_true(mmio_claimed(f, other, &v));
+	assert_int_equal(v, 0xb0100000u);
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_0, 0xd0001000u, 4);
+	assert_int_equal(td->nr_ev, 9);
+	expect_ev(td, 8, true, 0, 0xd0001000u);
+
+	/* A 64-bit BAR moved half by half passes through the address the
+	 * first half makes: two moves. */
+	mid = (b2 & ~0xffffffffULL) | 0xe0000000u;
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_2, 0xe0000000u, 4);
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_3, 0, 4);
+	assert_int_equal(td->nr_ev, 13);
+	expect_ev(td, 9, false, 2, b2);
+	expect_ev(td, 10, true, 2, mid);
+	expect_ev(td, 11, false, 2, mid);
+	expect_ev(td, 12, true, 2, 0xe0000000u);
+	assert_int_equal(td->hook_errors, 0);
+}
+
+/* Decoding off in the command register unmaps the BARs of that space
+ * (and only those); on again maps them where their registers say now. */
+static void test_bar_hooks_command(void **state)
+{
+	struct fixture *f = *state;
+	enum pci_bar_type t[] = { PCI_BAR_MEM32, PCI_BAR_IO };
+	uint64_t s[] = { 0x1000, 16 };
+	struct testdev *td = &f->dev[0];
+	uint64_t b0, b1;
+
+	assert_int_equal(add_dev_hooked(f, 0, t, s, 2, true), 1);
+	b0 = pci__bar_address(&td->pci, 0);
+	b1 = pci__bar_address(&td->pci, 1);
+	assert_int_equal(td->nr_ev, 2);
+
+	cfg_wr(f, 1, PCI_COMMAND, PCI_COMMAND_IO, 2);		/* memory off */
+	assert_int_equal(td->nr_ev, 3);
+	expect_ev(td, 2, false, 0, b0);
+	cfg_wr(f, 1, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MASTER, 2);
+	assert_int_equal(td->nr_ev, 3);				/* no decode change */
+	cfg_wr(f, 1, PCI_COMMAND, 0, 2);			/* I/O off too */
+	assert_int_equal(td->nr_ev, 4);
+	expect_ev(td, 3, false, 1, b1);
+	/* Moved and sized while off: nothing is decoded, no calls. */
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_0, 0xffffffffu, 4);
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_0, 0xd0000000u, 4);
+	assert_int_equal(td->nr_ev, 4);
+	cfg_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(td->nr_ev, 5);
+	expect_ev(td, 4, true, 0, 0xd0000000u);
+	cfg_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(td->nr_ev, 5);
+	cfg_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 1);	/* byte write */
+	assert_int_equal(td->nr_ev, 6);
+	expect_ev(td, 5, true, 1, b1);
+	assert_int_equal(td->hook_errors, 0);
+}
+
+/* BAR sizing with decoding on: the all-ones write unmaps, the restore maps
+ * at the original address again: one mapping left, where it was. For a
+ * 64-bit BAR that holds until both halves are restored. */
+static void test_bar_hooks_sizing(void **state)
+{
+	struct fixture *f = *state;
+	enum pci_bar_type t[] = { PCI_BAR_MEM32, PCI_BAR_NONE, PCI_BAR_MEM64, PCI_BAR_NONE };
+	uint64_t s[] = { 0x1000, 0, 0x4000, 0 };
+	struct testdev *td = &f->dev[0];
+	uint32_t b0, b2, b3;
+	uint64_t at;
+
+	assert_int_equal(add_dev_hooked(f, 0, t, s, 4, true), 1);
+	b0 = cfg_rd(f, 1, PCI_BASE_ADDRESS_0, 4);
+	b2 = cfg_rd(f, 1, PCI_BASE_ADDRESS_2, 4);
+	b3 = cfg_rd(f, 1, PCI_BASE_ADDRESS_3, 4);
+	assert_int_equal(td->nr_ev, 2);
+
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_0, 0xffffffffu, 4);
+	assert_int_equal(cfg_rd(f, 1, PCI_BASE_ADDRESS_0, 4), 0xfffff000u);
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_0, b0, 4);
+	assert_int_equal(td->nr_ev, 4);
+	expect_ev(td, 2, false, 0, b0);
+	expect_ev(td, 3, true, 0, b0);
+	assert_true(pci__bar_mapped(&td->pci, 0, &at));
+	assert_int_equal(at, b0);
+
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_2, 0xffffffffu, 4);
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_3, 0xffffffffu, 4);
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_2, b2, 4);
+	assert_int_equal(td->nr_ev, 5);				/* high half still sized */
+	cfg_wr(f, 1, PCI_BASE_ADDRESS_3, b3, 4);
+	assert_int_equal(td->nr_ev, 6);
+	expect_ev(td, 4, false, 2, (uint64_t)b3 << 32 | (b2 & ~0xfu));
+	expect_ev(td, 5, true, 2, (uint64_t)b3 << 32 | (b2 & ~0xfu));
+
+	/* Linux's way: decoding off around the sizing. One unmap and one map
+	 * per BAR, at the same address. */
+	cfg_wr(f, 1, PCI_COMMAND, 0, 2);
+	for (int r = PCI_BASE_ADDRESS_0; r <= PCI_BASE_ADDRESS_3; r += 4) {
+		uint32_t old = cfg_rd(f, 1, r, 4);
+
+		cfg_wr(f, 1, r, 0xffffffffu, 4);
+		(void)cfg_rd(f, 1, r, 4);
+		cfg_wr(f, 1, r, old, 4);
+	}
+	assert_int_equal(td->nr_ev, 8);
+	expect_ev(td, 6, false, 0, b0);
+	expect_ev(td, 7, false, 2, (uint64_t)b3 << 32 | (b2 & ~0xfu));
+	cfg_wr(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(td->nr_ev, 10);
+	expect_ev(td, 8, true, 0, b0);
+	expect_ev(td, 9, true, 2, (uint64_t)b3 << 32 | (b2 & ~0xfu));
+	assert_int_equal(td->hook_errors, 0);
+}
+
+/* Unregistering unmaps (and frees the slot for another device), so does
+ * pci__free(); hooks can only be set before registration. */
+static void test_bar_hooks_unregister(void **state)
+{
+	struct fixture *f = *state;
+	enum pci_bar_type t[] = { PCI_BAR_MEM32, PCI_BAR_IO };
+	uint64_t s[] = { 0x1000, 16 };
+	struct testdev *td = &f->dev[0];
+	uint64_t b0, b1;
+
+	assert_int_equal(add_dev_hooked(f, 0, t, s, 2, true), 1);
+	assert_int_equal(pci__set_device_ops(&td->pci, &hook_ops, td), -EBUSY);
+	b0 = pci__bar_address(&td->pci, 0);
+	b1 = pci__bar_address(&td->pci, 1);
+	pci__set_irq(&td->pci, 1);
+	assert_int_equal(f->last_level, 1);
+
+	pci__unregister_device(&td->pci);
+	assert_int_equal(td->nr_ev, 4);
+	expect_ev(td, 2, false, 0, b0);
+	expect_ev(td, 3, false, 1, b1);
+	assert_false(mmio_claimed(f, b0, NULL));
+	assert_int_equal(f->last_level, 0);			/* INTx let go */
+	assert_int_equal(cfg_rd(f, 1, PCI_VENDOR_ID, 2), 0xffff);
+	pci__unregister_device(&td->pci);			/* twice: no-op */
+	assert_int_equal(td->nr_ev, 4);
+
+	/* The slot is free again; registered anew, mapped anew. */
+	assert_int_equal(add_dev_hooked(f, 0, t, s, 2, true), 1);
+	assert_int_equal(td->nr_ev, 6);
+	assert_true(td->ev[4].map && td->ev[5].map);
+	pci__free(f->host);
+	f->host = NULL;
+	assert_int_equal(td->nr_ev, 8);
+	assert_false(td->ev[6].map || td->ev[7].map);
+	assert_int_equal(td->hook_errors, 0);
+}
+
 static const uint8_t *hook_log_dev;
 static unsigned hook_reads, hook_writes, hook_off, hook_len;
 
@@ -640,6 +908,12 @@ static void test_registration_errors(void **state)
 	}
 	pci__device_init(&many[29], "one too many", &info);
 	assert_int_equal(pci__register_device(f->host, &many[29]), -ENOSPC);
+	/* A freed slot is used again. Then off the bus before these go out
+	 * of scope: the host must not see them at teardown. */
+	pci__unregister_device(&many[10]);
+	assert_int_equal(pci__register_device(f->host, &many[29]), 13);
+	for (int i = 0; i < 30; i++)
+		pci__unregister_device(&many[i]);
 }
 
 static void test_allocation_alignment(void **state)
@@ -743,6 +1017,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_sizing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_access_and_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_decode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_hooks_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_hooks_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_hooks_sizing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_hooks_unregister, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx, setup, teardown),
