@@ -7,49 +7,10 @@
 #include <string.h>
 
 #include "vmm/bls.h"
+#include "vmm/strbuf.h"
 #include "vmm/util.h"
 
 #define GRUBENV_SIG "# GRUB Environment Block\n"
-
-/* ---- a growing string --------------------------------------------- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = MAX(b->cap * 2, b->len + n + 1);
-		char *np = realloc(b->p, MAX(ncap, (size_t)32));
-
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = MAX(ncap, (size_t)32);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* The finished string ("" when nothing was added), NULL when out of memory. */
-static char *sb_take(struct sbuf *b)
-{
-	if (!b->oom && !b->p)
-		sb_add(b, "", 0);
-	if (b->oom) {
-		free(b->p);
-		return NULL;
-	}
-	return b->p;
-}
 
 static bool is_blank(char c)
 {
@@ -240,8 +201,8 @@ int bls__parse_grubenv(const char *text, size_t len, struct grubenv *env,
 	if (len < pos || memcmp(text, GRUBENV_SIG, pos))
 		return util__fail(err, errlen, "not a GRUB environment block (no \"# GRUB Environment Block\" line)");
 	while (pos < len) {
-		struct sbuf k = { 0 }, v = { 0 };
-		struct sbuf *cur = &k;
+		struct strbuf k = { 0 }, v = { 0 };
+		struct strbuf *cur = &k;
 		bool has_eq = false;
 		char *key, *val;
 
@@ -261,7 +222,7 @@ int bls__parse_grubenv(const char *text, size_t len, struct grubenv *env,
 				has_eq = true;
 				continue;
 			}
-			sb_add(cur, &c, 1);
+			strbuf__add(cur, &c, 1);
 		}
 		pos++;
 		if (!has_eq || !k.len) {
@@ -269,8 +230,8 @@ int bls__parse_grubenv(const char *text, size_t len, struct grubenv *env,
 			free(v.p);
 			continue;
 		}
-		key = sb_take(&k);
-		val = sb_take(&v);
+		key = strbuf__take(&k);
+		val = strbuf__take(&v);
 		if (!key || !val || env_set(env, key, val) < 0) {
 			free(key);
 			free(val);
@@ -302,11 +263,11 @@ void bls__grubenv_free(struct grubenv *env)
 
 /* ---- expansion ---------------------------------------------------- */
 
-static void add_var(struct sbuf *b, const struct grubenv *env, const char *name, size_t n)
+static void add_var(struct strbuf *b, const struct grubenv *env, const char *name, size_t n)
 {
 	for (size_t i = 0; env && i < env->n; i++) {
 		if (strlen(env->keys[i]) == n && !memcmp(env->keys[i], name, n)) {
-			sb_add(b, env->vals[i], strlen(env->vals[i]));
+			strbuf__add(b, env->vals[i], strlen(env->vals[i]));
 			return;
 		}
 	}
@@ -336,14 +297,16 @@ static char *squeeze(char *s)
 
 char *bls__expand(const char *s, const struct grubenv *env)
 {
-	struct sbuf b = { 0 };
+	/* Bounded: an entry can name a variable many times ("$a$a$a..."),
+	 * and grubenv lines can be long. */
+	struct strbuf b = { .max = BLS_EXPAND_MAX };
 	char *out;
 
 	while (*s) {
 		const char *name, *end;
 
 		if (*s != '$') {
-			sb_add(&b, s++, 1);
+			strbuf__add(&b, s++, 1);
 			continue;
 		}
 		if (s[1] == '{') {
@@ -363,9 +326,9 @@ char *bls__expand(const char *s, const struct grubenv *env)
 			s = end;
 			continue;
 		}
-		sb_add(&b, s++, 1);          /* a lone '$' stays */
+		strbuf__add(&b, s++, 1);          /* a lone '$' stays */
 	}
-	out = sb_take(&b);
+	out = strbuf__take(&b);
 	return out ? squeeze(out) : NULL;
 }
 
@@ -375,8 +338,11 @@ int bls__resolve(const struct bls_entry *e, const struct grubenv *env, struct bl
 	memset(out, 0, sizeof(*out));
 	out->kernel = bls__expand(e->kernel, env);
 	out->cmdline = bls__expand(e->options ? e->options : "", env);
-	if (!out->kernel || !out->cmdline)
-		goto oom;
+	if (!out->kernel || !out->cmdline) {
+		bls__boot_free(out);
+		return util__fail(err, errlen, "entry '%s': its linux or options line expands to "
+				  "more than %u KiB (or out of memory)", e->id, BLS_EXPAND_MAX >> 10);
+	}
 	if (!*out->kernel) {
 		bls__boot_free(out);
 		return util__fail(err, errlen, "entry '%s': linux line '%s' expands to nothing",
@@ -387,8 +353,11 @@ int bls__resolve(const struct bls_entry *e, const struct grubenv *env, struct bl
 		char *v = bls__expand(e->initrd[i], env);
 		int r;
 
-		if (!v)
-			goto oom;
+		if (!v) {
+			bls__boot_free(out);
+			return util__fail(err, errlen, "entry '%s': an initrd line expands to more "
+					  "than %u KiB (or out of memory)", e->id, BLS_EXPAND_MAX >> 10);
+		}
 		/* $tuned_initrd may expand to several paths, or none. */
 		r = add_initrds(&tmp, v, strlen(v), err, errlen);
 		free(v);
@@ -400,9 +369,6 @@ int bls__resolve(const struct bls_entry *e, const struct grubenv *env, struct bl
 		}
 	}
 	return 0;
-oom:
-	bls__boot_free(out);
-	return util__fail(err, errlen, "out of memory");
 }
 
 void bls__boot_free(struct bls_boot *b)

@@ -22,6 +22,9 @@
 #include <stddef.h>
 
 #define BLS_MAX_INITRDS 32
+/* Longest result of one $variable expansion; Linux takes at most a few
+ * KiB of command line anyway. */
+#define BLS_EXPAND_MAX  (64u << 10)
 
 struct bls_entry {
 	char *id;          /* the file name without ".conf" */
@@ -63,7 +66,8 @@ void bls__grubenv_free(struct grubenv *env);
 
 /* 's' with $name / ${name} replaced from env (may be NULL: everything
  * expands to nothing), runs of blanks outside double quotes squeezed to
- * one space, trimmed. malloc()ed, NULL when out of memory. */
+ * one space, trimmed. malloc()ed, NULL when out of memory or when the
+ * result would be longer than BLS_EXPAND_MAX. */
 char *bls__expand(const char *s, const struct grubenv *env);
 
 /* Expand an entry's kernel, initrd and options. 0 or -1 (out of memory,

@@ -332,6 +332,43 @@ static void test_sort_and_default(void **state)
 		bls__entry_free(&e[i]);
 }
 
+/* The attack a review found: "options $a$a..." with a 64 KiB variable
+ * once expanded to ~2 GiB before any length check. Now the expansion
+ * stops at BLS_EXPAND_MAX and the entry is refused with one line. */
+static void test_expand_bomb(void **state)
+{
+	size_t vlen = 64 << 10;
+	char *envtext = malloc(64 + vlen), *opts = malloc(8 + 2 * 2000 + 1);
+	struct grubenv env = { 0 };
+	struct bls_entry e = { .id = (char *)"bomb", .kernel = (char *)"/k" };
+	struct bls_boot b;
+	size_t o = 0;
+
+	assert_non_null(envtext);
+	assert_non_null(opts);
+	memcpy(envtext, "# GRUB Environment Block\na=", 27);
+	memset(envtext + 27, 'x', vlen);
+	envtext[27 + vlen] = '\n';
+	assert_int_equal(bls__parse_grubenv(envtext, 28 + vlen, &env, err, sizeof(err)), 0);
+	for (int i = 0; i < 2000; i++) {
+		opts[o++] = '$';
+		opts[o++] = 'a';
+	}
+	opts[o] = '\0';
+	e.options = opts;
+	assert_null(bls__expand(opts, &env));
+	assert_int_equal(bls__resolve(&e, &env, &b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than 64 KiB"));
+	/* one copy still fits */
+	opts[2] = '\0';
+	assert_int_equal(bls__resolve(&e, &env, &b, err, sizeof(err)), 0);
+	assert_int_equal(strlen(b.cmdline), vlen);
+	bls__boot_free(&b);
+	bls__grubenv_free(&env);
+	free(envtext);
+	free(opts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_vercmp),
 		cmocka_unit_test(test_sort_and_default),
+		cmocka_unit_test(test_expand_bomb),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
