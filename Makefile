@@ -12,7 +12,7 @@ BUILD    ?= build
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
             -D_GNU_SOURCE -I.
-LDLIBS   += -lext2fs -lcom_err -lzstd -lz -lpthread
+LDLIBS   += -lext2fs -lcom_err -lzstd -lz -llzo2 -lpthread
 # Quiet by default (kvmtool style); `make V=1` shows the full commands.
 ifeq ($(V),1)
 Q :=
@@ -24,6 +24,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 CORE_SRCS := vmm/log.c vmm/memory.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/loop.c \
              vmm/console.c vmm/cli.c vmm/util.c vmm/irq.c vmm/kvm_stats.c \
              vmm/control.c vmm/stats.c vmm/stats_parse.c vmm/bls.c vmm/diskboot.c \
+             vmm/strbuf.c vmm/grubcfg.c vmm/grubcfg_words.c vmm/bootfs.c \
              vmm/disks.c
 ARCH_SRCS := $(wildcard arch/$(ARCH)/*.c)
 DEV_SRCS  := $(wildcard devices/*.c)
@@ -54,6 +55,7 @@ include tests/unit/unit.mk
 -include tests/guests/guests.mk
 -include tests/e2e/e2e.mk
 -include tests/bench/bench.mk
+-include tests/fuzz/fuzz.mk
 
 deps:
 	images/install-deps.sh

@@ -1,0 +1,71 @@
+# libFuzzer targets: every tests/fuzz/fuzz_NAME.c becomes $(BUILD)/fuzz/fuzz_NAME,
+# linked against the library sources rebuilt by clang with
+# -fsanitize=fuzzer-no-link,address,undefined (into $(BUILD)/fuzz/obj/).
+# A seed corpus comes from tests/fuzz/corpus-NAME.sh when there is one
+# (called with the corpus folder and the sparse_pack tool), into
+# $(BUILD)/fuzz/corpus/NAME/; what the fuzzer finds on top goes to
+# $(BUILD)/fuzz/work/NAME/, crashes to $(BUILD)/fuzz/artifacts/.
+#   make fuzz FUZZ_TIME=60    each target for FUZZ_TIME seconds
+#   make fuzz-smoke           each target for FUZZ_SMOKE_TIME seconds
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 60
+FUZZ_SMOKE_TIME ?= 5
+FUZZ_SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# the project is C11 with GNU extensions: clang need not point them out
+FUZZ_CFLAGS     := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
+                   -Wno-gnu-variable-sized-type-not-at-end -D_GNU_SOURCE -I.
+FUZZ_OBJS       := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_SRCS       := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES      := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_BINS       := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_CORPORA    := $(FUZZ_NAMES:%=$(BUILD)/fuzz/corpus/%/.stamp)
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC FUZZ $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(BUILD)/fuzz/libvmm-fuzz.a: $(FUZZ_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libvmm-fuzz.a
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+		$(BUILD)/fuzz/libvmm-fuzz.a $(LDLIBS)
+
+$(BUILD)/fuzz/sparse_pack: tests/fuzz/sparse_pack.c tests/fuzz/fuzz_image.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
+$(BUILD)/fuzz/corpus/%/.stamp: $(BUILD)/fuzz/sparse_pack $(wildcard tests/fuzz/corpus-*.sh)
+	@mkdir -p $(dir $@)
+	$(Q)if [ -f tests/fuzz/corpus-$*.sh ]; then \
+		sh tests/fuzz/corpus-$*.sh $(dir $@) $(BUILD)/fuzz/sparse_pack; fi
+	@touch $@
+
+# Run each target in turn; a crash stops make with the fuzzer's report.
+define fuzz_run
+	@mkdir -p $(BUILD)/fuzz/artifacts
+	$(Q)for t in $(FUZZ_NAMES); do \
+		mkdir -p $(BUILD)/fuzz/work/$$t; \
+		echo "  FUZZ    $$t for $(1) s"; \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(1) -print_final_stats=1 \
+			-rss_limit_mb=4096 -timeout=20 \
+			-artifact_prefix=$(BUILD)/fuzz/artifacts/$$t- \
+			$(BUILD)/fuzz/work/$$t $(BUILD)/fuzz/corpus/$$t \
+			2> $(BUILD)/fuzz/$$t.log || { tail -n 60 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
+			$(BUILD)/fuzz/$$t.log; \
+	done
+endef
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_CORPORA)
+
+fuzz: fuzz-build
+	$(call fuzz_run,$(FUZZ_TIME))
+
+fuzz-smoke: fuzz-build
+	$(call fuzz_run,$(FUZZ_SMOKE_TIME))
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+.PRECIOUS: $(BUILD)/fuzz/corpus/%/.stamp
