@@ -29,8 +29,9 @@ static const char usage[] =
 "  -i, --initrd FILE    initial ramdisk\n"
 "  -p, --params TEXT    kernel command line (default: \"" VMM_DEFAULT_PARAMS "\";\n"
 "                       booting a disk: appended to the entry's options)\n"
-"  -m, --mem SIZE       guest RAM, MiB or with K/M/G suffix (default 512)\n"
-"  -c, --cpus N         number of vCPUs, 1-64 (default 1)\n"
+"  -m, --mem SIZE       guest RAM, MiB or with K/M/G suffix (default 512;\n"
+"                       booting a disk: 1024)\n"
+"  -c, --cpus N         number of vCPUs, 1-64 (default 1; booting a disk: 2)\n"
 "  -n, --name NAME      a name for this VM (default vmm-PID)\n"
 "      --net tap=IF[,mac=MAC][,host-ip=A.B.C.D/N | ,bridge=BR]\n"
 "                       a virtio-net NIC on host tap IF (created if missing,\n"
@@ -97,6 +98,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool mem_set = false, cpus_set = false;
 	char *end;
 	long n;
 	int c;
@@ -119,12 +121,14 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 				return fail(err, errlen, "invalid --mem '%s': give MiB (16 to 1048576) or a size like 2G", optarg);
 			if (cfg->mem_bytes % (2 * MiB))
 				return fail(err, errlen, "invalid --mem '%s': must be a multiple of 2 MiB", optarg);
+			mem_set = true;
 			break;
 		case 'c':
 			n = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end || n < 1 || n > VMM_MAX_CPUS)
 				return fail(err, errlen, "invalid --cpus '%s': give a number from 1 to %d", optarg, VMM_MAX_CPUS);
 			cfg->nr_cpus = (int)n;
+			cpus_set = true;
 			break;
 		case OPT_BOOT_MARKERS: cfg->boot_markers = true; break;
 		case OPT_NO_CONSOLE: cfg->no_console = true; break;
@@ -177,6 +181,13 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		return fail(err, errlen, "nothing to boot: give --kernel FILE or --disk IMAGE (see vmm --help)");
 	if (!cfg->kernel && cfg->initrd)
 		return fail(err, errlen, "--initrd needs --kernel (a disk boot takes the entry's initramfs)");
+	if (!cfg->kernel && (!mem_set || !cpus_set)) {
+		if (!mem_set)
+			cfg->mem_bytes = VMM_DISK_BOOT_MEM;
+		if (!cpus_set)
+			cfg->nr_cpus = VMM_DISK_BOOT_CPUS;
+		cfg->sized_for_disk = true;
+	}
 	/* NICs without their own vhost= follow --vhost (default auto). */
 	if (cfg->vhost == NET_VHOST_DEFAULT)
 		cfg->vhost = NET_VHOST_AUTO;

@@ -21,6 +21,8 @@ struct vm_config {
 	                          * the entry's options when booting a disk) */
 	uint64_t mem_bytes;      /* -m/--mem (MiB, or with K/M/G suffix) */
 	int nr_cpus;             /* -c/--cpus */
+	bool sized_for_disk;     /* booting a disk with no --mem/--cpus: the
+	                          * DISK_BOOT_* sizes were taken (said at boot) */
 	bool boot_markers;       /* --boot-markers: print guest boot markers at exit */
 	bool no_console;         /* --no-console: guest console to stdout, stdin ignored */
 	int verbose;             /* -v: more messages */
@@ -38,6 +40,12 @@ struct vm_config {
 
 enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION, CLI_VERB_LIST, CLI_VERB_STOP,
 	       CLI_VERB_STAT };
+
+/* A cloud image booted with nothing but --disk runs systemd and
+ * cloud-init: 512 MiB and one vCPU (the kernel-boot defaults) are too
+ * little for them. Either one given on the command line wins. */
+#define VMM_DISK_BOOT_MEM  (1024ULL << 20)
+#define VMM_DISK_BOOT_CPUS 2
 
 #define VMM_DEFAULT_PARAMS "console=ttyS0 reboot=k panic=-1"
 

@@ -1,16 +1,26 @@
 /* diskboot.c — direct boot from a disk image: partition table ->
- * ext2/3/4 filesystems -> loader/entries/NAME.conf (BLS) + grubenv ->
- * default entry -> kernel and initrd copied into memfds.
+ * filesystems (ext2/3/4, btrfs; vmm/bootfs.h) -> Boot Loader
+ * Specification entries + grubenv, or else grub.cfg's default menuentry
+ * -> kernel and initrd copied into sealed memfds.
  *
- * Search order: every partition (or the whole disk when there is no
- * table) whose first bytes carry an ext2/3/4 superblock, in partition
- * order; others (vfat ESP, BIOS boot, btrfs, swap...) are skipped and
- * named in the error when nothing boots. In each filesystem
- * loader/entries (a separate /boot: grubenv at grub2/grubenv) and then
- * boot/loader/entries (/boot inside the root filesystem: grubenv at
- * boot/grub2/grubenv). Entry paths are relative to the filesystem that
- * holds the entries; when that is the root filesystem and a path is not
- * found as written, it is looked up under /boot as grub would. */
+ * The search covers the layouts cloud images use:
+ *   Fedora 40-43   ext4 /boot partition: /loader/entries, /grub2/grubenv
+ *   Fedora 44+     one btrfs, flat subvolumes root, boot, home, var:
+ *                  /boot/loader/entries seen from the top level
+ *   older / other  /boot inside the root filesystem or subvolume
+ *   Debian, Ubuntu no BLS: /boot/grub/grub.cfg on the root filesystem,
+ *                  or /grub/grub.cfg on a separate /boot (vmm/grubcfg.c)
+ * Pass 1 looks for BLS entries on every filesystem, and on btrfs under
+ * every root (the top level, the default subvolume, each top-level
+ * subvolume); only when there are none anywhere does pass 2 take the
+ * first grub.cfg. Other partitions (vfat ESP, BIOS boot, swap, LVM,
+ * ...) are named in the error when nothing boots.
+ *
+ * Paths in an entry are relative to the filesystem (or root) holding
+ * the entries, and resolved as grub does for the layouts above: as
+ * written, under /boot when the entries are in a root filesystem, without
+ * the /boot prefix when they are on a separate /boot, and on btrfs from
+ * the top level as well. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -21,10 +31,11 @@
 #include <unistd.h>
 
 #include "devices/disk.h"
-#include "devices/extfs.h"
 #include "devices/partition.h"
 #include "vmm/bls.h"
+#include "vmm/bootfs.h"
 #include "vmm/diskboot.h"
+#include "vmm/grubcfg.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
 
@@ -95,6 +106,11 @@ static const char *probe_other(struct disk *d, const struct partition *p)
 	return "unknown";
 }
 
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
@@ -115,17 +131,66 @@ static void entries_free(struct entries *es)
 	memset(es, 0, sizeof(*es));
 }
 
+/* One filesystem of the disk, and what the search found there. */
+struct part {
+	char name[16];               /* "vda3" */
+	struct bootfs *fs;           /* NULL: not a filesystem vmm reads */
+	const char *kind;            /* "ext4", "btrfs", or what else it is */
+	char **roots;
+	size_t nroots;
+	size_t invalid;              /* BLS entries that did not parse */
+	bool cannot_open;
+	char grub_note[256];         /* a grub.cfg found but not usable */
+};
+
+/* Where boot files are looked up: a root of a filesystem, and whether
+ * the entries (or grub.cfg) lie in a root filesystem's /boot. */
+struct place {
+	struct disk *d;
+	struct part *p;
+	const char *root;
+	bool in_root;
+	char where[256];             /* "vda3 (btrfs subvolume boot)" */
+};
+
+/* "vda3 (ext4 /boot)", "vda3 (btrfs subvolume boot)", "vda3 (btrfs
+ * subvolume root, /boot)": the filesystem, the subvolume holding 'dir'
+ * (the directory with loader/ or grub/ in it) and, outside a subvolume,
+ * whether that is a root filesystem or a separate /boot. */
+static void where_text(struct place *pl, const char *dir, const char *extra)
+{
+	const struct part *p = pl->p;
+	const char *sub = NULL, *rest = dir;
+	size_t best = 0;
+
+	for (size_t i = 1; i < p->nroots; i++) {
+		size_t n = strlen(p->roots[i]);
+
+		if (n > best && starts_with(dir, p->roots[i]) && (dir[n] == '/' || !dir[n])) {
+			best = n;
+			sub = p->roots[i] + 1;
+			rest = dir + n;
+		}
+	}
+	if (sub)
+		snprintf(pl->where, sizeof(pl->where), "%s (%s subvolume %s%s%s%s)", p->name, p->kind,
+			 sub, *rest ? ", " : "", rest, extra);
+	else
+		snprintf(pl->where, sizeof(pl->where), "%s (%s %s%s)", p->name, p->kind,
+			 pl->in_root ? "/" : "/boot", extra);
+}
+
 /* Parse every NAME.conf in 'dir'. Bad entries are warned about and
  * counted, not fatal. -1 only when out of memory. */
-static int load_entries(struct extfs *fs, const char *dir, const char *where,
+static int load_entries(struct bootfs *fs, const char *dir, const char *where,
 			struct entries *es, char *err, size_t errlen)
 {
 	char **names = NULL, path[PATH_LEN], why[256];
 	size_t count = 0;
 	bool truncated = false;
 
-	if (extfs__list_dir(fs, dir, DISKBOOT_ENTRIES_MAX, &names, &count, &truncated,
-			    why, sizeof(why)) < 0) {
+	if (bootfs__list_dir(fs, dir, DISKBOOT_ENTRIES_MAX, &names, &count, &truncated,
+			     why, sizeof(why)) < 0) {
 		pr_warn("%s: cannot list %s: %s", where, dir, why);
 		return 0;
 	}
@@ -134,7 +199,7 @@ static int load_entries(struct extfs *fs, const char *dir, const char *where,
 			where, DISKBOOT_ENTRIES_MAX, dir, DISKBOOT_ENTRIES_MAX);
 	es->v = calloc(count ? count : 1, sizeof(*es->v));
 	if (!es->v) {
-		extfs__free_names(names, count);
+		bootfs__free_names(fs, names, count);
 		return util__fail(err, errlen, "out of memory");
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -144,10 +209,10 @@ static int load_entries(struct extfs *fs, const char *dir, const char *where,
 		size_t len = 0;
 		int r;
 
-		if (name[0] == '.' || strlen(name) <= 5 || !ends_with(name, ".conf"))
+		if (name[0] == '.' || strlen(name) <= 5 || !ends_with(name, ".conf") ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		if (extfs__read_file(fs, path, DISKBOOT_ENTRY_MAX, &text, &len, why, sizeof(why)) < 0) {
+		if (bootfs__read_file(fs, path, DISKBOOT_ENTRY_MAX, &text, &len, why, sizeof(why)) < 0) {
 			pr_warn("%s: %s", where, why);
 			es->invalid++;
 			continue;
@@ -166,34 +231,45 @@ static int load_entries(struct extfs *fs, const char *dir, const char *where,
 		}
 		es->n++;
 	}
-	extfs__free_names(names, count);
+	bootfs__free_names(fs, names, count);
 	return 0;
 }
 
-/* The path of an entry's file inside fs: as written, or (when the
- * entries live in the root filesystem's /boot) under /boot, or (when
- * they live on a separate /boot and name "/boot/x") as "/x". */
-static int find_file(struct extfs *fs, bool in_root, const char *want, char *out, size_t outlen,
+/* The path of a file an entry names: as written (from the place's
+ * root), under /boot when the entries are in a root filesystem, without
+ * the /boot prefix when they are on a separate /boot, and, below a
+ * btrfs subvolume, from the top level (GRUB's view of btrfs). 0 with
+ * the path in 'out', -ENOENT with the first candidate there, or another
+ * error from the reader. */
+static int find_file(const struct place *pl, const char *want, char *out, size_t outlen,
 		     char *why, size_t whylen)
 {
+	char cand[3][PATH_LEN];
 	const char *slash = want[0] == '/' ? "" : "/";
-	enum extfs_type type;
-	int r;
+	size_t n = 0;
+	int r = -ENOENT, k;
 
-	snprintf(out, outlen, "%s%s", slash, want);
-	r = extfs__stat(fs, out, &type, NULL, why, whylen);
-	if (r != -ENOENT)
-		return r;
-	if (in_root && strncmp(want, "/boot/", 6))
-		snprintf(out, outlen, "/boot%s%s", slash, want);
-	else if (!in_root && !strncmp(want, "/boot/", 6))
-		snprintf(out, outlen, "%s", want + 5);   /* "/boot/x" on /boot itself */
-	else
-		return r;
-	r = extfs__stat(fs, out, &type, NULL, why, whylen);
-	if (r == -ENOENT)
-		snprintf(out, outlen, "%s%s", slash, want);
-	return r;
+	k = snprintf(cand[n++], PATH_LEN, "%s%s%s", pl->root, slash, want);
+	if (pl->in_root && !starts_with(want, "/boot/"))
+		k |= snprintf(cand[n++], PATH_LEN, "%s/boot%s%s", pl->root, slash, want);
+	else if (!pl->in_root && starts_with(want, "/boot/"))
+		k |= snprintf(cand[n++], PATH_LEN, "%s%s", pl->root, want + 5);
+	if (pl->root[0])
+		k |= snprintf(cand[n++], PATH_LEN, "%s%s", slash, want);
+	if (k >= PATH_LEN || (size_t)snprintf(out, outlen, "%s", cand[0]) >= outlen) {
+		snprintf(why, whylen, "path %.64s... is too long", want);
+		return -ENAMETOOLONG;
+	}
+	for (size_t i = 0; i < n; i++) {
+		enum bootfs_type type;
+
+		r = bootfs__stat(pl->p->fs, cand[i], &type, NULL, why, whylen);
+		if (r == 0)
+			return snprintf(out, outlen, "%s", cand[i]) < 0 ? -EIO : 0;
+		if (r != -ENOENT && r != -ENOTDIR)
+			return r;
+	}
+	return -ENOENT;
 }
 
 static int new_memfd(const char *name, char *err, size_t errlen)
@@ -213,14 +289,15 @@ static int seal(int fd, char *err, size_t errlen)
 	return 0;
 }
 
-/* Copy the entry's files (kernel, or the initrds concatenated with each
- * padded to 4 bytes as the kernel's initramfs unpacker wants) into a
- * new memfd. -1 with err. */
-static int load_files(struct disk *d, struct extfs *fs, bool in_root, const char *id,
-		      const char *what, char **paths, size_t n, uint64_t cap, int *fdp,
+/* Copy an entry's files (the kernel, or the initrds concatenated with
+ * each padded to 4 bytes as the kernel's initramfs unpacker wants) into
+ * a new memfd. -1 with err. */
+static int load_files(const struct place *pl, const char *id, const char *what,
+		      char **paths, size_t n, uint64_t cap, int *fdp,
 		      char *used, size_t usedlen, char *err, size_t errlen)
 {
 	static const uint8_t zero[4];
+	const char *img = pl->d->path;
 	char path[PATH_LEN], why[256];
 	uint64_t total = 0, len;
 	int fd = new_memfd(what, err, errlen);
@@ -228,28 +305,28 @@ static int load_files(struct disk *d, struct extfs *fs, bool in_root, const char
 	if (fd < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int r = find_file(fs, in_root, paths[i], path, sizeof(path), why, sizeof(why));
+		int r = find_file(pl, paths[i], path, sizeof(path), why, sizeof(why));
 
 		if (r == -ENOENT) {
 			util__fail(err, errlen, "%s: entry '%s' names %s which does not exist",
-				   d->path, id, paths[i]);
+				   img, id, paths[i]);
 			goto fail;
 		}
 		if (r == 0)
-			r = extfs__read_to_fd(fs, path, total < cap ? cap - total : 0, fd, &len,
-					      why, sizeof(why));
+			r = bootfs__read_to_fd(pl->p->fs, path, total < cap ? cap - total : 0, fd,
+					       &len, why, sizeof(why));
 		if (r < 0) {
 			if (r == -EFBIG)
 				util__fail(err, errlen, "%s: entry '%s': %s %s is larger than %llu MiB",
-					   d->path, id, what, paths[i], (unsigned long long)(cap >> 20));
+					   img, id, what, paths[i], (unsigned long long)(cap >> 20));
 			else
-				util__fail(err, errlen, "%s: entry '%s': %s", d->path, id, why);
+				util__fail(err, errlen, "%s: entry '%s': %s", img, id, why);
 			goto fail;
 		}
 		total += len;
 		if (i + 1 < n && total % 4) {
 			if (util__write_all(fd, zero, 4 - total % 4) < 0) {
-				util__fail(err, errlen, "%s: writing the memfd failed", d->path);
+				util__fail(err, errlen, "%s: writing the memfd failed", img);
 				goto fail;
 			}
 			total = ALIGN_UP(total, 4);
@@ -266,95 +343,264 @@ fail:
 	return -1;
 }
 
-/* Boot the chosen entry from 'fs'. */
-static int boot_entry(struct disk *d, struct extfs *fs, bool in_root, const char *where,
-		      const struct bls_entry *e, const struct grubenv *env,
+/* Load what boots (kernel, initrds) and say what it is. */
+static int boot_files(const struct place *pl, const char *id, const char *title,
+		      char *kernel, char **initrd, size_t n_initrd,
 		      struct diskboot *out, char *err, size_t errlen)
 {
+	char kpath[PATH_LEN];
+
+	if (load_files(pl, id, "kernel", &kernel, 1, DISKBOOT_KERNEL_MAX, &out->kernel_fd,
+		       kpath, sizeof(kpath), err, errlen) < 0)
+		return -1;
+	if (n_initrd && load_files(pl, id, "initrd", initrd, n_initrd, DISKBOOT_INITRD_MAX,
+				   &out->initrd_fd, NULL, 0, err, errlen) < 0)
+		return -1;
+	if (asprintf(&out->description, "booting '%s' from %s: %s", title, pl->where, kpath) < 0) {
+		out->description = NULL;
+		return util__fail(err, errlen, "out of memory");
+	}
+	return 0;
+}
+
+/* Boot the chosen BLS entry. */
+static int boot_entry(const struct place *pl, const struct bls_entry *e,
+		      const struct grubenv *env, struct diskboot *out, char *err, size_t errlen)
+{
 	struct bls_boot b;
-	char kpath[PATH_LEN], why[256];
-	char *kernel[1];
-	const char *title;
-	int r = -1;
+	char why[256];
+	int r;
 
 	if (bls__resolve(e, env, &b, why, sizeof(why)) < 0)
-		return util__fail(err, errlen, "%s: %s", d->path, why);
-	kernel[0] = b.kernel;
-	if (load_files(d, fs, in_root, e->id, "kernel", kernel, 1, DISKBOOT_KERNEL_MAX,
-		       &out->kernel_fd, kpath, sizeof(kpath), err, errlen) < 0)
-		goto out;
-	if (b.n_initrd &&
-	    load_files(d, fs, in_root, e->id, "initrd", b.initrd, b.n_initrd, DISKBOOT_INITRD_MAX,
-		       &out->initrd_fd, NULL, 0, err, errlen) < 0)
-		goto out;
-	title = e->title ? e->title : e->version ? e->version : e->id;
-	if (asprintf(&out->description, "booting '%s' from %s: %s", title, where, kpath) < 0) {
-		out->description = NULL;
-		util__fail(err, errlen, "out of memory");
-		goto out;
+		return util__fail(err, errlen, "%s: %s", pl->d->path, why);
+	r = boot_files(pl, e->id, e->title ? e->title : e->version ? e->version : e->id,
+		       b.kernel, b.initrd, b.n_initrd, out, err, errlen);
+	if (r == 0) {
+		out->cmdline = b.cmdline;
+		b.cmdline = NULL;
 	}
-	out->cmdline = b.cmdline;
-	b.cmdline = NULL;
-	r = 0;
-out:
 	bls__boot_free(&b);
 	return r;
 }
 
-/* Look for entries in one filesystem. 1: booted (out filled), 0: none
- * here (said so in 's'), -1: a hard error in err. */
-static int try_fs(struct disk *d, struct extfs *fs, const char *pname,
-		  struct searched *s, struct diskboot *out, char *err, size_t errlen)
+/* Read an optional grubenv; a bad one is warned about and left out. */
+static bool read_grubenv(struct bootfs *fs, const char *path, const char *where,
+			 struct grubenv *env)
 {
-	static const struct { const char *entries, *grubenv, *mount; bool in_root; } layouts[] = {
-		{ "/loader/entries", "/grub2/grubenv", "/boot", false },
-		{ "/boot/loader/entries", "/boot/grub2/grubenv", "/", true },
+	char why[256];
+	uint8_t *text;
+	size_t len;
+	int r = bootfs__read_file(fs, path, DISKBOOT_ENTRY_MAX, &text, &len, why, sizeof(why));
+
+	memset(env, 0, sizeof(*env));
+	if (r == 0) {
+		r = bls__parse_grubenv((const char *)text, len, env, why, sizeof(why));
+		free(text);
+		if (r == 0)
+			return true;
+		pr_warn("%s: %s: %s", where, path, why);
+	} else if (r != -ENOENT) {
+		pr_warn("%s: grubenv not used: %s", where, why);
+	}
+	return false;
+}
+
+/* BLS entries under one root of one filesystem. 1: booted (out
+ * filled), 0: none here, -1: a hard error in err. */
+static int try_bls(struct disk *d, struct part *p, const char *root, struct diskboot *out,
+		   char *err, size_t errlen)
+{
+	static const struct { const char *dir; bool in_root; } layouts[] = {
+		{ "", false },           /* a separate /boot: loader/ at its top */
+		{ "/boot", true },       /* /boot inside a root filesystem */
 	};
-	size_t invalid = 0;
 
 	for (size_t l = 0; l < ARRAY_SIZE(layouts); l++) {
+		struct place pl = { .d = d, .p = p, .root = root, .in_root = layouts[l].in_root };
 		struct entries es = { 0 };
-		struct grubenv env = { 0 };
-		enum extfs_type type;
-		char where[128], why[256];
+		struct grubenv env;
+		enum bootfs_type type;
+		char dir[PATH_LEN / 2], path[PATH_LEN], why[256];
 		const char *reason;
-		uint8_t *text;
-		size_t len, idx;
+		size_t idx;
 		int r;
 
-		if (extfs__stat(fs, layouts[l].entries, &type, NULL, why, sizeof(why)) < 0 ||
-		    type != EXTFS_DIR)
+		snprintf(dir, sizeof(dir), "%s%s", root, layouts[l].dir);
+		snprintf(path, sizeof(path), "%s/loader/entries", dir);
+		if (bootfs__stat(p->fs, path, &type, NULL, why, sizeof(why)) < 0 ||
+		    type != BOOTFS_DIR)
 			continue;
-		snprintf(where, sizeof(where), "%s (%s %s)", pname, extfs__kind(fs), layouts[l].mount);
-		if (load_entries(fs, layouts[l].entries, where, &es, err, errlen) < 0)
+		where_text(&pl, dir, "");
+		if (load_entries(p->fs, path, pl.where, &es, err, errlen) < 0)
 			return -1;
-		invalid += es.invalid;
+		p->invalid += es.invalid;
 		if (!es.n) {
 			entries_free(&es);
 			continue;
 		}
-		r = extfs__read_file(fs, layouts[l].grubenv, DISKBOOT_ENTRY_MAX, &text, &len,
-				     why, sizeof(why));
-		if (r == 0) {
-			if (bls__parse_grubenv((const char *)text, len, &env, why, sizeof(why)) < 0)
-				pr_warn("%s: %s: %s", where, layouts[l].grubenv, why);
-			free(text);
-		} else if (r != -ENOENT) {
-			pr_warn("%s: grubenv not used: %s", where, why);
-		}
+		snprintf(path, sizeof(path), "%s/grub2/grubenv", dir);
+		read_grubenv(p->fs, path, pl.where, &env);
 		bls__sort(es.v, es.n);
 		idx = bls__choose_default(es.v, es.n, &env, &reason);
-		pr_debug("%s: %zu entries, default '%s' (%s)", where, es.n, es.v[idx].id, reason);
-		r = boot_entry(d, fs, layouts[l].in_root, where, &es.v[idx], &env, out, err, errlen);
+		pr_debug("%s: %zu entries, default '%s' (%s)", pl.where, es.n, es.v[idx].id, reason);
+		r = boot_entry(&pl, &es.v[idx], &env, out, err, errlen);
 		bls__grubenv_free(&env);
 		entries_free(&es);
 		return r < 0 ? -1 : 1;
 	}
-	if (invalid)
-		searched_add(s, "%s (%s: %zu entries, none valid)", pname, extfs__kind(fs), invalid);
-	else
-		searched_add(s, "%s (%s: no loader/entries)", pname, extfs__kind(fs));
 	return 0;
+}
+
+/* The default menuentry of a grub.cfg under one root (Debian, Ubuntu).
+ * 1: booted, 0: none here (a broken one noted in p->grub_note), -1: a
+ * hard error. */
+static int try_grubcfg(struct disk *d, struct part *p, const char *root, struct diskboot *out,
+		       char *err, size_t errlen)
+{
+	static const struct { const char *dir; bool in_root; } layouts[] = {
+		{ "/boot/grub", true }, { "/grub", false },
+		{ "/boot/grub2", true }, { "/grub2", false },
+	};
+
+	for (size_t l = 0; l < ARRAY_SIZE(layouts); l++) {
+		struct place pl = { .d = d, .p = p, .root = root, .in_root = layouts[l].in_root };
+		struct grubcfg_boot gb;
+		struct grubenv env;
+		bool have_env;
+		char path[PATH_LEN], why[256], extra[96];
+		uint8_t *text;
+		size_t len;
+		int r;
+
+		snprintf(path, sizeof(path), "%s%s/grub.cfg", root, layouts[l].dir);
+		r = bootfs__read_file(p->fs, path, GRUBCFG_MAX_BYTES, &text, &len, why, sizeof(why));
+		if (r == -ENOENT || r == -ENOTDIR)
+			continue;
+		if (r < 0) {
+			snprintf(p->grub_note, sizeof(p->grub_note), "%s", why);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s%s/grubenv", root, layouts[l].dir);
+		have_env = read_grubenv(p->fs, path, p->name, &env);
+		r = grubcfg__parse((const char *)text, len, have_env ? &env : NULL, &gb,
+				   why, sizeof(why));
+		free(text);
+		bls__grubenv_free(&env);
+		if (r < 0) {
+			snprintf(p->grub_note, sizeof(p->grub_note), "%s", why);
+			continue;
+		}
+		snprintf(extra, sizeof(extra), ", grub.cfg %s", gb.how);
+		snprintf(path, sizeof(path), "%s%s", root, layouts[l].in_root ? "" : "/boot");
+		where_text(&pl, path, extra);
+		if (gb.ignored[0])
+			pr_info("%s: grub.cfg: ignored (not needed for a direct boot): %s",
+				p->name, gb.ignored);
+		r = boot_files(&pl, gb.title, gb.title, gb.kernel, gb.initrd, gb.n_initrd,
+			       out, err, errlen);
+		if (r == 0) {
+			out->cmdline = gb.args;
+			gb.args = NULL;
+		}
+		grubcfg__free(&gb);
+		return r < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
+/* What was searched on one partition, for the "nothing found" error. */
+static void report(struct searched *s, const struct part *p)
+{
+	char subs[160] = "";
+
+	if (!p->fs) {
+		searched_add(s, "%s (%s: %s)", p->name, p->kind,
+			     p->cannot_open ? "cannot be opened" : "skipped");
+		return;
+	}
+	for (size_t i = 1; i < p->nroots; i++) {
+		size_t used = strlen(subs);
+
+		snprintf(subs + used, sizeof(subs) - used, "%s%s", i > 1 ? ", " : " subvolumes ",
+			 p->roots[i] + 1);
+	}
+	if (p->invalid)
+		searched_add(s, "%s (%s%s: %zu entries, none valid, %s)", p->name, p->kind, subs,
+			     p->invalid, p->grub_note[0] ? p->grub_note : "no grub.cfg");
+	else
+		searched_add(s, "%s (%s%s: no loader/entries, %s)", p->name, p->kind, subs,
+			     p->grub_note[0] ? p->grub_note : "no grub.cfg");
+}
+
+static void open_part(struct disk *d, const struct partition *pp, struct part *p)
+{
+	char why[256];
+
+	part_name(pp, p->name, sizeof(p->name));
+	p->kind = NULL;
+	if (strcmp(pp->type, GPT_TYPE_BIOS_BOOT))
+		p->fs = bootfs__open(d, pp->offset, pp->size, &p->kind, why, sizeof(why));
+	if (!p->fs && p->kind) {
+		pr_warn("%s: %s", p->name, why);
+		p->cannot_open = true;
+		return;
+	}
+	if (!p->fs) {
+		p->kind = probe_other(d, pp);
+		return;
+	}
+	if (bootfs__roots(p->fs, &p->roots, &p->nroots, why, sizeof(why)) < 0) {
+		pr_warn("%s: %s", p->name, why);
+		bootfs__close(p->fs);
+		p->fs = NULL;
+		p->cannot_open = true;
+	}
+}
+
+static int find(struct disk *d, struct diskboot *out, char *err, size_t errlen)
+{
+	struct partition_table pt;
+	struct searched s = { .text = "" };
+	struct part *parts;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->kernel_fd = out->initrd_fd = -1;
+	if (partition__scan(d, &pt, err, errlen) < 0)
+		return -1;
+	if (pt.notes[0])
+		pr_warn("%s: partition table: %s", d->path, pt.notes);
+	parts = calloc(pt.count ? pt.count : 1, sizeof(*parts));
+	if (!parts) {
+		partition__free(&pt);
+		return util__fail(err, errlen, "out of memory");
+	}
+	/* BLS anywhere wins over grub.cfg anywhere, as on Fedora, whose
+	 * grub.cfg only says "blscfg". Partitions after the one that boots
+	 * are never opened. */
+	for (size_t i = 0; i < pt.count && r == 0; i++) {
+		open_part(d, &pt.parts[i], &parts[i]);
+		for (size_t k = 0; parts[i].fs && k < parts[i].nroots && r == 0; k++)
+			r = try_bls(d, &parts[i], parts[i].roots[k], out, err, errlen);
+	}
+	for (size_t i = 0; i < pt.count && r == 0; i++)
+		for (size_t k = 0; parts[i].fs && k < parts[i].nroots && r == 0; k++)
+			r = try_grubcfg(d, &parts[i], parts[i].roots[k], out, err, errlen);
+	for (size_t i = 0; i < pt.count; i++) {
+		if (r == 0)
+			report(&s, &parts[i]);
+		bootfs__free_roots(parts[i].roots, parts[i].nroots);
+		bootfs__close(parts[i].fs);
+	}
+	free(parts);
+	partition__free(&pt);
+	if (r > 0)
+		return 0;
+	diskboot__free(out);
+	if (r < 0)
+		return -1;
+	return util__fail(err, errlen, "no bootable entry found in %s (searched: %s)", d->path,
+			  s.text[0] ? s.text : "an empty partition table");
 }
 
 /* Titles and paths come from the image: keep control characters (a
@@ -364,47 +610,6 @@ static void sanitize(char *s)
 	for (; s && *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = '?';
-}
-
-static int find(struct disk *d, struct diskboot *out, char *err, size_t errlen)
-{
-	struct partition_table pt;
-	struct searched s = { .text = "" };
-	int r = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->kernel_fd = out->initrd_fd = -1;
-	if (partition__scan(d, &pt, err, errlen) < 0)
-		return -1;
-	if (pt.notes[0])
-		pr_warn("%s: partition table: %s", d->path, pt.notes);
-	for (size_t i = 0; i < pt.count && r == 0; i++) {
-		const struct partition *p = &pt.parts[i];
-		char pname[16], why[256];
-		struct extfs *fs;
-
-		part_name(p, pname, sizeof(pname));
-		if (strcmp(p->type, GPT_TYPE_BIOS_BOOT) && extfs__probe(d, p->offset, p->size)) {
-			fs = extfs__open(d, p->offset, p->size, why, sizeof(why));
-			if (!fs) {
-				pr_warn("%s: %s", pname, why);
-				searched_add(&s, "%s (ext2/3/4: cannot be opened)", pname);
-				continue;
-			}
-			r = try_fs(d, fs, pname, &s, out, err, errlen);
-			extfs__close(fs);
-		} else {
-			searched_add(&s, "%s (%s: skipped)", pname, probe_other(d, p));
-		}
-	}
-	partition__free(&pt);
-	if (r > 0)
-		return 0;
-	diskboot__free(out);
-	if (r < 0)
-		return -1;
-	return util__fail(err, errlen, "no bootable entry found in %s (searched: %s)", d->path,
-			  s.text[0] ? s.text : "an empty partition table");
 }
 
 int diskboot__find(struct disk *d, struct diskboot *out, char *err, size_t errlen)

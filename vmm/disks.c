@@ -53,7 +53,11 @@ static int disk_boot(struct vm_disks *dk, struct vm_config *cfg)
 		return -1;
 	}
 	dk->disk_boot = true;
-	pr_info("%s", dk->boot.description);
+	if (cfg->sized_for_disk)
+		pr_info("%s (%llu MiB, %d vCPUs: the sizes for a disk boot; --mem/--cpus change them)",
+			dk->boot.description, (unsigned long long)(cfg->mem_bytes >> 20), cfg->nr_cpus);
+	else
+		pr_info("%s", dk->boot.description);
 	diskboot__fd_path(dk->boot.kernel_fd, dk->kernel_path, sizeof(dk->kernel_path));
 	cfg->kernel = dk->kernel_path;
 	if (dk->boot.initrd_fd >= 0) {

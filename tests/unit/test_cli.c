@@ -76,6 +76,31 @@ static void test_short_options(void **state)
 	assert_int_equal(c.mem_bytes, 256 * MiB);
 }
 
+/* A disk boot without --mem/--cpus gets sizes a systemd guest needs;
+ * whatever the user gives wins, and a kernel boot keeps 512 MiB / 1. */
+static void test_disk_boot_sizes(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	assert_int_equal(parse(&c, &v, "run", "--disk", "a.qcow2", NULL), 0);
+	assert_int_equal(c.mem_bytes, VMM_DISK_BOOT_MEM);
+	assert_int_equal(c.nr_cpus, VMM_DISK_BOOT_CPUS);
+	assert_true(c.sized_for_disk);
+	assert_true(VMM_DISK_BOOT_MEM >= 1 * GiB && VMM_DISK_BOOT_CPUS >= 2);
+	assert_int_equal(parse(&c, &v, "run", "--disk", "a.qcow2", "--mem", "4G", NULL), 0);
+	assert_int_equal(c.mem_bytes, 4 * GiB);
+	assert_int_equal(c.nr_cpus, VMM_DISK_BOOT_CPUS);
+	assert_int_equal(parse(&c, &v, "run", "--disk", "a.qcow2", "-m", "512", "-c", "1", NULL), 0);
+	assert_int_equal(c.mem_bytes, 512 * MiB);
+	assert_int_equal(c.nr_cpus, 1);
+	assert_false(c.sized_for_disk);
+	assert_int_equal(parse(&c, &v, "run", "--disk", "a.qcow2", "-k", "k", NULL), 0);
+	assert_int_equal(c.mem_bytes, 512 * MiB);
+	assert_int_equal(c.nr_cpus, 1);
+	assert_false(c.sized_for_disk);
+}
+
 static void test_help_version(void **state)
 {
 	struct vm_config c;
@@ -241,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_long_options),
 		cmocka_unit_test(test_short_options),
+		cmocka_unit_test(test_disk_boot_sizes),
 		cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_size_parser),
