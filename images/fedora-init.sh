@@ -1,14 +1,17 @@
 #!/bin/sh
-# images/fedora-init.sh — /sbin/init on the root file system of the
-# Fedora-layout test disk (images/build-fedora.sh), started by the disk's own
-# initramfs after switch_root.
+# images/fedora-init.sh — /sbin/init on the root file system of every
+# test disk (images/build-fedora.sh: the Fedora 40-43 and 44+ layouts;
+# images/build-debian-cloud.sh: the Debian/Ubuntu cloud layout), started
+# by the disk's own initramfs (images/fedora-initrd-init.sh) after
+# switch_root.
 #
 # Remounts / read-write, writes boot marker 0x42 to I/O port 0x80, prints
 # what it sees, one "E2E-DISK..." line per fact (parsed by
 # tests/e2e/scenarios/disk.sh):
 #   E2E-DISK uptime=S                 guest time from kernel start to here
 #   E2E-DISK cmdline=...              the kernel command line
-#   E2E-DISK root=DEV TYPE OPTIONS    / as mounted (/dev/vda4 btrfs rw,...)
+#   E2E-DISK root=DEV TYPE OPTIONS    / as mounted (/dev/vda4 btrfs
+#                                     rw,...,subvol=/root)
 #   E2E-DISK dev=vdX sectors=N ro=0|1 serial=S parts=N
 #   E2E-DISK-SEED ...                 the NoCloud seed disk (label CIDATA)
 # then does what vmmtest= on the kernel command line asks:
@@ -19,6 +22,11 @@
 #                power off
 #   bench        sequential O_DIRECT write then read of 64 MiB on every disk
 #                but vda, timed, the data checked; power off
+#   layout       mount what /etc/fstab names besides / (tests/e2e/scenarios/
+#                layouts.sh), one line each:
+#                  E2E-DISK fstab=MOUNTPOINT DEV TYPE OPTIONS
+#                  E2E-DISK boot-files=NAME...   what /boot then holds
+#                unmount them, power off
 #   (none)       an interactive shell; leaving it powers off
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -163,6 +171,38 @@ ro_writes()
 	done
 }
 
+# The file systems /etc/fstab names besides /, mounted in its order as a
+# distribution's boot would (each by its UUID= or PARTUUID=, so this shows
+# that the layout's fstab is right), then unmounted in reverse order.
+# busybox mount resolves UUID= and LABEL=, /lib/partuuid.sh PARTUUID=.
+fstab_mounts()
+{
+	# shellcheck disable=SC1091 # the image's own file
+	. /lib/partuuid.sh
+	mounted=
+	while read -r spec mp type opts _; do
+		case $spec in ''|\#*) continue ;; esac
+		[ "$mp" = / ] && continue
+		mkdir -p "$mp"
+		case $spec in
+		PARTUUID=*)
+			set -- -t "$type" -o "$opts" "$(part_by_partuuid "${spec#PARTUUID=}")" "$mp" ;;
+		*)
+			set -- "$mp" ;;
+		esac
+		if mount "$@" 2>/tmp/mount.err; then
+			echo "E2E-DISK fstab=$mp $(awk -v m="$mp" '$2 == m { print $1 " " $3 " " $4 }' /proc/mounts | tail -n 1)"
+			mounted="$mp $mounted"
+		else
+			echo "E2E-DISK fstab=$mp failed: $(head -n 1 /tmp/mount.err)"
+		fi
+	done < /etc/fstab
+	echo "E2E-DISK boot-files=$(ls /boot | tr '\n' ' ')"
+	for mp in $mounted; do
+		umount "$mp" || echo "E2E-DISK-ERROR cannot unmount $mp"
+	done
+}
+
 case $mode in
 disk-write)
 	token=$(cat /proc/sys/kernel/random/uuid)
@@ -199,8 +239,12 @@ bench)
 	bench
 	echo "E2E-DISK done mode=bench"
 	;;
+layout)
+	fstab_mounts
+	echo "E2E-DISK done mode=layout"
+	;;
 shell)
-	echo "Fedora-layout test disk; type 'exit' (or press Ctrl-D) to power off."
+	echo "vmm test disk ($PRETTY_NAME); type 'exit' (or press Ctrl-D) to power off."
 	setsid cttyhack sh -l
 	;;
 *)

@@ -20,6 +20,8 @@
 # reported as not run); one that died before its init is retried once.
 # The guest side is images/fedora-init.sh (its "E2E-DISK..." lines).
 E2E_SOURCE_ONLY=1 . /init
+# disk__boot (one vmm boot of a test disk) and disk__val
+. "$(dirname "$0")/disk-lib.sh"
 D=/tests/disk
 BASE=$D/fedora-layout.qcow2
 W=/tmp/disk
@@ -38,91 +40,10 @@ command -v qemu-img > /dev/null || { echo "$P no qemu-img in this L1 image"; exi
 base_sha=$(sha256sum "$BASE" | cut -d' ' -f1)
 [ "$base_sha" = "$FEDORA_SHA256" ] || fail="$fail base-sha256-differs-from-build"
 
-# disk__boot_once TAG TIMEOUT_S VMM-RUN-ARGS...: one vmm run, stdin from
-# /dev/null, its console and messages in $W/TAG.out (and on L1's console,
-# prefixed "L2[TAG]| "), SIGTERM at TIMEOUT_S, SIGKILL 10 s later. Sets
-#   B_RC        vmm's exit status        B_KILLED  1 when the limit ended it
-#   B_WALL_MS   vmm start to exit        B_INIT    1 when the guest's init ran
-#   B_SERIAL_MS vmm start to the init's "E2E-DISK uptime=" line, here in L1
-#   B_PORT_MS   vmm start to boot marker 0x42, as vmm reports it
-#   B_UPTIME    the guest's own uptime at its init (seconds)
-#   B_REASON    vmm's last "vmm: ..." line other than a boot marker
-disk__boot_once()
-{
-	tag=$1
-	tmo=$2
-	shift 2
-	t0=$(e2e__uptime_ms)
-	: > "$W/$tag.out"
-	{
-		timeout -s KILL $((tmo + 10)) timeout -s TERM "$tmo" "$VMM" run -v "$@" < /dev/null
-		echo "E2E-VMM-RC $?"
-	} 2>&1 | awk -v t0="$t0" -v tmo="$tmo" -v tag="$tag" -v logf="$W/$tag.out" -v res="$W/$tag.res" '
-	function now_ms(  l, a) {
-		getline l < "/proc/uptime"
-		close("/proc/uptime")
-		split(l, a, " ")
-		return int(a[1] * 1000)
-	}
-	BEGIN { rc = -1; init = 0; seen = ""; port = ""; up = ""; reason = "" }
-	{
-		line = $0
-		gsub(/\r/, "", line)
-		if (line ~ /^E2E-VMM-RC /) { rc = substr(line, 12) + 0; next }
-		print "L2[" tag "]| " line
-		fflush()
-		print line >> logf
-		if (!init && line ~ /^E2E-DISK uptime=/) {
-			init = 1
-			seen = now_ms() - t0
-			up = substr(line, 17)
-		}
-		if (port == "" && line ~ /boot marker 0x42 at [0-9.]+ ms/) {
-			s = line
-			sub(/.*boot marker 0x42 at /, "", s)
-			sub(/ ms.*/, "", s)
-			port = s
-		} else if (line ~ /^vmm: /) {
-			reason = line
-		}
-	}
-	END {
-		wall = now_ms() - t0
-		gsub(/[^A-Za-z0-9_.:,=+\/-]/, "_", reason)
-		printf "B_RC=%d B_WALL_MS=%d B_KILLED=%d B_INIT=%d B_SERIAL_MS=%s B_PORT_MS=%s B_UPTIME=%s B_REASON=\047%s\047\n", \
-			rc, wall, (wall >= tmo * 1000 - 200), init, seen, port, up, reason > res
-	}'
-	# shellcheck disable=SC1090
-	. "$W/$tag.res"
-	l2__bug_seen "$W/$tag.out" "disk: $tag: " || :
-}
-
-# disk__boot: disk__boot_once, and once more (reported as E2E-FLAKE) when
-# the guest died before its init: a triple fault or a stall at the limit,
-# the rare nested-TCG early-boot deaths l2__run retries too. Nothing was
-# written to the disks then (the root is still mounted read-only).
-disk__boot()
-{
-	disk__boot_once "$@"
-	[ "$B_INIT" = 1 ] && return
-	case $B_REASON:$B_KILLED in
-	*triple_fault*|*:1)
-		echo "E2E-FLAKE disk: $1: guest died before init ($B_REASON, killed=$B_KILLED); retrying this boot once"
-		disk__boot_once "$@"
-		;;
-	esac
-}
-
-# The value of the first "PREFIX..." line of boot TAG, with PREFIX removed.
-val()
-{
-	grep -a -m 1 "^$2" "$W/$1.out" | cut -c $((${#2} + 1))-
-}
-
 # Checks every boot shares: vmm exited 0 (reboot and power-off alike), the
 # init ran, the default entry was booted (its kernelopts, not another
 # entry's options) with -p appended, the root is the image's vda4, btrfs
-# (its top-level subvolume: the image has no "root" subvolume), read-write.
+# in its "root" subvolume (rootflags=subvol=root), read-write.
 check_boot()
 {
 	tag=$1
@@ -137,7 +58,7 @@ check_boot()
 	# vmm's one line naming the entry it boots
 	grep -a "^vmm: " "$o" | grep -v "boot marker" | grep -q -- "$FEDORA_KVER" ||
 		fail="$fail $tag:vmm-did-not-name-entry-$FEDORA_KVER"
-	cl=$(val "$tag" "E2E-DISK cmdline=")
+	cl=$(disk__val "$tag" "E2E-DISK cmdline=")
 	case " $cl " in
 	*" root=UUID=$FEDORA_ROOT_UUID "*) ;;
 	*) fail="$fail $tag:no-root-uuid-in-cmdline" ;;
@@ -152,9 +73,9 @@ check_boot()
 	echo "$cl" | awk -v u="root=UUID=$FEDORA_ROOT_UUID" -v m="vmmtest=$mode" '
 		{ a = index($0, u); b = index($0, m); exit !(a > 0 && b > a) }' ||
 		fail="$fail $tag:params-not-appended"
-	r=$(val "$tag" "E2E-DISK root=")
+	r=$(disk__val "$tag" "E2E-DISK root=")
 	case $r in
-	"/dev/vda4 btrfs rw"*) ;;
+	"/dev/vda4 btrfs rw"*subvol=/root) ;;
 	*) fail="$fail $tag:root=$(echo "$r" | tr ' ' _)" ;;
 	esac
 	grep -aq "^E2E-DISK dev=vda .*parts=4" "$o" || fail="$fail $tag:vda-not-4-partitions"
@@ -166,11 +87,11 @@ check_seed()
 {
 	o=$W/$1.out
 	grep -aq "^E2E-DISK-SEED dev=/dev/$2 " "$o" ||
-		fail="$fail $1:seed-not-$2($(val "$1" "E2E-DISK-SEED dev=" | cut -d' ' -f1))"
+		fail="$fail $1:seed-not-$2($(disk__val "$1" "E2E-DISK-SEED dev=" | cut -d' ' -f1))"
 	grep -aq "^E2E-DISK-SEED file=meta-data " "$o" || fail="$fail $1:no-meta-data"
 	grep -aq "^E2E-DISK-SEED file=user-data " "$o" || fail="$fail $1:no-user-data"
 	grep -aq "^E2E-DISK-SEED meta-data| .*instance-id" "$o" || fail="$fail $1:no-instance-id"
-	case " $(val "$1" "E2E-DISK cmdline=") " in
+	case " $(disk__val "$1" "E2E-DISK cmdline=") " in
 	*" ds=nocloud"*) ;;
 	*) fail="$fail $1:no-ds=nocloud" ;;
 	esac
@@ -192,8 +113,8 @@ stage__write()
 	check_boot write disk-write
 	check_seed write vdb
 	grep -aq "^E2E-DISK-SEED user-data| .*changeme" "$W/write.out" || fail="$fail write:no-password-in-user-data"
-	token=$(val write "E2E-DISK token=")
-	big=$(val write "E2E-DISK big-sha256=")
+	token=$(disk__val write "E2E-DISK token=")
+	big=$(disk__val write "E2E-DISK big-sha256=")
 	[ -n "$token" ] || fail="$fail write:no-token"
 	[ -n "$big" ] || fail="$fail write:no-big-file"
 	entry_line=$(grep -a "^vmm: " "$W/write.out" | grep -v "boot marker" | grep -m 1 -- "$FEDORA_KVER")
@@ -212,9 +133,9 @@ stage__read()
 	check_boot read disk-read
 	check_seed read vdb
 	grep -aq "^E2E-DISK-SEED user-data| # $ud_mark" "$W/read.out" || fail="$fail read:user-data-not-from-file"
-	got=$(val read "E2E-DISK read=")
+	got=$(disk__val read "E2E-DISK read=")
 	[ -n "$token" ] && [ "$got" = "hello from the vmm disk test token=$token" ] || fail="$fail read:token($got)"
-	[ -n "$big" ] && [ "$(val read "E2E-DISK big-sha256=")" = "$big" ] || fail="$fail read:big-file-differs"
+	[ -n "$big" ] && [ "$(disk__val read "E2E-DISK big-sha256=")" = "$big" ] || fail="$fail read:big-file-differs"
 	boot_time read
 
 	# The overlay after two boots: consistent, nothing leaked.
@@ -239,7 +160,7 @@ stage__seed()
 		-p "vmmtest=seed" --root-password s3cret-e2e --ssh-key "$W/id.pub"
 	check_boot seed seed
 	check_seed seed vdc
-	grep -aq "^E2E-DISK dev=vdb .*ro=1 serial=e2e-ro-disk " "$W/seed.out" || fail="$fail seed:ro-disk($(val seed "E2E-DISK dev=vdb " | tr ' ' _))"
+	grep -aq "^E2E-DISK dev=vdb .*ro=1 serial=e2e-ro-disk " "$W/seed.out" || fail="$fail seed:ro-disk($(disk__val seed "E2E-DISK dev=vdb " | tr ' ' _))"
 	grep -aq "^E2E-DISK ro-write dev=vdb result=refused" "$W/seed.out" || fail="$fail seed:ro-write-not-refused"
 	grep -aq "^E2E-DISK-SEED user-data| .*s3cret-e2e" "$W/seed.out" || fail="$fail seed:no-password"
 	grep -aq "^E2E-DISK-SEED user-data| .*AAAAC3NzaC1lZDI1NTE5AAAAIMalvYGBznhbOGlFjjrscfOvoqTffDYpN9byB2aN6Mgg" "$W/seed.out" || fail="$fail seed:no-ssh-key"
@@ -266,7 +187,7 @@ stage__bench()
 		--disk "$bq,format=qcow2,serial=bench-qcow2" \
 		--mem 512 --cpus 2 --no-console --boot-markers -p "vmmtest=bench"
 	check_boot bench bench
-	case " $(val bench "E2E-DISK cmdline=") " in
+	case " $(disk__val bench "E2E-DISK cmdline=") " in
 	*" ds=nocloud"*) fail="$fail bench:ds=nocloud-without-a-seed" ;;
 	esac
 	grep -aq "^E2E-DISK-SEED none" "$W/bench.out" || fail="$fail bench:unexpected-seed"
