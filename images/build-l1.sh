@@ -11,7 +11,8 @@
 #   --with-qemu   also carry qemu-system-x86_64 (+ firmware) as an L2 VMM for
 #                 side-by-side runs; the default OUT becomes l1-qemu-initrd.cpio.gz
 #                 and build/vmm-static becomes optional
-# env: KVER, BUILD (default build), VMM_BIN (default $BUILD/vmm-static),
+# env: L1_KVER (L1's kernel; default: the default series, img__kernel_version),
+#      BUILD (default build), VMM_BIN (default $BUILD/vmm-static),
 #      L1_PAYLOADS (payload list, default images/l1-payloads.list)
 
 cd "$(dirname "$0")/.."
@@ -43,8 +44,15 @@ if [ $if_stale -eq 1 ] && ! img__is_stale "$out"; then
 fi
 
 start=$(date +%s.%N)
-kver=$(img__kernel_version)
-images/build-l2.sh --if-stale "$l2_initrd"
+# L1's own kernel (its modules go in here), and the L2 kernels: the
+# default series at /guest/bzImage, the newer one (6.12 from backports)
+# at /guest/SERIES/, each with an L2 initramfs holding its own modules.
+kver=${L1_KVER:-$(img__kernel_version)}
+l2_kver=$(img__kernel_version "$IMG_KERNEL_SERIES_DEFAULT")
+l2_new_kver=$(img__kernel_version "$IMG_KERNEL_SERIES_NEW")
+l2_new_initrd=$BUILD/images/l2-initrd-$IMG_KERNEL_SERIES_NEW.cpio.gz
+KVER=$l2_kver images/build-l2.sh --if-stale "$l2_initrd"
+KVER=$l2_new_kver images/build-l2.sh --if-stale "$l2_new_initrd"
 root=$(mktemp -d "${TMPDIR:-/tmp}/vmm-l1.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 
@@ -55,7 +63,9 @@ img__busybox "$root"
 img__copy_file tests/e2e/l1-init.sh "$root" /init
 chmod 755 "$root/init"
 # The order the notes give: irqbypass kvm ccp kvm-amd vhost_iotlb vhost tun tap vhost_net.
-img__modules "$kver" "$root" kvm-amd vhost_net
+# 9p over virtio: the host's folders the scenarios read (the Debian system
+# image, too big to carry in this initramfs), mounted read-only at /images.
+img__modules "$kver" "$root" kvm-amd vhost_net virtio_pci 9pnet_virtio 9p
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 echo "root:x:0:" > "$root/etc/group"
 
@@ -75,12 +85,17 @@ ${CC:-cc} -static -O2 -Wall -Werror -o "$root/usr/bin/kvm_hold" tests/e2e/kvm_ho
 	img__die "cannot build tests/e2e/kvm_hold.c"
 
 # The L2 guest: the installed kernel and the default initramfs.
-img__copy_file "/boot/vmlinuz-$kver" "$root" /guest/bzImage
+img__copy_file "/boot/vmlinuz-$l2_kver" "$root" /guest/bzImage
 img__copy_file "$l2_initrd" "$root" /guest/l2-initrd.cpio.gz
+img__copy_file "/boot/vmlinuz-$l2_new_kver" "$root" "/guest/$IMG_KERNEL_SERIES_NEW/bzImage"
+img__copy_file "$l2_new_initrd" "$root" "/guest/$IMG_KERNEL_SERIES_NEW/l2-initrd.cpio.gz"
 
 img__copy_bin "$(command -v iperf3 || img__die 'iperf3 not installed')" "$root"
 # qemu-img for the disk scenario: overlays on the test disk, checks after boots.
 img__copy_bin "$(command -v qemu-img || img__die 'qemu-img not installed (qemu-utils)')" "$root"
+
+# ssh into the Debian system guest (the distro scenario).
+img__copy_bin "$(command -v ssh || img__die 'ssh not installed (openssh-client)')" "$root"
 
 if [ $with_qemu -eq 1 ]; then
 	q=$(command -v qemu-system-x86_64) || img__die "qemu-system-x86_64 not installed"
@@ -122,4 +137,4 @@ fi
 
 img__pack "$root" "$out"
 end=$(date +%s.%N)
-img__log "$out: $(du -k "$out" | cut -f1) KiB (kernel $kver, $(wc -l < "$root/etc/modules.load") modules$( [ $with_qemu -eq 1 ] && echo ', with qemu')), built in $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
+img__log "$out: $(du -k "$out" | cut -f1) KiB (L1 kernel $kver, L2 kernels $l2_kver and $l2_new_kver, $(wc -l < "$root/etc/modules.load") modules$( [ $with_qemu -eq 1 ] && echo ', with qemu')), built in $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"

@@ -3,7 +3,7 @@
 # Debian kernel + build/images/l2-initrd.cpio.gz) with a shell on this terminal.
 # With a /dev/kvm that can boot Linux (hardware VMX/SVM KVM), vmm runs here;
 # otherwise (our machines: no /dev/kvm, or the PVM backend that cannot boot a
-# stock kernel, see /work/shared/notes/test-host.md) the guest boots inside the
+# stock kernel, see ../shared/notes/test-host.md (beside the repository)) the guest boots inside the
 # nested test host. VMM_RUN_LOCAL=1 or 0 overrides the check.
 
 set -eu

@@ -6,12 +6,18 @@
 #   make images               build/images/{l1,l2}-initrd.cpio.gz only
 #   make disk-image           build/images/fedora-layout.qcow2, the disk
 #                             scenario's test disk (images/build-fedora.sh)
+#                             (and fedora44-layout, debian-cloud-layout)
 #   make e2e-qemu             the boot scenario with QEMU as the L2 VMM (reference)
 # `make run` uses images/run-default.sh (the nested shell scenario here).
-E2E_SCENARIOS ?= boot poweroff guests net vhost vhost_missing manage disk
+# soak:20 first: 20 consecutive L2 boots, no retries. NAME@6.12 runs a
+# scenario with the newer L2 kernel (bookworm-backports) as well as the
+# default 6.1. layouts: the three disk layouts cloud images use; distro:
+# a real Debian system (systemd, cloud-init, sshd) in the Fedora 44 layout.
+E2E_SCENARIOS ?= soak:$(SOAK_BOOTS) boot boot@6.12 poweroff guests net net@6.12 vhost \
+                 vhost@6.12 vhost_missing manage disk layouts distro
 SOAK_BOOTS    ?= 20
 
-e2e: $(BUILD)/vmm $(BUILD)/vmm-static guests-build disk-image
+e2e: $(BUILD)/vmm $(BUILD)/vmm-static guests-build disk-image system-image
 	tests/e2e/local-errors.sh $(BUILD)/vmm
 	BUILD=$(BUILD) tests/e2e/nested.sh $(E2E_SCENARIOS)
 
@@ -25,6 +31,18 @@ images: $(BUILD)/vmm-static disk-image
 # (images/l1-payloads.list names it at build/images/).
 disk-image:
 	images/build-fedora.sh --if-stale $(BUILD)/images
+# ... and the other layouts' disks (tests/e2e/scenarios/layouts.sh)
+disk-image: disk-image-f44 disk-image-debian
+disk-image-f44:
+	images/build-fedora.sh --if-stale --layout f44 $(BUILD)/images
+disk-image-debian:
+	images/build-debian-cloud.sh --if-stale $(BUILD)/images
+.PHONY: disk-image-f44 disk-image-debian system-image
+
+# The distro scenario's Debian system (mmdebstrap: root and Debian's mirror),
+# shared into L1 over 9p from $(BUILD)/images/system.
+system-image:
+	images/build-debian-system.sh --if-stale $(BUILD)/images/system
 
 e2e-qemu:
 	BUILD=$(BUILD) tests/e2e/nested.sh --l2-vmm=qemu boot

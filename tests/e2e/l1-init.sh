@@ -17,6 +17,7 @@
 #   vmmtest_stall_s=90      an L2 boot with no init marker by then is a stall
 #   vmmtest_mem=512 vmmtest_cpus=2      L2 size
 #   vmmtest_l2args=a,b      extra L2 kernel parameters (commas become spaces)
+#   vmmtest_l2kernel=SERIES the L2 kernel: /guest/SERIES/ (default /guest/bzImage)
 #   vmmtest_rows= vmmtest_cols=         terminal size for the shell scenario
 # Payload scripts may ". /init" with E2E_SOURCE_ONLY=1 to reuse l2__run.
 
@@ -79,6 +80,11 @@ e2e__setup()
 		vmmtest_mem=*) L2_MEM=${w#*=} ;;
 		vmmtest_cpus=*) L2_CPUS=${w#*=} ;;
 		vmmtest_l2args=*) L2_EXTRA=$(echo "${w#*=}" | tr , ' ') ;;
+		vmmtest_l2kernel=*)
+			L2_KERNEL=/guest/${w#*=}/bzImage
+			L2_INITRD=/guest/${w#*=}/l2-initrd.cpio.gz
+			[ -e "$L2_KERNEL" ] || echo "E2E-WARN no L2 kernel $L2_KERNEL in this L1 image"
+			;;
 		vmmtest_rows=*) ROWS=${w#*=} ;;
 		vmmtest_cols=*) COLS=${w#*=} ;;
 		esac
@@ -100,6 +106,12 @@ e2e__setup()
 			echo "E2E-WARN insmod $m failed"
 		fi
 	done < /etc/modules.load
+	# The host's read-only share (nested.sh: -virtfs ... mount_tag=images).
+	if grep -qas images /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null; then
+		mkdir -p /images
+		mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 images /images ||
+			echo "E2E-WARN cannot mount the 9p share at /images"
+	fi
 	for d in kvm vhost-net net/tun; do
 		if [ ! -c "/dev/$d" ]; then
 			echo "E2E-RESULT name=$RESULT_NAME status=fail reason=no-/dev/$d"
@@ -391,6 +403,8 @@ e2e__main()
 	shell) scenario__shell ;;
 	guests) scenario__guests ;;
 	'') echo "E2E-RESULT name=none status=fail reason=no-vmmtest=-on-the-command-line" ;;
+	# a whole distribution booting twice under nested TCG takes longer
+	distro) scenario__script distro 1800 /tests/scenarios/distro.sh ;;
 	*) scenario__script "$SCENARIO" 900 "/tests/scenarios/$SCENARIO.sh" ;;
 	esac
 	e2e__finish

@@ -18,6 +18,7 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libvmm-san.a
 	$(Q)$(CC) $(CFLAGS) $(SAN) -O1 -o $@ $< $(BUILD)/libvmm-san.a -lcmocka $(LDLIBS)
 
 unit: $(UNIT_BINS)
+	@tests/unit/lint-paths.sh
 	@tests/unit/run.sh $(UNIT_BINS)
 
 .PHONY: unit

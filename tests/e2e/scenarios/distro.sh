@@ -1,0 +1,194 @@
+#!/bin/sh
+# tests/e2e/scenarios/distro.sh — the 'distro' scenario, run inside L1: a
+# real distribution booted straight from its disk. The image is Debian 12
+# with systemd, cloud-init and openssh-server in the Fedora 44 layout
+# (images/build-debian-system.sh; btrfs subvolumes, zstd, BLS in the boot
+# subvolume), reached over 9p at /images; boots write to a qcow2 overlay.
+#   1 vhost on   `vmm run --disk OVERLAY --root-password --ssh-key --net`
+#                with nothing else: vmm finds the entry and sizes the VM;
+#                systemd reaches the login prompt on ttyS0; cloud-init
+#                (NoCloud seed) sets the password and the key; ssh over
+#                the virtio-net NIC (DHCP from busybox udhcpd on the tap):
+#                `systemctl is-system-running`, the password checked
+#                against /etc/shadow, a token written; `systemctl
+#                poweroff` ends vmm with status 0
+#   2 vhost off  the same disk again: the token reads back; poweroff
+#   -            qemu-img check of the overlay clean; the base unchanged
+# Reports (E2E-INFO) the time to the login prompt and to ssh, and the
+# failed units when the system says "degraded".
+E2E_SOURCE_ONLY=1 . /init
+S=/images
+BASE=$S/debian-system.qcow2
+W=/tmp/distro
+P="E2E-INFO distro:"
+TAP=vnet0
+HOST_IP=192.168.100.1
+GUEST_IP=192.168.100.2
+PW=vmm-e2e-pw
+TOKEN=token-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+LOGIN_S=${DISTRO_LOGIN_S:-600}
+mkdir -p "$W"
+fail=
+
+if [ ! -f "$BASE" ] || [ ! -f "$S/debian-system.manifest" ]; then
+	echo "$P the Debian system image is not shared into L1 (images/build-debian-system.sh)"
+	exit 1
+fi
+# shellcheck disable=SC1091
+. "$S/debian-system.manifest"
+cp "$S/id_ed25519" "$W/key" && chmod 600 "$W/key" || exit 1
+qemu-img create -q -f qcow2 -b "$BASE" -F qcow2 "$W/overlay.qcow2" || exit 1
+
+# A DHCP server for the guest on the tap (cloud-init's fallback network
+# config is DHCP on the first NIC); started once vmm has made the tap.
+cat > "$W/udhcpd.conf" <<EOF
+interface $TAP
+start $GUEST_IP
+end $GUEST_IP
+max_leases 1
+lease_file $W/udhcpd.leases
+option subnet 255.255.255.0
+option lease 86400
+EOF
+: > "$W/udhcpd.leases"
+
+gssh()
+{
+	ssh -i "$W/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR "root@$GUEST_IP" "$@"
+}
+
+# distro__wait_for FILE TEXT LIMIT_S PID: until FILE has TEXT (0), PID
+# ended or LIMIT_S passed (1).
+distro__wait_for()
+{
+	n=0
+	while ! grep -aq "$2" "$1"; do
+		kill -0 "$4" 2> /dev/null || return 1
+		[ "$n" -lt "$(($3 * 2))" ] || return 1
+		n=$((n + 1))
+		# a line now and then: nested.sh ends an L1 silent for 300 s
+		[ $((n % 120)) -ne 0 ] || echo "$P waiting for '$2' ($((n / 2)) s)"
+		sleep 0.5
+	done
+}
+
+# distro__boot TAG VHOST: boot, log in over ssh, run the checks of this
+# boot (distro__checks_TAG), power off. Sets fail on any problem.
+distro__boot()
+{
+	tag=$1
+	out=$W/$tag.out
+	t0=$(e2e__uptime_ms)
+	# no --mem/--cpus/--kernel: a cloud image needs nothing but --disk
+	# the console into $out and onto L1's console, prefixed
+	rm -f "$W/$tag.fifo"
+	mkfifo "$W/$tag.fifo"
+	awk -v tag="$tag" -v f="$out" '{ sub(/\r$/, ""); print >> f; fflush(f); print "L2[" tag "]| " $0; fflush() }' \
+		< "$W/$tag.fifo" &
+	"$VMM" run -v --name "distro-$tag" --disk "$W/overlay.qcow2" --root-password "$PW" \
+		--ssh-key "$S/id_ed25519.pub" --net "tap=$TAP,host-ip=$HOST_IP/24" \
+		--vhost "$2" --no-console -p quiet < /dev/null > "$W/$tag.fifo" 2>&1 &
+	vpid=$!
+	: >> "$out"
+	# DHCP as soon as the tap exists: the guest's network setup waits for it
+	n=0
+	while [ ! -e /sys/class/net/$TAP ] && [ $n -lt 120 ] && kill -0 "$vpid" 2> /dev/null; do
+		n=$((n + 1))
+		sleep 0.5
+	done
+	udhcpd "$W/udhcpd.conf" 2> /dev/null
+	if ! distro__wait_for "$out" "login: " "$LOGIN_S" "$vpid"; then
+		fail="$fail $tag:no-login-prompt"
+		distro__end "$tag"
+		return
+	fi
+	login_ms=$(( $(e2e__uptime_ms) - t0 ))
+	grep -a "^vmm: booting" "$out" | head -n 1 | sed "s/^/$P $tag: /"
+	n=0
+	until gssh true 2> "$W/$tag.ssh.err"; do
+		n=$((n + 1))
+		if [ $n -ge 60 ] || ! kill -0 "$vpid" 2> /dev/null; then
+			fail="$fail $tag:no-ssh($(tail -n 1 "$W/$tag.ssh.err" | tr ' ' _))"
+			distro__end "$tag"
+			return
+		fi
+		sleep 2
+	done
+	ssh_ms=$(( $(e2e__uptime_ms) - t0 ))
+	echo "$P $tag: login prompt on ttyS0 after $(awk "BEGIN { printf \"%.1f\", $login_ms / 1000 }") s, ssh after $(awk "BEGIN { printf \"%.1f\", $ssh_ms / 1000 }") s (vhost $2, nested TCG)"
+	state=$(gssh 'timeout 300 systemctl is-system-running --wait' 2>&1)
+	echo "$P $tag: systemctl is-system-running: $state"
+	case $state in
+	running) ;;
+	degraded)
+		gssh 'systemctl --failed --no-legend --plain' 2>&1 | sed "s/^/$P $tag: failed unit: /"
+		# why, in the log of this run
+		gssh 'for u in $(systemctl --failed --no-legend --plain | cut -d" " -f1); do journalctl -b -u $u -n 15 --no-pager; done; grep -E "WARNING|ERROR|Traceback" /var/log/cloud-init.log | tail -n 15' 2>&1 |
+			sed "s/^/L2[$tag]-journal| /"
+		;;
+	*) fail="$fail $tag:system-$state" ;;
+	esac
+	"distro__checks_$tag"
+	gssh 'systemctl poweroff' > /dev/null 2>&1
+	distro__end "$tag"
+}
+
+# Wait (bounded) for vmm to end, the guest's poweroff being the reason.
+distro__end()
+{
+	n=0
+	while kill -0 "$vpid" 2> /dev/null && [ $n -lt 240 ]; do
+		n=$((n + 1))
+		sleep 0.5
+	done
+	if kill -0 "$vpid" 2> /dev/null; then
+		fail="$fail $1:vmm-did-not-end"
+		kill -TERM "$vpid"
+		sleep 2
+		kill -KILL "$vpid" 2> /dev/null
+	fi
+	wait "$vpid"
+	rc=$?
+	killall udhcpd 2> /dev/null
+	grep -aq "^vmm: guest powered off" "$out" || fail="$fail $1:no-poweroff"
+	[ "$rc" -eq 0 ] || fail="$fail $1:vmm-rc-$rc"
+	if [ -n "$fail" ]; then
+		echo "---- $1: last console lines ----"
+		tail -n 40 "$out"
+	fi
+}
+
+distro__checks_one()
+{
+	# vmm found the entry in the boot subvolume and sized the VM itself
+	grep -aq "from vda3 (btrfs subvolume boot): /boot/vmlinuz-$SYSTEM_KVER (1024 MiB, 2 vCPUs" "$out" ||
+		fail="$fail one:boot-line"
+	# the root is the root subvolume, /boot the boot subvolume
+	gssh 'grep " / btrfs" /proc/mounts' | grep -q "subvol=/root" || fail="$fail one:root-not-subvol-root"
+	gssh 'grep " /boot btrfs" /proc/mounts' | grep -q "subvol=/boot" || fail="$fail one:boot-not-mounted"
+	# cloud-init ran from the seed and set the password given
+	gssh 'cloud-init status --wait' > "$W/ci" 2>&1
+	grep -q "status: done" "$W/ci" || fail="$fail one:cloud-init-$(tr -d ' \n' < "$W/ci")"
+	gssh "python3 -W ignore -c 'import crypt, sys; h = [l.split(\":\")[1] for l in open(\"/etc/shadow\") if l.startswith(\"root:\")][0]; sys.exit(crypt.crypt(\"$PW\", h) != h)'" ||
+		fail="$fail one:root-password-not-set"
+	gssh 'ip -o link show' | grep -q "link/ether" || fail="$fail one:no-nic"
+	gssh "echo $TOKEN > /root/vmm-token && sync" || fail="$fail one:write"
+}
+
+distro__checks_two()
+{
+	got=$(gssh 'cat /root/vmm-token')
+	[ "$got" = "$TOKEN" ] || fail="$fail two:token-not-read-back"
+}
+
+distro__boot one on
+[ -z "$fail" ] && distro__boot two off
+qemu-img check -q "$W/overlay.qcow2" || fail="$fail overlay-check"
+sha=$(sha256sum "$BASE" | cut -d' ' -f1)
+[ "$sha" = "$SYSTEM_SHA256" ] || fail="$fail base-changed"
+if [ -n "$fail" ]; then
+	echo "$P FAILED:$fail"
+	exit 1
+fi
+exit 0
