@@ -1,14 +1,15 @@
-/* disk.c — opening a disk image (format probe), the memory-backed disk,
- * and the bounds-checked helpers every format shares. */
+/* disk.c — opening a disk image (locks, format probe), the chain line
+ * for the user, the memory-backed disk, and the bounds-checked helpers
+ * every format shares. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "devices/disk.h"
+#include "devices/disk_lock.h"
 #include "devices/disk_raw.h"
 #include "devices/qcow2.h"
 
@@ -33,35 +34,54 @@ bool disk__range_ok(const struct disk *d, uint64_t off, uint64_t len)
 	return off <= d->size && len <= d->size - off;
 }
 
-struct disk *disk__open(const char *path, enum disk_format fmt, bool read_only,
-			char *err, size_t errlen)
+/* Names from image headers may hold control characters (a terminal
+ * escape): shown as '?'. */
+static void sanitize(char *s)
 {
-	unsigned char head[4];
-	ssize_t n;
-	int fd;
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
 
-	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+enum disk_format disk__probe(const void *head, size_t len)
+{
+	return qcow2__probe(head, len) ? DISK_FORMAT_QCOW2 : DISK_FORMAT_RAW;
+}
+
+struct disk *disk__open_opts(const char *path, const struct disk_open_opts *o,
+			     char *err, size_t errlen)
+{
+	unsigned char head[DISK_PROBE_BYTES];
+	enum disk_format fmt = o->format;
+	struct disk *d;
+	ssize_t n;
+	int fd, fl;
+
+	/* O_NONBLOCK: a FIFO given as image must not hang the open (it is
+	 * refused as not a file below); cleared again at once. */
+	fd = open(path, (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 
 		if (e == ENOENT)
 			snprintf(err, errlen, "disk image %s not found", path);
-		else if (e == EROFS || (e == EACCES && !read_only))
+		else if (e == EROFS || (e == EACCES && !o->read_only))
 			snprintf(err, errlen, "disk image %s: %s (add ro to open it read-only)",
 				 path, strerror(e));
 		else
 			snprintf(err, errlen, "disk image %s: %s", path, strerror(e));
 		return NULL;
 	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "disk image %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
 	/* Two writers would corrupt an image (a qcow2's metadata above all):
 	 * a writer takes the file exclusively, a reader (backing files
-	 * included) shares it with other readers. */
-	if (flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			snprintf(err, errlen, "disk image %s is in use by another vmm%s", path,
-				 read_only ? " that writes it" : "");
-		else
-			snprintf(err, errlen, "disk image %s: cannot lock it: %s", path, strerror(errno));
+	 * included, devices/qcow2.c) shares it with other readers. */
+	if (disk_lock__take(fd, path, !o->read_only, err, errlen) < 0) {
 		close(fd);
 		return NULL;
 	}
@@ -72,11 +92,44 @@ struct disk *disk__open(const char *path, enum disk_format fmt, bool read_only,
 			close(fd);
 			return NULL;
 		}
-		fmt = qcow2__probe(head, (size_t)n) ? DISK_FORMAT_QCOW2 : DISK_FORMAT_RAW;
+		fmt = disk__probe(head, (size_t)n);
 	}
 	if (fmt == DISK_FORMAT_QCOW2)
-		return qcow2__open(fd, path, read_only, err, errlen);
-	return disk_raw__open(fd, path, read_only, err, errlen);
+		d = qcow2__open(fd, path, o->read_only, !o->no_backing, err, errlen);
+	else
+		d = disk_raw__open(fd, path, o->read_only, err, errlen);
+	if (d)
+		d->probed = o->format == DISK_FORMAT_AUTO;
+	else
+		sanitize(err);  /* it may quote a backing file name from the image */
+	return d;
+}
+
+struct disk *disk__open(const char *path, enum disk_format fmt, bool read_only,
+			char *err, size_t errlen)
+{
+	struct disk_open_opts o = { .format = fmt, .read_only = read_only };
+
+	return disk__open_opts(path, &o, err, errlen);
+}
+
+void disk__describe(const struct disk *d, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (const struct disk *x = d; x && used + 1 < len; x = x->backing) {
+		int n = snprintf(buf + used, len - used, "%s%s (%s%s%s)", x == d ? "" : " -> ",
+				 x->path, x->format, x == d && x->probed ? ", probed" : "",
+				 x == d && x->read_only ? ", read-only" : "");
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	sanitize(buf);
 }
 
 void disk__close(struct disk *d)

@@ -49,17 +49,46 @@ struct disk {
 	const char *format;     /* "raw", "qcow2", "memory" */
 	uint64_t size;          /* virtual size, bytes */
 	bool read_only;
+	bool probed;            /* the format was guessed from the content (no
+	                         * format=): a raw image then refuses writes that
+	                         * would make it probe as something else */
 	uint32_t block_size;    /* preferred I/O granularity for the guest (512 or 4096) */
 	char serial[21];        /* VIRTIO_BLK_ID_BYTES (20) + NUL; may be empty */
+	const struct disk *backing;     /* where unallocated reads go (qcow2),
+	                                 * or NULL; owned by the format */
+	uint64_t boot_files_max;        /* direct boot (vmm/diskboot.c): kernel
+	                                 * and initrds copied out of this image
+	                                 * together at most (bytes); 0 = only the
+	                                 * fixed DISKBOOT_*_MAX caps */
 };
 
 enum disk_format { DISK_FORMAT_AUTO, DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 };
 
-/* Open an image. DISK_FORMAT_AUTO probes: qcow2 magic -> qcow2, else raw.
- * read_only opens the file O_RDONLY and refuses writes with -EROFS.
- * NULL on failure with one line in err. */
+/* How many bytes at the start of an image the format probe looks at. */
+#define DISK_PROBE_BYTES 512
+
+struct disk_open_opts {
+	enum disk_format format;   /* AUTO: probe (see disk__probe) */
+	bool read_only;            /* O_RDONLY; writes fail with -EROFS */
+	bool no_backing;           /* backing=off: refuse an image naming a backing file */
+};
+
+/* Open an image: locked against other writers (devices/disk_lock.h), the
+ * format probed when not given, a qcow2's backing chain opened read-only
+ * (regular files only, devices/qcow2.c). NULL on failure with one line
+ * in err. */
+struct disk *disk__open_opts(const char *path, const struct disk_open_opts *o,
+			     char *err, size_t errlen);
+/* The same with only a format and read_only. */
 struct disk *disk__open(const char *path, enum disk_format fmt, bool read_only,
 			char *err, size_t errlen);
+/* What the first bytes of an image (up to DISK_PROBE_BYTES) say it is:
+ * the qcow2 magic -> QCOW2, anything else -> RAW. */
+enum disk_format disk__probe(const void *head, size_t len);
+/* One line for the user: the image and its backing chain, e.g.
+ * "overlay.qcow2 (qcow2) -> /img/base.qcow2 (qcow2)"; control characters
+ * in names (they come from image headers) shown as '?'. */
+void disk__describe(const struct disk *d, char *buf, size_t len);
 /* A read-only disk over a memory buffer of 'len' bytes (taken over: freed
  * by disk__close). 'name' is for messages. */
 struct disk *disk__open_mem(const char *name, void *buf, uint64_t len);

@@ -14,10 +14,13 @@
 #include <unistd.h>
 
 #include "devices/disk_raw.h"
+#include "vmm/log.h"
+#include "vmm/util.h"
 
 struct disk_raw {
 	int fd;
 	bool blockdev;
+	bool probe_refusal_logged;
 };
 
 static struct disk_raw *raw(struct disk *d)
@@ -85,8 +88,59 @@ static ssize_t raw_preadv(struct disk *d, const struct iovec *iov, int iovcnt, u
 	return raw_xfer(d, iov, iovcnt, off, false);
 }
 
+/* A raw image opened without format= was recognised as raw by its
+ * first bytes, and will be again at the next start. A guest that may
+ * write those bytes could turn its disk into a qcow2 image whose backing
+ * file is any host file (/etc/shadow): vmm runs as root and would hand
+ * it to the guest. So a write that would change what the image probes
+ * as is refused with -EPERM, as QEMU does; with format=raw the guest may
+ * write anything. Guest writes are whole sectors, so one touching the
+ * probed area normally covers it all; a partial one is laid over what
+ * the file holds now. */
+static int probe_guard(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	uint8_t head[DISK_PROBE_BYTES];
+	size_t total = 0, at = 0;
+
+	if (!d->probed || off >= sizeof(head))
+		return 0;
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (!total)
+		return 0;
+	memset(head, 0, sizeof(head));
+	if (off > 0 || total < sizeof(head)) {
+		struct iovec cur = { .iov_base = head, .iov_len = MIN(sizeof(head), d->size) };
+		ssize_t n = raw_xfer(d, &cur, 1, 0, false);
+
+		if (n < 0)
+			return (int)n;
+	}
+	/* the write's bytes that land in [off, sizeof(head)) */
+	for (int i = 0; i < iovcnt && off + at < sizeof(head); i++) {
+		size_t n = MIN(iov[i].iov_len, sizeof(head) - (size_t)(off + at));
+
+		memcpy(head + off + at, iov[i].iov_base, n);
+		at += iov[i].iov_len;
+	}
+	if (disk__probe(head, sizeof(head)) == DISK_FORMAT_RAW)
+		return 0;
+	if (!__atomic_exchange_n(&raw(d)->probe_refusal_logged, true, __ATOMIC_RELAXED))
+		pr_warn("disk image %s: guest write to sector 0 refused: it would make the image "
+			"probe as qcow2 at the next start (its format was probed; give "
+			"format=raw to let the guest write any header there)", d->path);
+	return -EPERM;
+}
+
 static ssize_t raw_pwritev(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
 {
+	int r;
+
+	if (iovcnt <= 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	r = probe_guard(d, iov, iovcnt, off);
+	if (r < 0)
+		return r;
 	return raw_xfer(d, iov, iovcnt, off, true);
 }
 

@@ -1,4 +1,4 @@
-/* diskcfg.c — parsing --disk PATH[,format=raw|qcow2][,ro][,serial=S]. */
+/* diskcfg.c — parsing --disk PATH[,format=raw|qcow2][,ro][,serial=S][,backing=off]. */
 #include <stdio.h>
 #include <string.h>
 
@@ -36,8 +36,15 @@ static int parse_key(const char *key, const char *val, struct disk_config *out,
 			if (*p < 0x21 || *p > 0x7e)
 				return util__fail(err, errlen, "--disk: serial '%s': printable ASCII without spaces only", val);
 		strcpy(out->serial, val);
+	} else if (!strcmp(key, "backing")) {
+		if (val && (!strcmp(val, "off") || !strcmp(val, "false")))
+			out->no_backing = true;
+		else if (val && (!strcmp(val, "on") || !strcmp(val, "true")))
+			out->no_backing = false;
+		else
+			return util__fail(err, errlen, "--disk: backing=%s: use on or off", val ? val : "");
 	} else {
-		return util__fail(err, errlen, "--disk: unknown key '%s' (use format=, ro, serial=)", key);
+		return util__fail(err, errlen, "--disk: unknown key '%s' (use format=, ro, serial=, backing=)", key);
 	}
 	return 0;
 }

@@ -251,7 +251,7 @@ void pci__bar_update(struct pci_device *d, unsigned i)
 		return;
 	err = bus__register(bar_bus(d, i), addr, b->size, b->ops, b->opaque);
 	if (err) {
-		pr_warn("pci %02x.0 %s: BAR%u at %#llx+%#llx not decoded: %s",
+		pr_guest("pci %02x.0 %s: BAR%u at %#llx+%#llx not decoded: %s",
 			d->slot, d->name, i, (unsigned long long)addr,
 			(unsigned long long)b->size, strerror(-err));
 		return;

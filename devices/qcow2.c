@@ -1,9 +1,10 @@
 /* qcow2.c — opening a qcow2 image: the header (v2/v3) and its
  * extensions checked field by field against an untrusted file, the L1 and
  * refcount tables loaded, unsupported features refused with one line,
- * the backing chain opened read-only (names relative to the image's own
- * directory, depth limited), unknown autoclear bits cleared on a
- * read-write open; and closing (metadata written back). */
+ * the backing chain opened read-only and locked shared (names relative to
+ * the image's own directory, regular files only, loops and depth
+ * limited, none at all with backing=off), unknown autoclear bits cleared
+ * on a read-write open; and closing (metadata written back). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "devices/disk_lock.h"
 #include "devices/disk_raw.h"
 #include "devices/qcow2.h"
 #include "devices/qcow2_priv.h"
@@ -201,19 +203,99 @@ static int read_header(struct qcow2 *s, struct hdr *x, bool ro, const char *path
 	return r < 0 ? -1 : 0;
 }
 
-static struct disk *open_depth(int fd, const char *path, bool ro, unsigned depth, char *err,
+/* The images opened so far in one chain, top first: a backing file that
+ * is one of them is a loop. */
+struct chain {
+	unsigned n;
+	bool allow_backing;         /* false: backing=off */
+	dev_t dev[QCOW2_MAX_BACKING_DEPTH];
+	ino_t ino[QCOW2_MAX_BACKING_DEPTH];
+};
+
+static struct disk *open_depth(int fd, const char *path, bool ro, struct chain *c, char *err,
 			       size_t errlen);
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" :
+	       S_ISBLK(m) ? "a block device" : S_ISDIR(m) ? "a directory" :
+	       S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+/* The backing file 'full' read-only and locked shared, or -1 with err.
+ * Its name comes from the image, which may have been downloaded or
+ * written by a guest, so only a regular file is followed: opening a FIFO
+ * blocks, some devices act when opened (a tape rewinds, a watchdog
+ * arms), and a directory or a host block device is no backing image
+ * anyone meant. O_PATH looks without opening; the real open goes through
+ * /proc/self/fd, so it opens the inode that was checked. */
+static int open_backing_fd(const char *full, const char *path, const struct chain *c,
+			   char *err, size_t errlen)
+{
+	struct stat st, st2;
+	char proc[32];
+	int pfd, fd, fl;
+
+	pfd = open(full, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
+		int e = errno;
+
+		return fail(err, errlen, path, "backing file %s %s", full,
+			    e == ENOENT ? "not found" : strerror(e));
+	}
+	if (fstat(pfd, &st) < 0) {
+		fail(err, errlen, path, "backing file %s: %s", full, strerror(errno));
+		goto fail_path;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(err, errlen, path, "backing file %s is %s; only regular files are followed",
+		     full, file_kind(st.st_mode));
+		goto fail_path;
+	}
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->dev[i] == st.st_dev && c->ino[i] == st.st_ino) {
+			fail(err, errlen, path, "backing file %s is an image of this chain already "
+			     "(a loop)", full);
+			goto fail_path;
+		}
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT)          /* no /proc: by name, checked below */
+		fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		fail(err, errlen, path, "backing file %s: %s", full, strerror(errno));
+		goto fail_path;
+	}
+	close(pfd);
+	if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino ||
+	    (fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		close(fd);
+		return fail(err, errlen, path, "backing file %s changed while it was opened", full);
+	}
+	if (disk_lock__take(fd, full, false, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+fail_path:
+	close(pfd);
+	return -1;
+}
+
 static int open_backing(struct qcow2 *s, const struct hdr *x, const char *path,
-			unsigned depth, char *err, size_t errlen)
+			struct chain *c, char *err, size_t errlen)
 {
 	const char *slash = strrchr(path, '/');
 	bool qcow2;
 	char *full;
 	int fd;
 
-	if (depth + 1 >= QCOW2_MAX_BACKING_DEPTH)
-		return fail(err, errlen, path, "backing chain longer than %d images (a loop?)",
+	if (!c->allow_backing)
+		return fail(err, errlen, path, "names a backing file (%s), and backing=off was given",
+			    x->backing);
+	if (c->n >= QCOW2_MAX_BACKING_DEPTH)
+		return fail(err, errlen, path, "backing chain longer than %d images",
 			    QCOW2_MAX_BACKING_DEPTH);
 	if (x->backing[0] == '/' || !slash) {
 		full = strdup(x->backing);
@@ -222,12 +304,8 @@ static int open_backing(struct qcow2 *s, const struct hdr *x, const char *path,
 	}
 	if (!full)
 		return fail(err, errlen, path, "out of memory");
-	fd = open(full, O_RDONLY | O_CLOEXEC);
+	fd = open_backing_fd(full, path, c, err, errlen);
 	if (fd < 0) {
-		int e = errno;
-
-		fail(err, errlen, path, "backing file %s %s", full,
-		     e == ENOENT ? "not found" : strerror(e));
 		free(full);
 		return -1;
 	}
@@ -236,13 +314,13 @@ static int open_backing(struct qcow2 *s, const struct hdr *x, const char *path,
 	} else if (!strcmp(x->backing_fmt, "raw")) {
 		qcow2 = false;
 	} else {
-		unsigned char m[4];
+		unsigned char m[DISK_PROBE_BYTES];
 		ssize_t n = pread(fd, m, sizeof(m), 0);
 
-		qcow2 = n > 0 && qcow2__probe(m, (size_t)n);
+		qcow2 = n > 0 && disk__probe(m, (size_t)n) == DISK_FORMAT_QCOW2;
 	}
 	/* a failure below names the backing file itself */
-	s->backing = qcow2 ? open_depth(fd, full, true, depth + 1, err, errlen)
+	s->backing = qcow2 ? open_depth(fd, full, true, c, err, errlen)
 			   : disk_raw__open(fd, full, true, err, errlen);
 	free(full);
 	return s->backing ? 0 : -1;
@@ -332,7 +410,7 @@ static const struct disk_ops qcow2_ops = {
 	.close = qcow2_close,
 };
 
-static struct disk *open_depth(int fd, const char *path, bool ro, unsigned depth, char *err,
+static struct disk *open_depth(int fd, const char *path, bool ro, struct chain *c, char *err,
 			       size_t errlen)
 {
 	struct qcow2 *s = calloc(1, sizeof(*s));
@@ -365,6 +443,9 @@ static struct disk *open_depth(int fd, const char *path, bool ro, unsigned depth
 		fail(err, errlen, path, "is not a regular file or block device");
 		goto fail;
 	}
+	c->dev[c->n] = st.st_dev;
+	c->ino[c->n] = st.st_ino;
+	c->n++;
 	if (read_header(s, x, ro, path, err, errlen) < 0)
 		goto fail;
 	s->version = x->version;
@@ -386,7 +467,7 @@ static struct disk *open_depth(int fd, const char *path, bool ro, unsigned depth
 	s->end_cluster = (s->file_end + s->cluster_size - 1) >> s->cluster_bits;
 	if (load(s, x, path, err, errlen) < 0)
 		goto fail;
-	if (x->backing[0] && open_backing(s, x, path, depth, err, errlen) < 0)
+	if (x->backing[0] && open_backing(s, x, path, c, err, errlen) < 0)
 		goto fail;
 	if (!ro && x->autoclear) {
 		uint8_t zero[8] = { 0 };
@@ -404,6 +485,7 @@ static struct disk *open_depth(int fd, const char *path, bool ro, unsigned depth
 	free(x);
 	d->ops = &qcow2_ops;
 	d->priv = s;
+	d->backing = s->backing;
 	d->size = s->size;
 	d->read_only = ro;
 	d->block_size = 512;
@@ -421,7 +503,10 @@ fail:
 	return NULL;
 }
 
-struct disk *qcow2__open(int fd, const char *path, bool read_only, char *err, size_t errlen)
+struct disk *qcow2__open(int fd, const char *path, bool read_only, bool allow_backing,
+			 char *err, size_t errlen)
 {
-	return open_depth(fd, path, read_only, 0, err, errlen);
+	struct chain c = { .allow_backing = allow_backing };
+
+	return open_depth(fd, path, read_only, &c, err, errlen);
 }

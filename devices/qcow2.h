@@ -8,7 +8,9 @@
  * files, extended L2 entries, unknown incompatible bits, a dirty or
  * corrupt image opened for writing) are refused at open with one line;
  * so are images with internal snapshots opened for writing (read-only is
- * fine). Backing chains are limited to 16 images (loops are refused).
+ * fine). Backing chains are limited to 16 images (loops are refused);
+ * a backing file must be a regular file (never a FIFO, device or
+ * directory) and is locked shared like any read-only image.
  *
  * Writes: discard and write_zeroes use the v3 zero flag (or unallocate
  * clusters when there is no backing file); v2 with a backing file turns
@@ -31,8 +33,11 @@
 
 /* True if the first bytes of a file (at least 4) carry the qcow2 magic. */
 bool qcow2__probe(const void *head, size_t len);
-/* Open 'fd' (already opened on 'path', O_RDWR unless read_only; taken
- * over: closed on failure and by close()). NULL with one line in err. */
-struct disk *qcow2__open(int fd, const char *path, bool read_only, char *err, size_t errlen);
+/* Open 'fd' (already opened on 'path', O_RDWR unless read_only, and
+ * locked; taken over: closed on failure and by close()). Without
+ * allow_backing an image naming a backing file is refused. NULL with one
+ * line in err. */
+struct disk *qcow2__open(int fd, const char *path, bool read_only, bool allow_backing,
+			 char *err, size_t errlen);
 
 #endif

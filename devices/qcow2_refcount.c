@@ -181,7 +181,7 @@ static int grow_rt(struct qcow2 *s, uint64_t t)
 		nb = nb2;
 	}
 	if (n_tc * cs > QCOW2_MAX_REFTABLE_BYTES) {
-		pr_err("disk image %s: refcount table would exceed %u MiB; image full", s->path,
+		pr_guest_err("disk image %s: refcount table would exceed %u MiB; image full", s->path,
 		       QCOW2_MAX_REFTABLE_BYTES >> 20);
 		return -ENOSPC;
 	}
@@ -308,7 +308,7 @@ static int find_free(struct qcow2 *s, uint64_t *out)
 			}
 		}
 	}
-	pr_err("disk image %s: no free cluster left", s->path);
+	pr_guest_err("disk image %s: no free cluster left", s->path);
 	return -ENOSPC;
 }
 

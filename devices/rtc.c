@@ -82,7 +82,7 @@ static uint8_t clock_read(const struct rtc *r, uint8_t index)
 	int hour;
 
 	if (!gmtime_r(&now, &tm)) {
-		pr_warn("rtc: host time not representable");
+		pr_guest("rtc: host time not representable");
 		return 0;
 	}
 	switch (index) {

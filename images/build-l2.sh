@@ -1,7 +1,7 @@
 #!/bin/sh
 # images/build-l2.sh — build the default L2 guest initramfs
 # (build/images/l2-initrd.cpio.gz) from installed Debian packages: busybox-static,
-# /init from images/l2-init.sh, the virtio-net module stack of the installed
+# /init from images/l2-init.sh, the virtio-net and virtio-blk module stacks of the installed
 # kernel, and iperf3 with its libraries. The kernel to boot it with is the
 # installed /boot/vmlinuz-*.
 #
@@ -34,7 +34,7 @@ mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/et
 img__busybox "$root"
 img__copy_file images/l2-init.sh "$root" /init
 chmod 755 "$root/init"
-img__modules "$kver" "$root" virtio_pci virtio_net
+img__modules "$kver" "$root" virtio_pci virtio_net virtio_blk
 img__copy_bin "$(command -v iperf3 || img__die 'iperf3 not installed')" "$root"
 # lspci with the PCI ID database: the guest-side view of the NIC.
 img__copy_bin "$(command -v lspci || img__die 'lspci not installed (pciutils)')" "$root"

@@ -182,6 +182,10 @@ static int req_parse(struct blk_dev *bd, const struct vq_chain *ch, struct blk_r
 
 static uint8_t io_error(struct blk_dev *bd, const char *what, long rc)
 {
+	/* -EPERM is the disk layer refusing a write it has already named
+	 * in one line of its own (devices/disk_raw.c, a probed image). */
+	if (rc == -EPERM)
+		return VIRTIO_BLK_S_IOERR;
 	if (!bd->io_err_logged) {
 		bd->io_err_logged = true;
 		pr_warn("%s: %s %s failed: %s (later disk errors are only counted)",

@@ -423,12 +423,12 @@ static int net_set_features(struct virtio_dev *vdev, uint64_t f)
 		return -1;
 	/* VERSION_1: the 12-byte header whether or not MRG_RXBUF. */
 	if (be->set_vnet_hdr_len && be->set_vnet_hdr_len(nd->cfg.backend_priv, NET_HDR_LEN) < 0) {
-		pr_err("%s: backend refused a %d-byte vnet header", vdev->name, NET_HDR_LEN);
+		pr_guest_err("%s: backend refused a %d-byte vnet header", vdev->name, NET_HDR_LEN);
 		return -1;
 	}
 	/* Offloads the guest did not accept must be off in the backend. */
 	if (be->set_offload && be->set_offload(nd->cfg.backend_priv, f) < 0) {
-		pr_err("%s: backend refused the offloads for features 0x%llx", vdev->name,
+		pr_guest_err("%s: backend refused the offloads for features 0x%llx", vdev->name,
 		       (unsigned long long)f);
 		return -1;
 	}
@@ -465,6 +465,10 @@ static void net_driver_ok(struct virtio_dev *vdev)
 {
 	struct net_dev *nd = to_net(vdev);
 
+	/* Once per reset: a second start would hand the rings to the
+	 * backend (vhost) again. */
+	if (nd->running)
+		return;
 	if (!(nd->features & BIT(VIRTIO_F_VERSION_1))) {
 		/* The backend's header size was never set: do not start. */
 		net__violation(nd, "DRIVER_OK without accepted features");

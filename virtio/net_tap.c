@@ -68,13 +68,15 @@ static int tap_start(void *b, struct virtio_dev *vdev, uint64_t features)
 
 	if (!nt->use_vhost)
 		return 1;
+	if (nt->vhost.running)
+		return 0;       /* already handed over: detaching twice would lose the kick fds */
 	for (int i = 0; i < NR_DATA_QUEUES; i++) {
 		struct virtqueue *vq = &vdev->vq[i];
 		int kick, call;
 
 		if (!vq->enabled || virtio_dev__queue_detach(vdev, i, &kick, &call) < 0) {
 			attach_back(vdev, i);
-			pr_warn("eth%d: queue %d is not enabled with an MSI-X vector: userspace datapath",
+			pr_guest("eth%d: queue %d is not enabled with an MSI-X vector: userspace datapath",
 				nt->index, i);
 			return 1;
 		}
@@ -90,7 +92,7 @@ static int tap_start(void *b, struct virtio_dev *vdev, uint64_t features)
 	}
 	if (vhost_net__start(&nt->vhost, features, &nt->vm->mem, q, NR_DATA_QUEUES,
 			     nt->tap.fd, err, sizeof(err)) < 0) {
-		pr_err("eth%d: %s", nt->index, err);
+		pr_guest_err("eth%d: %s", nt->index, err);
 		attach_back(vdev, NR_DATA_QUEUES);
 		return -1;
 	}
@@ -104,7 +106,7 @@ static void tap_stop(void *b, struct virtio_dev *vdev)
 	uint16_t last[NR_DATA_QUEUES];
 
 	if (vhost_net__stop(&nt->vhost, NR_DATA_QUEUES, last) < 0)
-		pr_warn("eth%d: stopping vhost-net failed", nt->index);
+		pr_guest("eth%d: stopping vhost-net failed", nt->index);
 	attach_back(vdev, NR_DATA_QUEUES);
 }
 

@@ -45,13 +45,20 @@ static void set_status(struct virtio_pci *vp, uint8_t val)
 		virtio_pci_common__reset(vp);
 		return;
 	}
-	vp->status = (uint8_t)(val | (old & VIRTIO_CONFIG_S_NEEDS_RESET));
+	/* Accepted features and DRIVER_OK stay set until a reset. A driver
+	 * must not clear status bits (spec 2.1.2); one that clears and sets
+	 * DRIVER_OK again would otherwise start the datapath twice (vhost
+	 * set up again, two pollers on one kick eventfd), and one that
+	 * clears FEATURES_OK could renegotiate under a running datapath. */
+	vp->status = (uint8_t)(val | (old & (VIRTIO_CONFIG_S_NEEDS_RESET |
+					     VIRTIO_CONFIG_S_FEATURES_OK |
+					     VIRTIO_CONFIG_S_DRIVER_OK)));
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		uint64_t offered = vdev->ops->get_features(vdev);
 
 		if ((vp->driver_features & ~offered) ||
 		    vdev->ops->set_features(vdev, vp->driver_features) < 0) {
-			pr_warn("%s: driver features 0x%llx refused (offered 0x%llx)", vdev->name,
+			pr_guest("%s: driver features 0x%llx refused (offered 0x%llx)", vdev->name,
 				(unsigned long long)vp->driver_features, (unsigned long long)offered);
 			vp->status &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
 		} else {

@@ -302,7 +302,7 @@ int vhost_net__start(struct vhost_net *vn, uint64_t acked, const struct guest_me
 		     i, strerror(-r));
 		for (i = attached - 1; i >= 0; i--)
 			if (set_backend(vn, i, -1) < 0)
-				pr_warn("vhost-net: could not detach queue %d after a failed start", i);
+				pr_guest("vhost-net: could not detach queue %d after a failed start", i);
 		return r;
 	}
 	vn->backend_features = features;
@@ -322,7 +322,7 @@ int vhost_net__stop(struct vhost_net *vn, int nr_queues, uint16_t *last_avail)
 	for (i = 0; i < nr_queues; i++) {
 		r = set_backend(vn, i, -1);
 		if (r < 0) {
-			pr_err("vhost-net: VHOST_NET_SET_BACKEND -1 (queue %d): %s", i, strerror(-r));
+			pr_guest_err("vhost-net: VHOST_NET_SET_BACKEND -1 (queue %d): %s", i, strerror(-r));
 			ret = ret ? ret : r;
 		}
 	}
@@ -331,7 +331,7 @@ int vhost_net__stop(struct vhost_net *vn, int nr_queues, uint16_t *last_avail)
 
 		r = vn->ops->ioctl(vn->fd, VHOST_GET_VRING_BASE, &s);
 		if (r < 0) {
-			pr_err("vhost-net: VHOST_GET_VRING_BASE (queue %d): %s", i, strerror(-r));
+			pr_guest_err("vhost-net: VHOST_GET_VRING_BASE (queue %d): %s", i, strerror(-r));
 			ret = ret ? ret : r;
 			continue;
 		}
@@ -352,7 +352,7 @@ int vhost_net__set_call(struct vhost_net *vn, int queue, int call_fd)
 		return -EINVAL;
 	r = vn->ops->ioctl(vn->fd, VHOST_SET_VRING_CALL, &f);
 	if (r < 0)
-		pr_err("vhost-net: VHOST_SET_VRING_CALL (queue %d, fd %d): %s",
+		pr_guest_err("vhost-net: VHOST_SET_VRING_CALL (queue %d, fd %d): %s",
 		       queue, call_fd, strerror(-r));
 	return r < 0 ? r : 0;
 }

@@ -20,7 +20,7 @@ void virtio_dev__signal_config(struct virtio_dev *vdev)
 
 void virtio_dev__needs_reset(struct virtio_dev *vdev, const char *why)
 {
-	pr_warn("%s: device needs reset: %s", vdev->name, why ? why : "protocol violation");
+	pr_guest("%s: device needs reset: %s", vdev->name, why ? why : "protocol violation");
 	if (vdev->transport && vdev->transport->needs_reset)
 		vdev->transport->needs_reset(vdev);
 }

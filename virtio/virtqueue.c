@@ -38,7 +38,7 @@ static inline __virtio16 *avail_event(const struct virtqueue *vq)
 static int vq_fail(struct virtqueue *vq, const char *why)
 {
 	if (!vq->broken)
-		pr_warn("virtqueue: %s; queue stopped until reset", why);
+		pr_guest("virtqueue: %s; queue stopped until reset", why);
 	vq->broken = true;
 	vq->err = why;
 	return -1;

@@ -3,13 +3,17 @@
  * Long options follow QEMU/Firecracker habits, short ones kvmtool's:
  * -k/--kernel -i/--initrd -p/--params -m/--mem -c/--cpus.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/cli.h"
+#include "vmm/log.h"
 #include "vmm/util.h"
 
 static const char usage[] =
@@ -38,13 +42,20 @@ static const char usage[] =
 "                       removed at exit if vmm created it); host-ip puts an\n"
 "                       address on the tap, bridge attaches it to BR; repeat\n"
 "                       for more NICs (up to 4); vhost=on|off|auto per NIC\n"
-"      --disk FILE[,format=raw|qcow2][,ro][,serial=S]\n"
+"      --disk FILE[,format=raw|qcow2][,ro][,serial=S][,backing=off]\n"
 "                       a virtio-blk disk (raw or qcow2, format probed if\n"
-"                       not given); repeat for more (up to 4: vda, vdb...)\n"
-"      --root-password PW  set root's password on first boot (cloud-init)\n"
+"                       not given; a probed raw disk refuses guest writes\n"
+"                       that would make it probe as qcow2); backing=off\n"
+"                       refuses an image naming a backing file; repeat\n"
+"                       for more (up to 4: vda, vdb...)\n"
+"      --root-password-file FILE  set root's password on first boot\n"
+"                       (cloud-init) to FILE's first line; - reads it from\n"
+"                       standard input\n"
+"      --root-password PW  the same from the command line, where other\n"
+"                       local users can read it (ps): prefer the file\n"
 "      --ssh-key FILE   authorize this OpenSSH public key for root\n"
 "      --cloud-init FILE  cloud-init user-data to pass to the guest\n"
-"                       (these three attach a NoCloud seed disk, CIDATA)\n"
+"                       (these attach a NoCloud seed disk, CIDATA)\n"
 "      --vhost on|off|auto  move the NICs' packets in the host kernel's\n"
 "                       vhost-net (on), in vmm's I/O thread (off), or vhost\n"
 "                       when /dev/vhost-net can be opened (auto, default)\n"
@@ -75,7 +86,69 @@ static bool valid_name(const char *s)
 }
 
 enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE, OPT_NET, OPT_VHOST, OPT_DISK, OPT_ROOT_PW,
-       OPT_SSH_KEY, OPT_CLOUD_INIT };
+       OPT_ROOT_PW_FILE, OPT_SSH_KEY, OPT_CLOUD_INIT };
+
+/* --root-password PW: copy it, then overwrite the argv string, which
+ * /proc/PID/cmdline shows to every local user (it was visible from exec
+ * until now: hence the warning, and --root-password-file). */
+static int take_password_arg(char *arg, struct vm_config *cfg, char *err, unsigned errlen)
+{
+	size_t n = strlen(arg);
+
+	if (!n)
+		return fail(err, errlen, "--root-password: the password is empty");
+	if (n > VMM_MAX_PASSWORD)
+		return fail(err, errlen, "--root-password: longer than %d bytes", VMM_MAX_PASSWORD);
+	memcpy(cfg->root_password, arg, n + 1);
+	memset(arg, 'x', n);
+	return 0;
+}
+
+/* --root-password-file FILE ("-": standard input): its first line. Read
+ * a byte at a time so standard input, the console later, loses nothing
+ * after that line. */
+static int read_password_file(const char *path, struct vm_config *cfg, char *err,
+			      unsigned errlen)
+{
+	bool is_stdin = !strcmp(path, "-");
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	const char *name = is_stdin ? "standard input" : path;
+	size_t n = 0;
+	char c;
+
+	if (fd < 0)
+		return fail(err, errlen, "--root-password-file %s: %s", path, strerror(errno));
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			if (!is_stdin)
+				close(fd);
+			return fail(err, errlen, "--root-password-file %s: %s", name, strerror(e));
+		}
+		if (r == 0 || c == '\n')
+			break;
+		if (n == VMM_MAX_PASSWORD) {
+			if (!is_stdin)
+				close(fd);
+			return fail(err, errlen, "--root-password-file %s: the password is longer than %d bytes",
+				    name, VMM_MAX_PASSWORD);
+		}
+		cfg->root_password[n++] = c;
+	}
+	if (!is_stdin)
+		close(fd);
+	if (n && cfg->root_password[n - 1] == '\r')
+		n--;
+	cfg->root_password[n] = '\0';
+	if (!n)
+		return fail(err, errlen, "--root-password-file %s: the password is empty", name);
+	return 0;
+}
 
 static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, unsigned errlen)
 {
@@ -92,13 +165,14 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		{ "vhost", required_argument, NULL, OPT_VHOST },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "root-password", required_argument, NULL, OPT_ROOT_PW },
+		{ "root-password-file", required_argument, NULL, OPT_ROOT_PW_FILE },
 		{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
 		{ "cloud-init", required_argument, NULL, OPT_CLOUD_INIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool mem_set = false, cpus_set = false;
+	bool mem_set = false, cpus_set = false, pw_arg = false, pw_file = false;
 	char *end;
 	long n;
 	int c;
@@ -161,9 +235,22 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 			break;
 		}
 		case OPT_ROOT_PW:
-			if (!*optarg)
-				return fail(err, errlen, "--root-password: the password is empty");
-			cfg->root_password = optarg;
+			if (pw_file)
+				return fail(err, errlen, "give --root-password or --root-password-file, not both");
+			if (take_password_arg(optarg, cfg, err, errlen) < 0)
+				return -1;
+			if (!pw_arg)
+				pr_warn("--root-password shows the password to every local user (ps, "
+					"/proc/PID/cmdline) until vmm has started; use "
+					"--root-password-file FILE (- for standard input)");
+			pw_arg = true;
+			break;
+		case OPT_ROOT_PW_FILE:
+			if (pw_arg)
+				return fail(err, errlen, "give --root-password or --root-password-file, not both");
+			if (read_password_file(optarg, cfg, err, errlen) < 0)
+				return -1;
+			pw_file = true;
 			break;
 		case OPT_SSH_KEY: cfg->ssh_key = optarg; break;
 		case OPT_CLOUD_INIT: cfg->cloud_init = optarg; break;

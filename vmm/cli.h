@@ -11,6 +11,7 @@
 #define VMM_MAX_CPUS 64
 #define VMM_MAX_NICS 4
 #define VMM_MAX_DISKS 4
+#define VMM_MAX_PASSWORD 256    /* bytes of a --root-password(-file) */
 
 struct vm_config {
 	const char *name;        /* --name; default "vmm-PID" */
@@ -33,7 +34,8 @@ struct vm_config {
 	struct disk_config disk[VMM_MAX_DISKS];  /* --disk, in order: vda, vdb... */
 	int nr_disks;
 	/* First-boot configuration: a cloud-init NoCloud seed disk. */
-	const char *root_password;  /* --root-password */
+	char root_password[VMM_MAX_PASSWORD + 1];  /* --root-password(-file); "" = none.
+	                             * A copy: the argv string is overwritten. */
 	const char *ssh_key;        /* --ssh-key FILE */
 	const char *cloud_init;     /* --cloud-init USER-DATA */
 };

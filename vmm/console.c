@@ -4,9 +4,11 @@
  * bytes into the UART's receive FIFO. When the FIFO is full the rest waits
  * in 'pending' and stdin is not polled until the UART reports room
  * (rx_ready -> eventfd -> I/O thread), so pasted text is not dropped.
- * Output: the vCPU thread that writes THR writes straight to stdout.
+ * Output: the vCPU thread that writes THR writes straight to stdout;
+ * SIGPIPE is ignored, and a closed stdout only stops the output.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -129,8 +131,16 @@ void console__tx(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct console *c = opaque;
 
-	if (util__write_all(c->out_fd, buf, len) < 0 && errno != EPIPE)
+	if (c->out_fd < 0)
 		return;
+	/* Whoever read our stdout is gone (vmm run ... | head): the guest
+	 * runs on, its output dropped. Without SIGPIPE ignored (see
+	 * console__init) this write would have killed vmm on the spot,
+	 * before a qcow2 image's metadata was written back. */
+	if (util__write_all(c->out_fd, buf, len) == -EPIPE) {
+		c->out_fd = -1;
+		pr_warn("console: standard output was closed; guest output is dropped from here on");
+	}
 }
 
 void console__rx_ready(void *opaque)
@@ -144,6 +154,10 @@ void console__rx_ready(void *opaque)
 
 int console__init(struct console *c, struct vm *vm, struct uart8250 *uart, bool interactive)
 {
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+
+	/* stdout may be a pipe whose reader goes away: EPIPE, not death. */
+	sigaction(SIGPIPE, &ign, NULL);
 	memset(c, 0, sizeof(*c));
 	c->vm = vm;
 	c->uart = uart;

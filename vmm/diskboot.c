@@ -348,19 +348,42 @@ static int boot_files(const struct place *pl, const char *id, const char *title,
 		      char *kernel, char **initrd, size_t n_initrd,
 		      struct diskboot *out, char *err, size_t errlen)
 {
+	/* The caller's budget for kernel + initrds (half the guest's RAM):
+	 * the image decides how big they claim to be. */
+	uint64_t budget = pl->d->boot_files_max, kmax = DISKBOOT_KERNEL_MAX;
+	uint64_t imax = DISKBOOT_INITRD_MAX;
 	char kpath[PATH_LEN];
+	bool by_ram = budget && budget < kmax;
+	off_t klen;
 
-	if (load_files(pl, id, "kernel", &kernel, 1, DISKBOOT_KERNEL_MAX, &out->kernel_fd,
+	if (by_ram)
+		kmax = budget;
+	if (load_files(pl, id, "kernel", &kernel, 1, kmax, &out->kernel_fd,
 		       kpath, sizeof(kpath), err, errlen) < 0)
-		return -1;
-	if (n_initrd && load_files(pl, id, "initrd", initrd, n_initrd, DISKBOOT_INITRD_MAX,
+		goto fail;
+	klen = lseek(out->kernel_fd, 0, SEEK_END);      /* loaded by path: offset unused */
+	if (budget && klen >= 0 && budget - MIN(budget, (uint64_t)klen) < imax) {
+		imax = budget - MIN(budget, (uint64_t)klen);
+		by_ram = true;
+	} else {
+		by_ram = false;
+	}
+	if (n_initrd && load_files(pl, id, "initrd", initrd, n_initrd, imax,
 				   &out->initrd_fd, NULL, 0, err, errlen) < 0)
-		return -1;
+		goto fail;
 	if (asprintf(&out->description, "booting '%s' from %s: %s", title, pl->where, kpath) < 0) {
 		out->description = NULL;
 		return util__fail(err, errlen, "out of memory");
 	}
 	return 0;
+fail:
+	if (by_ram && strstr(err, " is larger than ")) {
+		size_t used = strlen(err);
+
+		snprintf(err + used, errlen - used, " (kernel and initrd may take half of the "
+			 "guest's %llu MiB; --mem raises it)", (unsigned long long)(budget >> 19));
+	}
+	return -1;
 }
 
 /* Boot the chosen BLS entry. */

@@ -15,6 +15,9 @@
 
 struct disk;
 
+/* Fixed caps; the caller lowers them for kernel and initrds together
+ * through the disk's boot_files_max (devices/disk.h; vmm/disks.c sets
+ * half the guest's RAM). */
 #define DISKBOOT_KERNEL_MAX   (256ULL << 20)   /* bytes */
 #define DISKBOOT_INITRD_MAX   (1ULL << 30)     /* all initrds together */
 #define DISKBOOT_ENTRY_MAX    (64u << 10)      /* one entry file, grubenv */

@@ -1,9 +1,11 @@
 /* disks.c — the VM's block devices, from options to PCI functions.
  *
- *   --disk IMAGE ...        disk__open (raw or qcow2)      -> vda, vdb, ...
+ *   --disk IMAGE ...        disk__open_opts (raw or qcow2) -> vda, vdb, ...
+ *                           (each with its backing chain, one line)
  *   --root-password etc.    cidata__create (NoCloud seed)  -> the last vdX
  *   no --kernel             diskboot__find on vda: the default BLS entry's
- *                           kernel and initramfs (memfds) and options
+ *                           kernel and initramfs (memfds, at most half
+ *                           the guest's RAM together) and options
  *   each disk               blk_dev (virtio-blk) on a virtio-pci function
  */
 #include <stdio.h>
@@ -22,7 +24,7 @@ static int open_seed(struct vm_disks *dk, const struct vm_config *cfg)
 {
 	struct cidata_config c = {
 		.hostname = cfg->name ? cfg->name : "vmm",
-		.root_password = cfg->root_password,
+		.root_password = cfg->root_password[0] ? cfg->root_password : NULL,
 		.ssh_key_path = cfg->ssh_key,
 		.user_data_path = cfg->cloud_init,
 	};
@@ -48,16 +50,15 @@ static int disk_boot(struct vm_disks *dk, struct vm_config *cfg)
 	char err[512];
 	size_t len;
 
+	/* The kernel and initramfs come from the image: together at most
+	 * half the guest's RAM (they must fit in it with room to unpack
+	 * and run), whatever size the image claims for them. */
+	dk->disk[0]->boot_files_max = cfg->mem_bytes / 2;
 	if (diskboot__find(dk->disk[0], &dk->boot, err, sizeof(err)) < 0) {
 		pr_err("%s", err);
 		return -1;
 	}
 	dk->disk_boot = true;
-	if (cfg->sized_for_disk)
-		pr_info("%s (%llu MiB, %d vCPUs: the sizes for a disk boot; --mem/--cpus change them)",
-			dk->boot.description, (unsigned long long)(cfg->mem_bytes >> 20), cfg->nr_cpus);
-	else
-		pr_info("%s", dk->boot.description);
 	diskboot__fd_path(dk->boot.kernel_fd, dk->kernel_path, sizeof(dk->kernel_path));
 	cfg->kernel = dk->kernel_path;
 	if (dk->boot.initrd_fd >= 0) {
@@ -74,14 +75,40 @@ static int disk_boot(struct vm_disks *dk, struct vm_config *cfg)
 	return 0;
 }
 
+/* Once every disk is open and the boot entry found (a failure is then
+ * the only line): every file the guest will read, one line per disk, so
+ * a backing file named by a downloaded image is no surprise; then what
+ * boots. */
+static void say_what_opened(const struct vm_disks *dk, const struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->nr_disks && i < dk->nr; i++) {
+		char chain[1024];
+
+		disk__describe(dk->disk[i], chain, sizeof(chain));
+		pr_info("vd%c: %s", 'a' + i, chain);
+	}
+	if (!dk->disk_boot)
+		return;
+	if (cfg->sized_for_disk)
+		pr_info("%s (%llu MiB, %d vCPUs: the sizes for a disk boot; --mem/--cpus change them)",
+			dk->boot.description, (unsigned long long)(cfg->mem_bytes >> 20), cfg->nr_cpus);
+	else
+		pr_info("%s", dk->boot.description);
+}
+
 int disks__open(struct vm_disks *dk, struct vm_config *cfg)
 {
+	int r = 0;
+
 	memset(dk, 0, sizeof(*dk));
 	dk->boot.kernel_fd = dk->boot.initrd_fd = -1;
 	for (int i = 0; i < cfg->nr_disks; i++) {
 		const struct disk_config *c = &cfg->disk[i];
+		struct disk_open_opts o = {
+			.format = c->format, .read_only = c->read_only, .no_backing = c->no_backing,
+		};
 		char err[512];
-		struct disk *d = disk__open(c->path, c->format, c->read_only, err, sizeof(err));
+		struct disk *d = disk__open_opts(c->path, &o, err, sizeof(err));
 
 		if (!d) {
 			pr_err("%s", err);
@@ -91,13 +118,13 @@ int disks__open(struct vm_disks *dk, struct vm_config *cfg)
 			snprintf(d->serial, sizeof(d->serial), "%s", c->serial);
 		dk->disk[dk->nr++] = d;
 	}
-	if ((cfg->root_password || cfg->ssh_key || cfg->cloud_init) && open_seed(dk, cfg) < 0)
+	if ((cfg->root_password[0] || cfg->ssh_key || cfg->cloud_init) && open_seed(dk, cfg) < 0)
 		return -1;
 	/* No --kernel: boot the first image. (No kernel and no image is a
 	 * library caller loading its own guest, e.g. tests/guests.) */
-	if (!cfg->kernel && cfg->nr_disks > 0)
-		return disk_boot(dk, cfg);
-	if (dk->has_seed && cfg->params) {
+	if (!cfg->kernel && cfg->nr_disks > 0) {
+		r = disk_boot(dk, cfg);
+	} else if (dk->has_seed && cfg->params) {
 		size_t len = strlen(cfg->params) + 16;
 
 		dk->cmdline = malloc(len);
@@ -106,7 +133,9 @@ int disks__open(struct vm_disks *dk, struct vm_config *cfg)
 		snprintf(dk->cmdline, len, "%s ds=nocloud", cfg->params);
 		cfg->params = dk->cmdline;
 	}
-	return 0;
+	if (r == 0)
+		say_what_opened(dk, cfg);
+	return r;
 }
 
 int disks__attach(struct vm_disks *dk, struct vm *vm)

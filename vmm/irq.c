@@ -99,7 +99,7 @@ int irq__signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
 		int e = errno;
 
-		pr_warn("KVM_SIGNAL_MSI: %s", strerror(e));
+		pr_guest("KVM_SIGNAL_MSI: %s", strerror(e));
 		return -e;
 	}
 	return 0;

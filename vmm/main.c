@@ -1,4 +1,5 @@
 /* main.c — `vmm`: parse the command line, then run a VM or talk to one. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -74,9 +75,14 @@ int main(int argc, char **argv)
 	enum cli_verb verb;
 	static struct vm vm;
 	static char default_name[32];
+	struct sigaction ign = { .sa_handler = SIG_IGN };
 	char err[256];
 	int status;
 
+	/* A closed stdout or stderr pipe must not kill vmm mid-write: writes
+	 * fail with EPIPE instead, and a VM still ends cleanly (qcow2
+	 * metadata written back, tap removed). */
+	sigaction(SIGPIPE, &ign, NULL);
 	if (cli__parse(argc, argv, &verb, &cfg, err, sizeof(err)) < 0) {
 		pr_err("%s", err);
 		return 2;
@@ -107,5 +113,6 @@ int main(int argc, char **argv)
 	}
 	status = vm__run(&vm);
 	vm__destroy(&vm);
+	log__flush_suppressed();        /* counts of rate-limited guest messages */
 	return status;
 }

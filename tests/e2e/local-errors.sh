@@ -52,7 +52,18 @@ if command -v qemu-img > /dev/null; then
 	cp "$tmp/top.qcow2" "$tmp/top.orig"
 	expect disk-no-backing "base.qcow2" -- run --disk "$tmp/top.qcow2"
 	cmp -s "$tmp/top.qcow2" "$tmp/top.orig" || { echo "local-errors: FAIL the overlay was modified"; fail=$((fail + 1)); }
+	# an image naming a backing file: backing=off refuses it; a
+	# backing file that is no regular file is never opened
+	qemu-img create -q -f qcow2 "$tmp/b2.qcow2" 16M
+	qemu-img create -q -f qcow2 -b b2.qcow2 -F qcow2 "$tmp/t2.qcow2"
+	expect disk-backing-off "names a backing file (b2.qcow2), and backing=off was given" -- \
+		run --disk "$tmp/t2.qcow2,backing=off"
+	qemu-img create -q -f qcow2 -u -b /dev/zero -F raw "$tmp/t3.qcow2" 16M
+	expect disk-backing-device "backing file /dev/zero is a character device" -- \
+		run --disk "$tmp/t3.qcow2"
 fi
+expect pw-file-missing "--root-password-file $tmp/nope: No such file or directory" -- \
+	run --disk "$tmp/blank.img" --root-password-file "$tmp/nope"
 if [ -n "$kernel" ]; then
 	head -c $((40 * 1024 * 1024)) /dev/zero > "$tmp/big-initrd"
 	expect initrd-too-big "larger than guest RAM" -- run -k "$kernel" -i "$tmp/big-initrd" -m 32

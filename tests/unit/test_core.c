@@ -1,17 +1,23 @@
 /* test_core.c — guest memory bounds checks, bus dispatch, and the console
- * escape filter. */
+ * (escape filter, a closed stdout). */
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "vmm/bus.h"
 #include "vmm/console.h"
+#include "vmm/loop.h"
 #include "vmm/memory.h"
 #include "vmm/util.h"
+#include "vmm/vm.h"
 
 static void test_mem_single_region(void **state)
 {
@@ -162,6 +168,42 @@ static void test_console_escape(void **state)
 	assert_false(quit);
 }
 
+/* The reader of vmm's stdout goes away (vmm run ... | head) while the
+ * guest prints: vmm must live on (to write qcow2 metadata back at exit),
+ * not die of SIGPIPE. In a child, so the signal's default action would
+ * show as a killed child rather than kill the tests. */
+static void test_console_stdout_closed(void **state)
+{
+	int p[2], st;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct vm *vm = calloc(1, sizeof(*vm));
+		struct console c;
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, STDERR_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		close(p[0]);    /* the reader is gone */
+		if (!vm || loop__init(&vm->loop) < 0 || console__init(&c, vm, NULL, false) < 0)
+			_exit(2);
+		c.out_fd = p[1];
+		console__tx(&c, (const uint8_t *)"login: ", 7);
+		console__tx(&c, (const uint8_t *)"more", 4);      /* dropped, no retry */
+		_exit(c.out_fd == -1 ? 0 : 3);
+	}
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		fail_msg("vmm was killed by signal %d writing to a closed stdout", WTERMSIG(st));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_bus),
 		cmocka_unit_test(test_bus_many),
 		cmocka_unit_test(test_console_escape),
+		cmocka_unit_test(test_console_stdout_closed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,6 +207,32 @@ static void test_fedora39_gpt(void **state)
 	disk__close(d);
 }
 
+/* The caller's cap (half the guest's RAM) on kernel + initrd together:
+ * an image claiming a bigger kernel or initrd than the guest could hold
+ * is refused with one line, before anything that size is copied. */
+static void test_ram_cap(void **state)
+{
+	struct diskboot b;
+	struct disk *d;
+
+	make_f39("boot_success=1\n");
+	d = open_img("f39.img");
+	d->boot_files_max = 300000;             /* the kernel alone is 400000 */
+	assert_int_equal(diskboot__find(d, &b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "kernel /vmlinuz-6.5.6-300.fc39.x86_64 is larger than"));
+	assert_non_null(strstr(err, "--mem raises it"));
+	assert_int_equal(b.kernel_fd, -1);
+	d->boot_files_max = 450000;             /* the kernel fits, the 123457-byte initrd not */
+	assert_int_equal(diskboot__find(d, &b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "initrd /initramfs-6.5.6-300.fc39.x86_64.img is larger than"));
+	d->boot_files_max = 400000 + 123457;    /* both, exactly */
+	if (diskboot__find(d, &b, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_fd_holds_blob(b.initrd_fd, 123457, 14);
+	diskboot__free(&b);
+	disk__close(d);
+}
+
 /* ---- a bare filesystem image, symlinked kernel, no grubenv -------- */
 
 static void test_whole_disk_symlink(void **state)
@@ -448,6 +474,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fedora30_mbr),
 		cmocka_unit_test(test_fedora39_gpt),
+		cmocka_unit_test(test_ram_cap),
 		cmocka_unit_test(test_whole_disk_symlink),
 		cmocka_unit_test(test_no_entries),
 		cmocka_unit_test(test_missing_kernel),

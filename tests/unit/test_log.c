@@ -220,6 +220,78 @@ static void test_loop_init_returns_errno(void **state)
 	loop__destroy(&l);
 }
 
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* One guest-triggered call site, as virtio code has them. */
+static void bad_queue_enable(int i)
+{
+	pr_guest("virtio-test: queue %d enabled with a bad ring", i);
+}
+
+/* A guest enabling a bad queue 1000 times: a burst of lines, then one
+ * line with the count (here at exit, the window not having passed). */
+static void test_ratelimit_guest_flood(void **state)
+{
+	struct redirect r;
+	int verbosity = log__verbosity;
+	char *out;
+
+	log__verbosity = LOG_INFO;
+	redirect_to_file(&r);
+	for (int i = 0; i < 1000; i++)
+		bad_queue_enable(i);
+	errno = ENOSPC;
+	log__flush_suppressed();
+	log__flush_suppressed();        /* nothing new to say */
+	assert_int_equal(errno, ENOSPC);
+	out = restore(&r);
+	log__verbosity = verbosity;
+	assert_int_equal(count_of(out, "\n"), LOG_RATELIMIT_BURST + 1);
+	assert_int_equal(count_of(out, "enabled with a bad ring"), LOG_RATELIMIT_BURST);
+	assert_non_null(strstr(out, "vmm: warning: virtio-test: queue 0 enabled with a bad ring\n"));
+	assert_null(strstr(out, "queue 10 enabled"));
+	assert_non_null(strstr(out, "vmm: warning: 990 more like this suppressed (tests/unit/test_log.c:"));
+	free(out);
+}
+
+/* The window: after LOG_RATELIMIT_WINDOW_NS the count is reported before
+ * the next line and a new burst may go out; sites are independent. */
+static void test_ratelimit_window(void **state)
+{
+	static struct log_ratelimit a = { .site = "a.c:1" }, b = { .site = "b.c:2" };
+	const uint64_t t0 = 1000000000ULL, w = LOG_RATELIMIT_WINDOW_NS;
+	struct redirect r;
+	int verbosity = log__verbosity;
+	char *out;
+
+	log__verbosity = LOG_INFO;
+	redirect_to_file(&r);
+	for (int i = 0; i < 15; i++)
+		log__ratelimited(&a, t0 + (uint64_t)i, LOG_ERR, "a %d", i);
+	log__ratelimited(&b, t0 + 20, LOG_WARN, "b %d", 0);
+	log__ratelimited(&a, t0 + w - 1, LOG_ERR, "a late");          /* still dropped */
+	log__ratelimited(&a, t0 + w, LOG_ERR, "a next");
+	log__ratelimited(&a, t0 + w + 1, LOG_DEBUG, "a debug");        /* below verbosity */
+	log__flush_suppressed();                                        /* a: nothing left */
+	out = restore(&r);
+	log__verbosity = verbosity;
+	assert_non_null(strstr(out, "vmm: a 9\n"));
+	assert_null(strstr(out, "vmm: a 10\n"));
+	assert_null(strstr(out, "a late"));
+	assert_non_null(strstr(out, "vmm: warning: b 0\n"));
+	assert_non_null(strstr(out, "vmm: warning: 6 more like this suppressed (a.c:1)\nvmm: a next\n"));
+	assert_int_equal(count_of(out, "suppressed"), 1);
+	assert_null(strstr(out, "a debug"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +300,8 @@ int main(void)
 		cmocka_unit_test(test_log_keeps_errno_write_fails),
 		cmocka_unit_test(test_irq_returns_ioctl_errno),
 		cmocka_unit_test(test_loop_init_returns_errno),
+		cmocka_unit_test(test_ratelimit_guest_flood),
+		cmocka_unit_test(test_ratelimit_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,6 +87,8 @@ static struct {
 	int hdr_calls, offload_calls, tx_calls;
 	uint64_t offload;
 	bool refuse_offload;
+	bool offload_datapath;     /* the fake backend's start takes RX/TX (as vhost) */
+	int starts, stops;
 	int signals[NET_NR_QUEUES], needs_reset;
 } T;
 
@@ -212,9 +214,18 @@ static int be_offload(void *b, uint64_t f)
 
 static int be_fd(void *b) { return T.fd[0]; }
 
+/* DRIVER_OK: 0 = the backend runs RX/TX itself (vhost), 1 = vmm does. */
+static int be_start(void *b, struct virtio_dev *v, uint64_t features)
+{
+	T.starts++;
+	return T.offload_datapath ? 0 : 1;
+}
+
+static void be_stop(void *b, struct virtio_dev *v) { T.stops++; }
+
 static const struct net_backend_ops be_ops = {
 	.tx = be_tx, .rx = be_rx, .set_vnet_hdr_len = be_hdr,
-	.set_offload = be_offload, .rx_fd = be_fd,
+	.set_offload = be_offload, .rx_fd = be_fd, .start = be_start, .stop = be_stop,
 };
 
 /* ---- guest RAM and the driver --------------------------------------------- */
@@ -1096,6 +1107,35 @@ static void test_reset(void **state)
 	assert_int_equal(T.needs_reset, 0);
 }
 
+/* DRIVER_OK seen twice without a reset (the transport no longer lets a
+ * driver do that, but the device must not depend on it): the backend is
+ * started once, whichever datapath it chose, and stopped once at reset. */
+static void test_driver_ok_twice(void **state)
+{
+	for (int offload = 0; offload < 2; offload++) {
+		T.offload_datapath = offload;
+		T.starts = T.stops = 0;
+		dev_up(ALL, 256);
+		assert_int_equal(T.starts, 1);
+		pthread_mutex_lock(&T.vdev->lock);
+		T.vdev->ops->driver_ok(T.vdev);
+		T.vdev->ops->driver_ok(T.vdev);
+		pthread_mutex_unlock(&T.vdev->lock);
+		assert_int_equal(T.starts, 1);
+		assert_int_equal(T.needs_reset, 0);
+		/* userspace: vmm polls the backend; offloaded: it does not */
+		assert_int_equal((polled() & EPOLLIN) != 0, !offload);
+		dev_reset();
+		assert_int_equal(T.stops, offload);
+	}
+	/* and the userspace datapath still moves frames after all that */
+	T.offload_datapath = false;
+	dev_up(ALL, 256);
+	guest_tx(100, 1);
+	kick(NET_QUEUE_TX);
+	assert_int_equal(used_idx(NET_QUEUE_TX), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1118,6 +1158,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ctrl_filtering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_ok_twice, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

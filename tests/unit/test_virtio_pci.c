@@ -79,7 +79,7 @@ static struct {
 	/* fake loop */
 	struct fake_reg reg[16];
 	/* the device model */
-	int notified[NR_QUEUES], resets, queue_enables;
+	int notified[NR_QUEUES], resets, queue_enables, driver_oks, set_features;
 } T;
 
 /* ---- fake KVM (vmm/irq.h) ------------------------------------------------ */
@@ -222,14 +222,14 @@ static void pump(void)
 /* ---- the device model ----------------------------------------------------- */
 
 static uint64_t dev_get_features(struct virtio_dev *v) { return 1ULL << VIRTIO_F_VERSION_1; }
-static int dev_set_features(struct virtio_dev *v, uint64_t f) { return 0; }
+static int dev_set_features(struct virtio_dev *v, uint64_t f) { T.set_features++; return 0; }
 static void dev_read_config(struct virtio_dev *v, uint32_t off, void *data, uint32_t len)
 {
 	memset(data, 0, len);
 }
 static void dev_write_config(struct virtio_dev *v, uint32_t off, const void *data, uint32_t len) { }
 static int dev_queue_enable(struct virtio_dev *v, int q) { T.queue_enables++; return 0; }
-static void dev_driver_ok(struct virtio_dev *v) { }
+static void dev_driver_ok(struct virtio_dev *v) { T.driver_oks++; }
 static void dev_notify(struct virtio_dev *v, int q) { T.notified[q]++; }
 static void dev_reset(struct virtio_dev *v) { T.resets++; }
 
@@ -528,6 +528,41 @@ static void test_kick_by_mmio_exit(void **state)
 	assert_int_equal(kick(new, 0), 1);
 }
 
+/* A driver that clears DRIVER_OK (and FEATURES_OK) without a reset and
+ * sets it again: the device starts its datapath once (a second start
+ * restarted vhost and left two pollers on one kick eventfd), features are
+ * not renegotiated under it, and only a reset starts it again. */
+static void test_driver_ok_once_per_reset(void **state)
+{
+	uint8_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		    VIRTIO_CONFIG_S_FEATURES_OK;
+
+	driver_up();
+	assert_int_equal(T.driver_oks, 1);
+	assert_int_equal(T.set_features, 1);
+	for (int i = 0; i < 3; i++) {
+		common_wr(COMMON(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE, 1);
+		common_wr(COMMON(device_status), s, 1);
+		common_wr(COMMON(device_status), s | VIRTIO_CONFIG_S_DRIVER_OK, 1);
+	}
+	assert_int_equal(T.driver_oks, 1);
+	assert_int_equal(T.set_features, 1);
+	/* the bits read back set: the driver cannot clear them */
+	common_wr(COMMON(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE, 1);
+	assert_int_equal(guest_read(bar0() + COMMON(device_status), 1) &
+			 (VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK),
+			 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	/* features are frozen too */
+	common_wr(COMMON(guest_feature_select), 0, 4);
+	common_wr(COMMON(guest_feature), 0xff, 4);
+	assert_int_equal(guest_read(bar0() + COMMON(guest_feature), 4), 0);
+	/* a reset and a fresh driver start it once more */
+	driver_up();
+	assert_int_equal(T.driver_oks, 2);
+	assert_int_equal(T.set_features, 2);
+	assert_int_equal(kick(bar0(), 0), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +572,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_doorbells_after_bar_sizing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_doorbells_no_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kick_by_mmio_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_ok_once_per_reset, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
