@@ -85,9 +85,13 @@ EOF
 # cloud-init: the NoCloud seed vmm attaches is the only datasource; the
 # network comes up by DHCP on the NIC (cloud-init's fallback), which the
 # test serves from the host side of the tap.
+# The locale is C.UTF-8, as in Debian's cloud images: cloud-init's
+# default (en_US.UTF-8) is not generated here and its locale module fails.
 cat > "$sys/etc/cloud/cloud.cfg.d/90-vmm-test.cfg" <<'EOF'
 datasource_list: [ NoCloud, None ]
+locale: C.UTF-8
 EOF
+echo 'LANG=C.UTF-8' > "$sys/etc/default/locale"
 # The guest has no sshd host keys until cloud-init makes them (as in a
 # cloud image: mmdebstrap's ran in this folder, and are gone).
 
