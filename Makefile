@@ -1,10 +1,11 @@
 # vmm — a small virtual machine monitor on Linux KVM.
 #   make          build ./build/vmm
-#   make test     unit tests (ASan+UBSan), local tiny guests, nested e2e
-#                 (the 20-boot soak is `make soak`, run separately)
+#   make test     unit tests (ASan+UBSan), every fuzzer for a few seconds,
+#                 local tiny guests, nested e2e (the 20-boot soak first)
 #   make unit     unit tests only
 #   make e2e      nested test host only (QEMU TCG -> L1 KVM -> vmm -> L2)
 #   make soak     20 consecutive L2 boots inside one L1
+#   make fuzz     each libFuzzer target for FUZZ_TIME (60) seconds
 #   make run      boot the default guest (locally if /dev/kvm can, else nested)
 ARCH     ?= x86
 CC       ?= gcc
@@ -13,6 +14,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
             -D_GNU_SOURCE -I.
 LDLIBS   += -lext2fs -lcom_err -lzstd -lz -llzo2 -lpthread
+LDLIBS   += -lseccomp
 # Quiet by default (kvmtool style); `make V=1` shows the full commands.
 ifeq ($(V),1)
 Q :=
@@ -26,6 +28,9 @@ CORE_SRCS := vmm/log.c vmm/memory.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/loop.c \
              vmm/control.c vmm/stats.c vmm/stats_parse.c vmm/bls.c vmm/diskboot.c \
              vmm/strbuf.c vmm/grubcfg.c vmm/grubcfg_words.c vmm/bootfs.c \
              vmm/disks.c
+# Least privilege: seccomp filters, --user, the disk-boot parser's child.
+CORE_SRCS += vmm/seccomp.c vmm/seccomp_rules.c vmm/privs.c vmm/parse_child.c \
+             vmm/control_thread.c
 ARCH_SRCS := $(wildcard arch/$(ARCH)/*.c)
 DEV_SRCS  := $(wildcard devices/*.c)
 VIRTIO_SRCS := $(wildcard virtio/*.c)
@@ -60,7 +65,7 @@ include tests/unit/unit.mk
 deps:
 	images/install-deps.sh
 
-test: unit guests e2e bench-smoke
+test: unit fuzz-smoke guests e2e bench-smoke
 	@echo "make test: all tiers passed"
 
 run: $(BUILD)/vmm $(BUILD)/vmm-static

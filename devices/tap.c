@@ -181,8 +181,13 @@ void tap__close(struct tap *t)
 	if (t->fd < 0)
 		return;
 	/* Undo host changes even on a tap vmm created: another holder of the
-	 * file (vhost-net, a forked child) could keep it alive a while. */
-	netcfg__host_teardown(t);
+	 * file (vhost-net, a forked child) could keep it alive a while. Not
+	 * after --user: without CAP_NET_ADMIN each step would only fail, and
+	 * the tap (not persistent, its last fd this one: vhost-net's is
+	 * closed first, the parser child is gone) takes its address and
+	 * bridge port with it. */
+	if (!t->kernel_undoes)
+		netcfg__host_teardown(t);
 	close(t->fd);
 	t->fd = -1;
 }

@@ -27,6 +27,8 @@ struct tap {
 	unsigned prefix;
 	bool set_master;	/* vmm attached this tap to a bridge */
 	bool set_up;		/* vmm set the link administratively up */
+	bool kernel_undoes;	/* close() alone undoes it: vmm created the tap
+				 * and will lack CAP_NET_ADMIN at exit (--user) */
 };
 
 /* Open (or create) tap 'ifname'; NULL or "" lets the kernel pick a
@@ -49,7 +51,8 @@ int tap__set_offload(struct tap *t, unsigned tun_flags);
 unsigned tap__offload_from_guest_features(uint64_t features);
 
 /* Undo the host configuration recorded in *t and close the fd; a tap that
- * vmm created disappears. Safe to call again, and after tap__open failed. */
+ * vmm created disappears (with kernel_undoes, the kernel's removal of it
+ * is the whole undo). Safe to call again, and after tap__open failed. */
 void tap__close(struct tap *t);
 
 #endif

@@ -94,6 +94,10 @@ img__copy_bin "$(command -v iperf3 || img__die 'iperf3 not installed')" "$root"
 # qemu-img for the disk scenario: overlays on the test disk, checks after boots.
 img__copy_bin "$(command -v qemu-img || img__die 'qemu-img not installed (qemu-utils)')" "$root"
 
+# iproute2's ip beside busybox's (which has no `ip tuntap`): the sandbox
+# scenario makes a tap for a user as an admin would, `ip tuntap add ... user U`.
+img__copy_bin "$(command -v ip || img__die 'ip not installed (iproute2)')" "$root" /usr/lib/iproute2/ip
+
 # ssh into the Debian system guest (the distro scenario).
 img__copy_bin "$(command -v ssh || img__die 'ssh not installed (openssh-client)')" "$root"
 

@@ -22,6 +22,9 @@ e2fsprogs libext2fs-dev iperf3 sockperf
 linux-image-amd64 busybox-static cpio gzip xz-utils zstd kmod iproute2 pciutils acpica-tools gnuplot-nox
 libzstd-dev zlib1g-dev liblzo2-dev mtools dosfstools fdisk mmdebstrap
 openssh-client"
+# libseccomp: the per-thread system call filters (vmm/seccomp.c);
+# clang with its sanitizer and libFuzzer runtimes: tests/fuzz
+PKGS="$PKGS libseccomp-dev clang libclang-rt-dev"
 # package:minimum-version, from bookworm-backports
 BPO_PKGS="qemu-system-x86:1:10.0 qemu-utils:1:10.0 btrfs-progs:6.4"
 # the backports kernel: a versioned package, found through the metapackage

@@ -30,6 +30,7 @@
 #include "devices/disk.h"
 #include "virtio/blk.h"
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/util.h"
 
 #define BIT(n)           (1ULL << (n))
@@ -60,6 +61,7 @@ struct blk_dev {
 
 	pthread_t thread;
 	bool started;                   /* the worker exists */
+	int ready;                      /* under the lock: 1 filtered and waiting, -1 failed */
 	int worker_tid;                 /* atomic: set by the worker; 0 before */
 	pthread_cond_t work;            /* worker: kicked / running / stop */
 	pthread_cond_t idle;            /* reset: busy went false */
@@ -366,10 +368,23 @@ static void *worker(void *arg)
 {
 	struct blk_dev *bd = arg;
 	struct virtio_dev *vdev = &bd->vdev;
+	char err[256];
+	int rc;
 
 	__atomic_store_n(&bd->worker_tid, (int)gettid(), __ATOMIC_RELAXED);
+	/* Named from inside: a vmm that dropped root (--user) may no longer
+	 * write another thread's /proc comm. */
+	pthread_setname_np(pthread_self(), "virtio-blk");
+	/* Before the first request: the image's I/O only (vmm/seccomp.h). */
+	rc = seccomp__install(SECCOMP_BLK, err, sizeof(err));
+	if (rc < 0)
+		pr_err("%s: %s: %s", vdev->name, bd->disk->path, err);
 	pthread_mutex_lock(&vdev->lock);
-	while (!bd->stop) {
+	bd->ready = rc < 0 ? -1 : 1;
+	pthread_cond_broadcast(&bd->idle);
+	if (rc < 0)
+		bd->broken = true;      /* never serves a request unfiltered */
+	while (!bd->stop && rc == 0) {
 		unsigned int n;
 
 		if (!bd->kicked || !bd->running || bd->broken || !vdev->vq[BLK_QUEUE].enabled) {
@@ -409,9 +424,24 @@ static int start_worker(struct blk_dev *bd)
 		pr_err("%s: cannot start its worker thread: %s", bd->vdev.name, strerror(rc));
 		return -1;
 	}
-	pthread_setname_np(bd->thread, "virtio-blk");
 	bd->started = true;
 	return 0;
+}
+
+int blk_dev__start(struct blk_dev *bd)
+{
+	int ready;
+
+	pthread_mutex_lock(&bd->vdev.lock);
+	if (!bd->started && start_worker(bd) < 0) {
+		pthread_mutex_unlock(&bd->vdev.lock);
+		return -1;
+	}
+	while (!bd->ready)
+		pthread_cond_wait(&bd->idle, &bd->vdev.lock);
+	ready = bd->ready;
+	pthread_mutex_unlock(&bd->vdev.lock);
+	return ready < 0 ? -1 : 0;
 }
 
 /* ---- virtio_dev ops (called by the transport under vdev->lock) ------------ */

@@ -11,7 +11,9 @@
  * at once with at most one interrupt. A reset waits until no request is
  * in flight, so nothing lands in guest memory after it. The worker starts
  * at the first DRIVER_OK (vdev->lock, which the transport initialises,
- * exists by then).
+ * exists by then), or earlier through blk_dev__start(): a VMM under
+ * seccomp starts it before the guest runs, because a vCPU thread may not
+ * create threads, and the worker installs its own (blk) filter.
  *
  * Usage:
  *	bd = blk_dev__create(&(struct blk_dev_config){ .disk = d });
@@ -59,6 +61,9 @@ struct blk_dev *blk_dev__create(const struct blk_dev_config *cfg);
  * transport is freed. Does not close the disk. NULL is ignored. */
 void blk_dev__destroy(struct blk_dev *bd);
 struct virtio_dev *blk_dev__virtio(struct blk_dev *bd);
+/* Start the worker now (after virtio_pci__create) and wait until it has
+ * loaded its seccomp filter. 0, or -1 with the reason printed. */
+int blk_dev__start(struct blk_dev *bd);
 /* A consistent-enough snapshot, from any thread, without locks. */
 void blk_dev__stats(struct blk_dev *bd, struct blk_dev_stats *out);
 /* The worker thread's kernel tid (for its CPU time in /proc), from any

@@ -197,6 +197,24 @@ fail:
 	return NULL;
 }
 
+int net_tap__for_user(struct net_tap *nt, const char *user)
+{
+	struct tap *t = &nt->tap;
+
+	if (t->created) {
+		t->kernel_undoes = true;
+		return 0;
+	}
+	if (t->configured_addr || t->set_master || t->set_up) {
+		pr_err("eth%d: --user %s: vmm could not undo its changes to the existing tap '%s' "
+		       "(%s) without root at exit: configure it beforehand, or let vmm create the tap",
+		       nt->index, user, t->ifname,
+		       t->configured_addr ? "host-ip" : t->set_master ? "bridge" : "link up");
+		return -1;
+	}
+	return 0;
+}
+
 void net_tap__destroy(struct net_tap *nt)
 {
 	if (!nt)

@@ -35,6 +35,11 @@ int net_tap__check_vhost(struct net_config *cfg, int index);
  * the guest's PCI bus. NULL on failure, with one line printed; nothing
  * is left behind on the host. */
 struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int index);
+/* vmm is about to drop root (--user USER): what it did to the host must
+ * come undone without CAP_NET_ADMIN. A tap it created does (the kernel
+ * removes it at close); a reused tap it changed (address, bridge, link
+ * up) would stay changed, so that is refused with one line. 0 or -1. */
+int net_tap__for_user(struct net_tap *nt, const char *user);
 /* After the vCPU and I/O threads have stopped. */
 void net_tap__destroy(struct net_tap *nt);
 

@@ -62,6 +62,11 @@ static const char usage[] =
 "      --boot-markers   at exit, print the time of each byte the guest wrote\n"
 "                       to the boot-marker port (0x80 on x86)\n"
 "      --no-console     do not read this terminal; guest output still shown\n"
+"      --user USER      once set up (KVM, taps, images), run as USER (a name\n"
+"                       or UID[:GID]); needs root; the control socket is\n"
+"                       then USER's (vmm list as USER)\n"
+"      --seccomp on|off system call filters on every thread and on the\n"
+"                       disk-boot parser (default on; off is for debugging)\n"
 "  -v, --verbose        more messages (repeat for debug)\n"
 "  -h, --help           this text\n";
 
@@ -86,7 +91,7 @@ static bool valid_name(const char *s)
 }
 
 enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE, OPT_NET, OPT_VHOST, OPT_DISK, OPT_ROOT_PW,
-       OPT_ROOT_PW_FILE, OPT_SSH_KEY, OPT_CLOUD_INIT };
+       OPT_ROOT_PW_FILE, OPT_SSH_KEY, OPT_CLOUD_INIT, OPT_USER, OPT_SECCOMP };
 
 /* --root-password PW: copy it, then overwrite the argv string, which
  * /proc/PID/cmdline shows to every local user (it was visible from exec
@@ -168,6 +173,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		{ "root-password-file", required_argument, NULL, OPT_ROOT_PW_FILE },
 		{ "ssh-key", required_argument, NULL, OPT_SSH_KEY },
 		{ "cloud-init", required_argument, NULL, OPT_CLOUD_INIT },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -254,6 +261,19 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 			break;
 		case OPT_SSH_KEY: cfg->ssh_key = optarg; break;
 		case OPT_CLOUD_INIT: cfg->cloud_init = optarg; break;
+		case OPT_USER:
+			if (!*optarg)
+				return fail(err, errlen, "--user needs a user name or UID");
+			cfg->user = optarg;
+			break;
+		case OPT_SECCOMP:
+			if (!strcmp(optarg, "on"))
+				cfg->seccomp = true;
+			else if (!strcmp(optarg, "off"))
+				cfg->seccomp = false;
+			else
+				return fail(err, errlen, "invalid --seccomp '%s': use on or off", optarg);
+			break;
 		case 'v': cfg->verbose++; break;
 		case 'h': return 1;
 		case ':':
@@ -293,6 +313,7 @@ int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg
 	cfg->params = VMM_DEFAULT_PARAMS;
 	cfg->mem_bytes = 512 * MiB;
 	cfg->nr_cpus = 1;
+	cfg->seccomp = true;
 	err[0] = '\0';
 
 	if (argc < 2)

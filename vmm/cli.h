@@ -38,6 +38,10 @@ struct vm_config {
 	                             * A copy: the argv string is overwritten. */
 	const char *ssh_key;        /* --ssh-key FILE */
 	const char *cloud_init;     /* --cloud-init USER-DATA */
+	/* Least privilege (README, "Privileges and sandbox"). */
+	const char *user;           /* --user: become this user once set up */
+	bool seccomp;               /* --seccomp on (the default for `vmm run`;
+	                             * false for library callers that leave it) */
 };
 
 enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION, CLI_VERB_LIST, CLI_VERB_STOP,

@@ -18,6 +18,7 @@
 #include "devices/uart8250.h"
 #include "vmm/console.h"
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -178,8 +179,11 @@ int console__init(struct console *c, struct vm *vm, struct uart8250 *uart, bool 
 		cfmakeraw(&raw);
 		attached = c;
 		atexit(restore_at_exit);
-		if (tcsetattr(c->in_fd, TCSANOW, &raw) == 0)
+		if (tcsetattr(c->in_fd, TCSANOW, &raw) == 0) {
 			c->raw = true;
+			/* A seccomp violation puts the terminal back too. */
+			seccomp__set_tty(c->in_fd, &c->saved);
+		}
 	}
 	set_reading(c, true);
 	return 0;
@@ -200,6 +204,7 @@ void console__destroy(struct console *c)
 	console__restore(c);
 	if (attached == c)
 		attached = NULL;
+	seccomp__set_tty(-1, NULL);
 	if (c->ready_fd >= 0)
 		close(c->ready_fd);
 	c->ready_fd = -1;

@@ -305,6 +305,7 @@ int control__open(struct control *c, const char *name, const struct control_ops 
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->stop_fd = -1;
 	c->ops = ops;
 	c->opaque = opaque;
 	if (sock_path(name, c->path, sizeof(c->path), true, err, errlen) < 0)

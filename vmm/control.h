@@ -22,6 +22,8 @@
 #ifndef VMM_CONTROL_H
 #define VMM_CONTROL_H
 
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -51,6 +53,13 @@ struct control {
 	const struct control_ops *ops;
 	void *opaque;
 	unsigned long served, rejected;  /* requests answered / refused */
+	/* The control thread (control_thread.c), when started. */
+	pthread_t thread;
+	bool running;
+	int stop_fd;                     /* eventfd: ends the thread */
+	int tid;                         /* its kernel thread id, 0 before */
+	sem_t started;                   /* posted once its filter is loaded, or not */
+	int start_rc;
 };
 
 /* "demo" is fine; empty, over 64 bytes, a leading '.', or anything but
@@ -71,6 +80,14 @@ int control__open(struct control *c, const char *name, const struct control_ops 
 /* c->fd is readable: serve at most one client. Never fails (a bad client
  * is answered with an error or dropped, counted in c->rejected). */
 void control__handle(struct control *c);
+/* Serve c->fd on a thread of its own ("vmm-ctl", under the control
+ * seccomp filter), off the I/O thread: what a client can make vmm do
+ * (read /proc, accept sockets) stays out of the datapath's filter.
+ * 0, or -1 with the reason printed. */
+int control__start_thread(struct control *c);
+/* Stop and join it. Idempotent. */
+void control__stop_thread(struct control *c);
+
 /* Stop listening and remove the socket file if it is still ours (another
  * VMM may have replaced it). Idempotent. */
 void control__close(struct control *c);

@@ -3,9 +3,10 @@
  *   --disk IMAGE ...        disk__open_opts (raw or qcow2) -> vda, vdb, ...
  *                           (each with its backing chain, one line)
  *   --root-password etc.    cidata__create (NoCloud seed)  -> the last vdX
- *   no --kernel             diskboot__find on vda: the default BLS entry's
- *                           kernel and initramfs (memfds, at most half
- *                           the guest's RAM together) and options
+ *   no --kernel             diskboot__find on vda, in a child without
+ *                           privileges (parse_child.c): the default
+ *                           entry's kernel and initramfs (memfds, at most
+ *                           half the guest's RAM together) and options
  *   each disk               blk_dev (virtio-blk) on a virtio-pci function
  */
 #include <stdio.h>
@@ -18,6 +19,8 @@
 #include "virtio/pci.h"
 #include "vmm/disks.h"
 #include "vmm/log.h"
+#include "vmm/parse_child.h"
+#include "vmm/privs.h"
 #include "vmm/vm.h"
 
 static int open_seed(struct vm_disks *dk, const struct vm_config *cfg)
@@ -44,9 +47,10 @@ static int open_seed(struct vm_disks *dk, const struct vm_config *cfg)
 
 /* The entry's options, then -p (or the default console settings), then
  * what the seed needs. */
-static int disk_boot(struct vm_disks *dk, struct vm_config *cfg)
+static int disk_boot(struct vm_disks *dk, struct vm_config *cfg, const struct privs *privs)
 {
 	const char *extra = cfg->params ? cfg->params : "";
+	struct parse_child_opts o = { .seccomp = cfg->seccomp };
 	char err[512];
 	size_t len;
 
@@ -54,7 +58,10 @@ static int disk_boot(struct vm_disks *dk, struct vm_config *cfg)
 	 * half the guest's RAM (they must fit in it with room to unpack
 	 * and run), whatever size the image claims for them. */
 	dk->disk[0]->boot_files_max = cfg->mem_bytes / 2;
-	if (diskboot__find(dk->disk[0], &dk->boot, err, sizeof(err)) < 0) {
+	/* The image's filesystems are parsed by a child that holds nothing:
+	 * --user (or nobody), read-only disks, the parser filter. */
+	o.switch_ids = privs__parser_ids(privs, &o.uid, &o.gid);
+	if (parse_child__find(dk->disk[0], &dk->boot, &o, err, sizeof(err)) < 0) {
 		pr_err("%s", err);
 		return -1;
 	}
@@ -96,7 +103,7 @@ static void say_what_opened(const struct vm_disks *dk, const struct vm_config *c
 		pr_info("%s", dk->boot.description);
 }
 
-int disks__open(struct vm_disks *dk, struct vm_config *cfg)
+int disks__open(struct vm_disks *dk, struct vm_config *cfg, const struct privs *privs)
 {
 	int r = 0;
 
@@ -123,7 +130,7 @@ int disks__open(struct vm_disks *dk, struct vm_config *cfg)
 	/* No --kernel: boot the first image. (No kernel and no image is a
 	 * library caller loading its own guest, e.g. tests/guests.) */
 	if (!cfg->kernel && cfg->nr_disks > 0) {
-		r = disk_boot(dk, cfg);
+		r = disk_boot(dk, cfg, privs);
 	} else if (dk->has_seed && cfg->params) {
 		size_t len = strlen(cfg->params) + 16;
 
@@ -153,6 +160,14 @@ int disks__attach(struct vm_disks *dk, struct vm *vm)
 			 dk->disk[i]->format, dk->disk[i]->read_only ? ", read-only" : "",
 			 (unsigned long long)(dk->disk[i]->size >> 20));
 	}
+	return 0;
+}
+
+int disks__start(struct vm_disks *dk)
+{
+	for (int i = 0; i < dk->nr; i++)
+		if (dk->blk[i] && blk_dev__start(dk->blk[i]) < 0)
+			return -1;
 	return 0;
 }
 

@@ -14,6 +14,7 @@ struct vm;
 struct disk;
 struct blk_dev;
 struct virtio_pci;
+struct privs;
 
 #define VMM_MAX_BLK (VMM_MAX_DISKS + 1)   /* the seed comes last */
 
@@ -30,11 +31,16 @@ struct vm_disks {
 };
 
 /* Before KVM is touched (user errors first): open every image, build the
- * seed, and with no --kernel find disk 0's boot entry, pointing
- * cfg->kernel/initrd/params at it. -1 with one line printed. */
-int disks__open(struct vm_disks *dk, struct vm_config *cfg);
+ * seed, and with no --kernel find disk 0's boot entry (in a child that
+ * runs as privs' parser user, under the parser filter when
+ * cfg->seccomp), pointing cfg->kernel/initrd/params at it. -1 with one
+ * line printed. */
+int disks__open(struct vm_disks *dk, struct vm_config *cfg, const struct privs *privs);
 /* Put each disk on the guest's PCI bus (after the PCI host exists). */
 int disks__attach(struct vm_disks *dk, struct vm *vm);
+/* Before the guest runs: start every disk's worker thread (each loads
+ * its own seccomp filter). 0 or -1 with the reason printed. */
+int disks__start(struct vm_disks *dk);
 /* After the vCPU and I/O threads have stopped: devices first, then the
  * images (flushed and closed). */
 void disks__close(struct vm_disks *dk);

@@ -6,6 +6,7 @@
  * as the fd is registered.
  */
 #include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,6 +15,7 @@
 
 #include "vmm/log.h"
 #include "vmm/loop.h"
+#include "vmm/seccomp.h"
 
 struct loop_handler {
 	int fd;
@@ -27,6 +29,8 @@ struct loop_handler {
 struct loop_priv {
 	pthread_mutex_t lock;
 	struct loop_handler *list;
+	sem_t started;              /* posted once the thread's filter is loaded (or not) */
+	int start_rc;
 };
 
 static struct loop_priv *priv(struct loop *l)
@@ -138,8 +142,18 @@ static void *loop_thread(void *arg)
 {
 	struct loop *l = arg;
 	struct epoll_event ev[32];
+	char err[256];
 
 	__atomic_store_n(&l->tid, (int)gettid(), __ATOMIC_RELAXED);
+	pthread_setname_np(pthread_self(), "vmm-io");   /* from inside: see vcpu.c */
+	/* The filter before the first event: nothing the guest sends is
+	 * handled unfiltered. loop__start waits for the outcome. */
+	priv(l)->start_rc = seccomp__install(SECCOMP_IO, err, sizeof(err));
+	if (priv(l)->start_rc < 0)
+		pr_err("I/O thread: %s", err);
+	sem_post(&priv(l)->started);
+	if (priv(l)->start_rc < 0)
+		return NULL;
 	for (;;) {
 		int n = epoll_wait(l->epfd, ev, 32, -1);
 
@@ -169,15 +183,18 @@ static void *loop_thread(void *arg)
 
 int loop__start(struct loop *l)
 {
-	int err = pthread_create(&l->thread, NULL, loop_thread, l);
+	int err;
 
+	sem_init(&priv(l)->started, 0, 0);
+	err = pthread_create(&l->thread, NULL, loop_thread, l);
 	if (err) {
 		pr_err("cannot start the I/O thread: %s", strerror(err));
 		return -err;
 	}
-	pthread_setname_np(l->thread, "vmm-io");
 	l->running = 1;
-	return 0;
+	while (sem_wait(&priv(l)->started) < 0 && errno == EINTR)
+		;
+	return priv(l)->start_rc < 0 ? -EPERM : 0;
 }
 
 void loop__stop(struct loop *l)

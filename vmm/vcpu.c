@@ -17,6 +17,7 @@
 
 #include "vmm/arch.h"
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -191,9 +192,21 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
+	char err[256], name[16];
 	sigset_t set;
 
 	atomic_store(&v->tid, (int)gettid());
+	/* Named from inside: once vmm dropped root (--user) it is not
+	 * dumpable, its /proc/self/task/N/comm is root's and only
+	 * PR_SET_NAME on itself works. */
+	snprintf(name, sizeof(name), "vmm-vcpu%d", v->id);
+	pthread_setname_np(pthread_self(), name);
+	/* Before the first KVM_RUN: the guest never meets an unfiltered
+	 * vCPU thread. */
+	if (seccomp__install(SECCOMP_VCPU, err, sizeof(err)) < 0) {
+		vm__request_exit(vm, 1, "vCPU %d: %s", v->id, err);
+		return NULL;
+	}
 	/* Only the kick signal may interrupt this thread. */
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
@@ -217,15 +230,12 @@ static void *vcpu_thread(void *arg)
 
 int vcpu__start(struct vcpu *v)
 {
-	char name[16];
 	int err = pthread_create(&v->thread, NULL, vcpu_thread, v);
 
 	if (err) {
 		pr_err("cannot start vCPU %d: %s", v->id, strerror(err));
 		return -1;
 	}
-	snprintf(name, sizeof(name), "vmm-vcpu%d", v->id);
-	pthread_setname_np(v->thread, name);
 	atomic_store(&v->started, 1);
 	return 0;
 }

@@ -26,6 +26,8 @@
 #include "virtio/net_tap.h"
 #include "vmm/arch.h"
 #include "vmm/log.h"
+#include "vmm/privs.h"
+#include "vmm/seccomp.h"
 #include "vmm/stats.h"
 #include "vmm/util.h"
 #include "vmm/vcpu.h"
@@ -219,13 +221,6 @@ static const struct control_ops vm_control_ops = {
 	.stop = control_stop,
 };
 
-static void on_control(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-
-	control__handle(&vm->control);
-}
-
 /* SIGUSR2 prints the counters. SIGINT/SIGTERM/SIGHUP end the VM cleanly (terminal restored, threads
  * joined): they are blocked in every thread and read on the I/O thread. */
 static int setup_signals(struct vm *vm)
@@ -252,14 +247,22 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	vm->boot_cfg = *cfg;
 	vm->cfg = &vm->boot_cfg;
 	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->signal_fd = -1;
-	vm->control.fd = -1;
+	vm->control.fd = vm->control.stop_fd = -1;
 	vm->start_ns = util__now_ns();
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->marker_lock, NULL);
 
+	{
+		char err[256];
+
+		if (privs__resolve(cfg->user, &vm->privs, err, sizeof(err)) < 0) {
+			pr_err("%s", err);
+			return -1;
+		}
+	}
 	/* Cheap user errors first, before touching KVM: the disks (and the
 	 * boot entry on the first one when there is no --kernel) too. */
-	if (disks__open(&vm->disks, &vm->boot_cfg) < 0)
+	if (disks__open(&vm->disks, &vm->boot_cfg, &vm->privs) < 0)
 		return -1;
 	cfg = vm->cfg;
 	if (check_readable("kernel", cfg->kernel) < 0 ||
@@ -279,15 +282,24 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 		return -1;
 	{
 		char err[256];
+		int r;
 
-		if (control__open(&vm->control, cfg->name, &vm_control_ops, vm, err, sizeof(err)) < 0) {
+		/* With --user the socket is the user's, in the user's runtime
+		 * directory, made with the user's ids: root never creates or
+		 * unlinks anything in a directory the user controls. */
+		if (privs__as_user(&vm->privs, err, sizeof(err)) < 0) {
 			pr_err("%s", err);
 			return -1;
 		}
-		if (loop__add(&vm->loop, vm->control.fd, EPOLLIN, on_control, vm) < 0) {
-			pr_err("cannot watch the control socket");
+		r = control__open(&vm->control, cfg->name, &vm_control_ops, vm, err, sizeof(err));
+		if (r < 0)
+			pr_err("%s", err);
+		if (privs__as_root(&vm->privs, err, sizeof(err)) < 0) {
+			pr_err("%s", err);
 			return -1;
 		}
+		if (r < 0)
+			return -1;
 	}
 	vm->kvm_fd = open_kvm();
 	if (vm->kvm_fd < 0 || check_caps(vm->kvm_fd) < 0)
@@ -313,6 +325,8 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 		vm->nic[i] = net_tap__create(vm, &vm->nic_cfg[i], i);
 		if (!vm->nic[i])
 			return -1;
+		if (vm->privs.drop && net_tap__for_user(vm->nic[i], vm->privs.name) < 0)
+			return -1;
 	}
 	if (disks__attach(&vm->disks, vm) < 0)
 		return -1;
@@ -329,6 +343,17 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 		vm->nr_vcpus++;
 		if (arch__vcpu_init(vm->vcpu[i]) < 0)
 			return -1;
+	}
+	/* Set up: nothing from here on needs root. */
+	if (vm->privs.drop) {
+		char err[256];
+
+		if (privs__drop(&vm->privs, err, sizeof(err)) < 0) {
+			pr_err("%s", err);
+			return -1;
+		}
+		pr_info("running as user %s (uid %u, gid %u) from now on", vm->privs.name,
+			(unsigned)vm->privs.uid, (unsigned)vm->privs.gid);
 	}
 	return 0;
 }
@@ -448,20 +473,34 @@ static void print_markers(struct vm *vm)
 
 int vm__run(struct vm *vm)
 {
+	char err[256];
 	uint64_t v;
 	int i;
 
-	if (loop__start(&vm->loop) < 0)
+	/* Every thread loads its own filter as it starts (before it serves
+	 * the guest); the main thread's last, as it would be inherited. */
+	if (seccomp__init(vm->cfg->seccomp, err, sizeof(err)) < 0) {
+		pr_err("%s", err);
+		return 1;
+	}
+	if (disks__start(&vm->disks) < 0)
+		vm__request_exit(vm, 1, "cannot start the disk workers");
+	if (!atomic_load(&vm->exiting) && control__start_thread(&vm->control) < 0)
+		vm__request_exit(vm, 1, "cannot start the control thread");
+	if (!atomic_load(&vm->exiting) && loop__start(&vm->loop) < 0)
 		vm__request_exit(vm, 1, "cannot start the I/O thread");
 	for (i = 0; i < vm->nr_vcpus && !atomic_load(&vm->exiting); i++)
 		if (vcpu__start(vm->vcpu[i]) < 0)
 			vm__request_exit(vm, 1, "cannot start vCPU %d", i);
+	if (!atomic_load(&vm->exiting) && seccomp__install(SECCOMP_MAIN, err, sizeof(err)) < 0)
+		vm__request_exit(vm, 1, "%s", err);
 
 	while (read(vm->exit_fd, &v, sizeof(v)) < 0 && errno == EINTR)
 		;
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu__join(vm->vcpu[i]);
 	loop__stop(&vm->loop);
+	control__stop_thread(&vm->control);
 	console__restore(&vm->console);
 
 	if (vm->cfg->boot_markers)
@@ -489,6 +528,7 @@ int vm__run(struct vm *vm)
 
 void vm__destroy(struct vm *vm)
 {
+	control__stop_thread(&vm->control);   /* it reads the devices below */
 	console__destroy(&vm->console);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu__destroy(vm->vcpu[i]);
@@ -501,8 +541,6 @@ void vm__destroy(struct vm *vm)
 		vm->nic[i] = NULL;
 	}
 	disks__close(&vm->disks);
-	if (vm->control.fd >= 0)
-		loop__del(&vm->loop, vm->control.fd);
 	control__close(&vm->control);
 	loop__destroy(&vm->loop);
 	arch__vm_destroy(vm);

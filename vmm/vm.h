@@ -16,6 +16,7 @@
 #include "vmm/irq.h"
 #include "vmm/loop.h"
 #include "vmm/memory.h"
+#include "vmm/privs.h"
 
 struct vcpu;
 struct uart8250;
@@ -46,6 +47,7 @@ struct vm {
 	struct net_config nic_cfg[VMM_MAX_NICS];  /* cfg->nic, datapath resolved */
 	struct vm_disks disks;      /* --disk images and the cloud-init seed */
 	struct console console;     /* this terminal <-> the guest's ttyS0 */
+	struct privs privs;         /* --user: who vmm becomes once set up */
 
 	uint64_t start_ns;
 	/* Set once by vm__request_exit(); everything else observes it. */
@@ -66,8 +68,11 @@ struct vm {
 /* Open /dev/kvm, create the VM, memory, buses, irqchip, devices, vCPUs
  * and load the kernel. Returns 0 or -1 with the reason already printed. */
 int vm__init(struct vm *vm, const struct vm_config *cfg);
-/* Start the I/O thread and the vCPU threads; block until the VM ends;
- * return the process exit status. */
+/* With --user, ends as that user: every root-only step is done here.
+ * vm__run() then starts the disk workers, the control thread, the I/O
+ * thread and the vCPU threads, each under its seccomp filter (unless
+ * --seccomp off), filters the main thread last, blocks until the VM ends
+ * and returns the process exit status. */
 int vm__run(struct vm *vm);
 void vm__destroy(struct vm *vm);
 

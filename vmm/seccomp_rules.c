@@ -1,0 +1,214 @@
+/* seccomp_rules.c — what each kind of vmm thread may ask of the kernel.
+ *
+ * Read from the code (and checked by running the nested e2e scenarios with
+ * the filters on), per kind:
+ *
+ *   every thread  futex, signal return and masks, exit, clocks, getpid/
+ *                 gettid, write/writev (logs, eventfds), close, memory
+ *                 (mmap/mprotect never executable), isatty() (TCGETS),
+ *                 tgkill to this process with the vCPU kick or SIGABRT
+ *   vcpu          KVM_RUN; the device models behind port I/O and MMIO
+ *                 exits: interrupt lines, MSI routes, irqfds, ioeventfds
+ *                 (BAR moves), doorbells joining or leaving the epoll set;
+ *                 the tap's header size and offloads (features), vhost's
+ *                 ring set-up and tear-down (DRIVER_OK and reset are
+ *                 writes to the common configuration: a vCPU exit), and
+ *                 the register dump of a vCPU that fails
+ *   io            epoll, read/readv/writev (console, tap, eventfds,
+ *                 signalfd), MSI and interrupt lines, offloads, KVM stats
+ *   blk           the image: p{read,write}{,v}, fdatasync, fallocate,
+ *                 BLKDISCARD/BLKZEROOUT on a block device, MSI
+ *   control       the socket: poll, accept4, getsockopt (SO_PEERCRED),
+ *                 read, sendto; /proc read-only for CPU times and vhost
+ *                 threads; KVM stats
+ *   main          waits, then tears down: joins, disks flushed and closed,
+ *                 irqfds and ioeventfds removed, the control socket
+ *                 unlinked, the tap's host configuration undone over
+ *                 NETLINK_ROUTE (root only), the terminal restored, vCPU
+ *                 registers dumped with -v
+ *   parser        reading the already open disks, memory, sealed memfds
+ *                 and sending them back over its socket: nothing that
+ *                 names a file, no socket, no exec
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <linux/netlink.h>
+#include <linux/vhost.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "vmm/seccomp_priv.h"
+#include "vmm/util.h"
+
+#define K(k)     (1u << SECCOMP_##k)
+#define THREADS  (K(MAIN) | K(VCPU) | K(IO) | K(BLK) | K(CONTROL))
+#define ALL      (THREADS | K(PARSER))
+
+struct sys_allow {
+	int nr;
+	unsigned kinds;
+};
+
+/* System calls allowed whatever their arguments. */
+static const struct sys_allow plain[] = {
+	{ SCMP_SYS(futex), ALL },
+	{ SCMP_SYS(restart_syscall), ALL },
+	{ SCMP_SYS(rt_sigreturn), ALL },        /* the vCPU kick's handler returns */
+	{ SCMP_SYS(rt_sigprocmask), ALL },      /* pthread_kill, thread exit */
+	{ SCMP_SYS(exit), ALL },
+	{ SCMP_SYS(exit_group), ALL },
+	{ SCMP_SYS(clock_gettime), ALL },       /* the vDSO falls back to these */
+	{ SCMP_SYS(gettimeofday), ALL },
+	{ SCMP_SYS(time), ALL },
+	{ SCMP_SYS(getpid), ALL },
+	{ SCMP_SYS(gettid), ALL },
+	{ SCMP_SYS(sched_yield), ALL },
+	{ SCMP_SYS(write), ALL },               /* logs, eventfds, memfds (parser) */
+	{ SCMP_SYS(writev), ALL },              /* glibc's fatal messages */
+	{ SCMP_SYS(close), ALL },
+	{ SCMP_SYS(munmap), ALL },
+	{ SCMP_SYS(mremap), ALL },
+	{ SCMP_SYS(madvise), ALL },             /* malloc trimming, thread exit */
+	{ SCMP_SYS(brk), ALL },
+	{ SCMP_SYS(sigaltstack), ALL },         /* sanitizer builds, at thread exit */
+
+	{ SCMP_SYS(epoll_ctl), K(MAIN) | K(VCPU) | K(IO) },
+	{ SCMP_SYS(epoll_wait), K(IO) },
+	{ SCMP_SYS(epoll_pwait), K(IO) },
+
+	{ SCMP_SYS(read), K(MAIN) | K(IO) | K(CONTROL) | K(PARSER) },
+	{ SCMP_SYS(readv), K(IO) | K(PARSER) },
+	{ SCMP_SYS(pread64), K(MAIN) | K(IO) | K(BLK) | K(CONTROL) | K(PARSER) },
+	{ SCMP_SYS(preadv), K(MAIN) | K(BLK) | K(PARSER) },
+	{ SCMP_SYS(pwrite64), K(MAIN) | K(BLK) },
+	{ SCMP_SYS(pwritev), K(MAIN) | K(BLK) },
+	{ SCMP_SYS(fdatasync), K(MAIN) | K(BLK) },
+	{ SCMP_SYS(fsync), K(MAIN) | K(BLK) },
+	{ SCMP_SYS(fallocate), K(MAIN) | K(BLK) },
+	{ SCMP_SYS(lseek), K(PARSER) },
+	{ SCMP_SYS(fstat), K(MAIN) | K(CONTROL) | K(PARSER) },
+	{ SCMP_SYS(newfstatat), K(MAIN) | K(CONTROL) | K(PARSER) },
+
+	{ SCMP_SYS(poll), K(CONTROL) },
+	{ SCMP_SYS(ppoll), K(CONTROL) },
+	{ SCMP_SYS(accept4), K(CONTROL) },
+	{ SCMP_SYS(getsockopt), K(CONTROL) },
+	{ SCMP_SYS(sendto), K(CONTROL) | K(MAIN) },
+	{ SCMP_SYS(getdents64), K(CONTROL) },
+
+	/* main: the control socket's file, the tap's netlink undo */
+	{ SCMP_SYS(unlink), K(MAIN) },
+	{ SCMP_SYS(unlinkat), K(MAIN) },
+	{ SCMP_SYS(setsockopt), K(MAIN) },
+	{ SCMP_SYS(recvfrom), K(MAIN) },
+
+	{ SCMP_SYS(memfd_create), K(PARSER) },
+};
+
+struct ioctl_allow {
+	unsigned long req;
+	unsigned kinds;
+};
+
+static const struct ioctl_allow ioctls[] = {
+	{ TCGETS, ALL },                        /* isatty() in every log line */
+	{ KVM_RUN, K(VCPU) },
+	{ KVM_IRQ_LINE, K(VCPU) | K(IO) },      /* UART, i8042, RTC interrupts */
+	{ KVM_SIGNAL_MSI, K(VCPU) | K(IO) | K(BLK) },  /* a vector without irqfd */
+	{ KVM_SET_GSI_ROUTING, K(VCPU) },       /* MSI-X table writes */
+	{ KVM_IRQFD, K(VCPU) | K(MAIN) },
+	{ KVM_IOEVENTFD, K(VCPU) | K(MAIN) },   /* BAR 0 moved; teardown */
+	{ KVM_GET_REGS, K(VCPU) | K(MAIN) },    /* vcpu__dump */
+	{ KVM_GET_SREGS, K(VCPU) | K(MAIN) },
+	{ KVM_TRANSLATE, K(VCPU) | K(MAIN) },
+	{ KVM_GET_VCPU_EVENTS, K(VCPU) | K(MAIN) },
+	{ TUNSETVNETHDRSZ, K(VCPU) },           /* FEATURES_OK */
+	{ TUNSETOFFLOAD, K(VCPU) | K(IO) },
+	/* vhost-net: DRIVER_OK hands the rings over, a reset (driver
+	 * reload) takes them back; both are vCPU writes. */
+	{ VHOST_SET_FEATURES, K(VCPU) },
+	{ VHOST_SET_MEM_TABLE, K(VCPU) },
+	{ VHOST_SET_VRING_NUM, K(VCPU) },
+	{ VHOST_SET_VRING_ADDR, K(VCPU) },
+	{ VHOST_SET_VRING_BASE, K(VCPU) },
+	{ VHOST_GET_VRING_BASE, K(VCPU) },
+	{ VHOST_SET_VRING_CALL, K(VCPU) },      /* also MSI-X (un)masking */
+	{ VHOST_SET_VRING_KICK, K(VCPU) },
+	{ VHOST_NET_SET_BACKEND, K(VCPU) },
+	{ BLKDISCARD, K(BLK) },
+	{ BLKZEROOUT, K(BLK) },
+};
+
+/* The kernel reads an ioctl's request as 32 bits. */
+#define REQ(r) SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, (unsigned long)(r))
+
+int seccomp_rules__add(scmp_filter_ctx ctx, enum seccomp_kind kind,
+		       const struct seccomp_rules_env *env)
+{
+	unsigned me = 1u << kind;
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(plain) && !r; i++)
+		if (plain[i].kinds & me)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i].nr, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(ioctls) && !r; i++)
+		if (ioctls[i].kinds & me)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+					     REQ(ioctls[i].req));
+	if (r)
+		return r;
+
+	/* Memory is never made executable: no code the guest wrote runs. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+			     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* Signals only to this process: the vCPU kick, and abort(). */
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (unsigned long)env->pid),
+				     SCMP_A2(SCMP_CMP_EQ, SIGUSR1));
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (unsigned long)env->pid),
+				     SCMP_A2(SCMP_CMP_EQ, SIGABRT));
+	/* The console's terminal, put back at exit or after a violation. */
+	if (!r && env->tty_fd >= 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (unsigned long)env->tty_fd), REQ(TCSETS));
+	if (r)
+		return r;
+
+	switch (kind) {
+	case SECCOMP_CONTROL:
+		/* /proc/self/task/N/stat and comm: read-only opens. */
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+					SCMP_A2(SCMP_CMP_MASKED_EQ,
+						O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY));
+	case SECCOMP_MAIN:
+		/* netcfg__host_teardown's NETLINK_ROUTE requests. */
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+					SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+					SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
+	case SECCOMP_PARSER:
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, F_ADD_SEALS));
+		if (!r)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+					     SCMP_A1(SCMP_CMP_EQ, F_GET_SEALS));
+		/* The result, on the one socket to the parent. */
+		if (!r && env->result_fd >= 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
+					     SCMP_A0(SCMP_CMP_EQ, (unsigned long)env->result_fd));
+		return r;
+	default:
+		return 0;
+	}
+}
