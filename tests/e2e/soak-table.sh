@@ -68,7 +68,7 @@ while [ "$done_n" -lt "$want" ] && [ $k -lt 20 ]; do
 	k=$((k + 1))
 	left=$((want - done_n))
 	out=$BUILD/e2e/soak-$label-$k.txt
-	tests/e2e/nested.sh "soak:$left" > "$out" 2>&1
+	E2E_SOAK_CONSOLE=${E2E_SOAK_CONSOLE:-verbose} tests/e2e/nested.sh "soak:$left" > "$out" 2>&1
 	log=$BUILD/e2e/soak-$label-$k.log
 	{ grep -a '^e2e: QEMU' "$out"; cat "$BUILD/e2e/soak-$left.log"; } > "$log"
 	logs="$logs $log"

@@ -26,7 +26,7 @@ HOST_IP=192.168.100.1
 GUEST_IP=192.168.100.2
 PW=vmm-e2e-pw
 TOKEN=token-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
-LOGIN_S=${DISTRO_LOGIN_S:-600}
+LOGIN_S=${DISTRO_LOGIN_S:-420}
 mkdir -p "$W"
 fail=
 echo "$PW" > "$W/pw"

@@ -21,7 +21,7 @@ W=/tmp/hostile
 mkdir -p "$W"
 fail=
 P="E2E-INFO hostile_disk:"
-L2_PARAMS="console=ttyS0 reboot=k panic=-1"
+L2_PARAMS="console=ttyS0 quiet reboot=k panic=-1"	# quiet: see bench.sh
 
 SECRET="VMM-E2E-SECRET-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 umask 077
