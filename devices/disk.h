@@ -53,6 +53,8 @@ struct disk {
 	                         * format=): a raw image then refuses writes that
 	                         * would make it probe as something else */
 	uint32_t block_size;    /* preferred I/O granularity for the guest (512 or 4096) */
+	uint64_t refused_writes;        /* guest writes refused by the probe
+	                                 * guard (atomic; `vmm stat`) */
 	char serial[21];        /* VIRTIO_BLK_ID_BYTES (20) + NUL; may be empty */
 	const struct disk *backing;     /* where unallocated reads go (qcow2),
 	                                 * or NULL; owned by the format */

@@ -125,6 +125,7 @@ static int probe_guard(struct disk *d, const struct iovec *iov, int iovcnt, uint
 	}
 	if (disk__probe(head, sizeof(head)) == DISK_FORMAT_RAW)
 		return 0;
+	__atomic_fetch_add(&d->refused_writes, 1, __ATOMIC_RELAXED);
 	if (!__atomic_exchange_n(&raw(d)->probe_refusal_logged, true, __ATOMIC_RELAXED))
 		pr_warn("disk image %s: guest write to sector 0 refused: it would make the image "
 			"probe as qcow2 at the next start (its format was probed; give "

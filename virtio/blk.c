@@ -630,6 +630,8 @@ void blk_dev__stats(struct blk_dev *bd, struct blk_dev_stats *out)
 
 	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	out->needs_reset = __atomic_load_n(&bd->vdev.needs_reset_count, __ATOMIC_RELAXED);
+	out->refused_writes = __atomic_load_n(&bd->disk->refused_writes, __ATOMIC_RELAXED);
 }
 
 int blk_dev__worker_tid(struct blk_dev *bd)

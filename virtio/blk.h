@@ -49,6 +49,9 @@ struct blk_dev_stats {
 	uint64_t bytes_read, bytes_written;
 	uint64_t errors;            /* requests completed with IOERR */
 	uint64_t kicks, interrupts;
+	/* refused guest actions: */
+	uint64_t needs_reset;       /* protocol violations, bad rings included */
+	uint64_t refused_writes;    /* sector-0 writes a probed raw image refused */
 };
 
 struct blk_dev;

@@ -612,4 +612,5 @@ void net_dev__stats(struct net_dev *nd, struct net_dev_stats *out)
 
 	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	out->needs_reset = __atomic_load_n(&nd->vdev.needs_reset_count, __ATOMIC_RELAXED);
 }

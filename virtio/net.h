@@ -80,6 +80,7 @@ struct net_dev_stats {
 	uint64_t tx_dropped;        /* oversized, or the backend refused it */
 	uint64_t rx_kicks, tx_kicks, ctrl_kicks;   /* counted by vmm only */
 	uint64_t rx_interrupts, tx_interrupts, ctrl_interrupts;
+	uint64_t needs_reset;       /* protocol violations, bad rings included */
 };
 
 struct net_dev;

@@ -20,6 +20,7 @@ void virtio_dev__signal_config(struct virtio_dev *vdev)
 
 void virtio_dev__needs_reset(struct virtio_dev *vdev, const char *why)
 {
+	__atomic_fetch_add(&vdev->needs_reset_count, 1, __ATOMIC_RELAXED);
 	pr_guest("%s: device needs reset: %s", vdev->name, why ? why : "protocol violation");
 	if (vdev->transport && vdev->transport->needs_reset)
 		vdev->transport->needs_reset(vdev);

@@ -72,6 +72,8 @@ struct virtio_dev {
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];
 	uint64_t features;            /* negotiated (valid after FEATURES_OK) */
 	pthread_mutex_t lock;         /* see above; initialised by the transport */
+	uint64_t needs_reset_count;   /* protocol violations (NEEDS_RESET), atomic:
+	                               * `vmm stat` shows them */
 
 	/* Set by the transport. */
 	const struct virtio_transport_ops *transport;

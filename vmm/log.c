@@ -28,6 +28,8 @@ int log__verbosity = LOG_INFO;
 
 static pthread_mutex_t ratelimit_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct log_ratelimit *ratelimit_dropped;    /* sites with drops */
+/* Every guest-triggered message, shown or not (`vmm stat`): under the lock. */
+static uint64_t guest_lines, guest_suppressed;
 
 static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {
@@ -87,6 +89,7 @@ void log__ratelimited(struct log_ratelimit *rl, uint64_t now, enum log_level lvl
 	if (!now)
 		now = now_ns();
 	pthread_mutex_lock(&ratelimit_lock);
+	guest_lines++;
 	if (!rl->window_start_ns || now - rl->window_start_ns >= LOG_RATELIMIT_WINDOW_NS) {
 		report_dropped(rl);
 		rl->window_start_ns = now ? now : 1;
@@ -99,6 +102,7 @@ void log__ratelimited(struct log_ratelimit *rl, uint64_t now, enum log_level lvl
 		va_end(ap);
 	} else {
 		rl->suppressed++;
+		guest_suppressed++;
 		if (!rl->listed) {
 			rl->listed = true;
 			rl->next = ratelimit_dropped;
@@ -118,4 +122,12 @@ void log__flush_suppressed(void)
 		report_dropped(rl);
 	pthread_mutex_unlock(&ratelimit_lock);
 	errno = saved_errno;
+}
+
+void log__guest_counts(uint64_t *lines, uint64_t *suppressed)
+{
+	pthread_mutex_lock(&ratelimit_lock);
+	*lines = guest_lines;
+	*suppressed = guest_suppressed;
+	pthread_mutex_unlock(&ratelimit_lock);
 }

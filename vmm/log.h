@@ -47,6 +47,9 @@ void log__ratelimited(struct log_ratelimit *rl, uint64_t now_ns, enum log_level 
 /* One "N more like this suppressed" line for every site with drops not
  * reported yet. */
 void log__flush_suppressed(void);
+/* How many guest-triggered messages there were (every pr_guest() call at
+ * or below the verbosity), and how many of them the limit kept quiet. */
+void log__guest_counts(uint64_t *lines, uint64_t *suppressed);
 
 #define LOG__STR2(x) #x
 #define LOG__STR(x) LOG__STR2(x)

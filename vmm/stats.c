@@ -29,8 +29,9 @@ const struct stats_blk_key stats__blk_key[STATS_BLK_NR] = {
 	BLK_KEY(reads), BLK_KEY(writes), BLK_KEY(flushes), BLK_KEY(discards),
 	BLK_KEY(write_zeroes), BLK_KEY(get_ids), BLK_KEY(others), BLK_KEY(bytes_read),
 	BLK_KEY(bytes_written), BLK_KEY(errors), BLK_KEY(kicks), BLK_KEY(interrupts),
+	BLK_KEY(needs_reset), BLK_KEY(refused_writes),
 };
-_Static_assert(STATS_BLK_NR == 12, "a blk counter without a JSON key");
+_Static_assert(STATS_BLK_NR == 14, "a blk counter without a JSON key");
 
 const char *stats__datapath(const struct nic_snapshot *n)
 {
@@ -195,6 +196,7 @@ static void put_nic(struct out *o, const struct nic_snapshot *n)
 	put_u64(o, "tx_packets", st->tx_packets, false);
 	put_u64(o, "tx_bytes", st->tx_bytes, false);
 	put_u64(o, "tx_dropped", st->tx_dropped, false);
+	put_u64(o, "needs_reset", st->needs_reset, false);
 	put(o, "\"kicks\":{");
 	put_u64(o, "rx", st->rx_kicks, false);
 	put_u64(o, "tx", st->tx_kicks, false);
@@ -244,7 +246,10 @@ int stats__json(const struct vm_snapshot *s, char *buf, size_t len)
 	put(&o, ",\"vcpus\":%d,\"mem_bytes\":%" PRIu64 ",\"uptime_s\":%.3f,", nv,
 	    s->mem_bytes, secs(s->uptime_s));
 	put_thread(&o, "io_thread", s->io_tid, s->io_cpu_s);
-	put(&o, ",\"vcpu\":[");
+	put(&o, ",\"guest_log\":{");
+	put_u64(&o, "lines", s->guest_log_lines, false);
+	put_u64(&o, "suppressed", s->guest_log_suppressed, true);
+	put(&o, "},\"vcpu\":[");
 	for (int i = 0; i < nv; i++) {
 		put_vcpu(&o, i, &s->vcpu[i]);
 		put(&o, i == nv - 1 ? "" : ",");
@@ -363,6 +368,7 @@ void stats__print_human(FILE *f, const struct vm_snapshot *s)
 			PRIu64 " tx %" PRIu64 " ctrl %" PRIu64 "%s\n", st->rx_kicks, st->tx_kicks,
 			st->ctrl_kicks, st->rx_interrupts, st->tx_interrupts, st->ctrl_interrupts,
 			n->vhost ? "  (rx/tx counted by vhost, not vmm)" : "");
+		fprintf(f, "    refused: needs_reset %" PRIu64 "\n", st->needs_reset);
 	}
 	for (int i = 0; i < s->nr_disks && i < STATS_MAX_DISKS; i++) {
 		const struct disk_snapshot *d = &s->disk[i];
@@ -385,7 +391,11 @@ void stats__print_human(FILE *f, const struct vm_snapshot *s)
 		fprintf(f, "    get_id %" PRIu64 "  unsupported %" PRIu64 "  errors %" PRIu64
 			"  kicks %" PRIu64 "  interrupts %" PRIu64 "\n", b->get_ids, b->others,
 			b->errors, b->kicks, b->interrupts);
+		fprintf(f, "    refused: needs_reset %" PRIu64 "  refused_writes %" PRIu64 "\n",
+			b->needs_reset, b->refused_writes);
 	}
+	fprintf(f, "  guest messages %" PRIu64 " (%" PRIu64 " kept quiet by the rate limit)\n",
+		s->guest_log_lines, s->guest_log_suppressed);
 }
 
 /* ---- /proc ---- */

@@ -8,13 +8,14 @@
  *   {"name":"demo","pid":123,"state":"running","vcpus":2,
  *    "mem_bytes":536870912,"uptime_s":12.345,
  *    "io_thread":{"tid":125,"cpu_s":0.012},
+ *    "guest_log":{"lines":..,"suppressed":..},
  *    "vcpu":[{"id":0,"tid":126,"cpu_s":1.5,
  *             "kvm_exits":{"exits":..,"io":..,"mmio":..,"halt":..,"irq":..,
  *                          "irq_window":..,"signal":..},
  *             "user_exits":{"io":..,"mmio":..,"hlt":..,"other":..,"total":..}}],
  *    "nic":[{"index":0,"tap":"tap0","datapath":"vhost-net",
  *            "rx_packets":..,"rx_bytes":..,"rx_filtered":..,"rx_dropped":..,
- *            "tx_packets":..,"tx_bytes":..,"tx_dropped":..,
+ *            "tx_packets":..,"tx_bytes":..,"tx_dropped":..,"needs_reset":..,
  *            "kicks":{"rx":..,"tx":..,"ctrl":..},
  *            "interrupts":{"rx":..,"tx":..,"ctrl":..},
  *            "vhost_thread":{"tid":..,"cpu_s":..}}],
@@ -23,7 +24,12 @@
  *             "size_bytes":..,"reads":..,"writes":..,"flushes":..,
  *             "discards":..,"write_zeroes":..,"get_ids":..,"others":..,
  *             "bytes_read":..,"bytes_written":..,"errors":..,"kicks":..,
- *             "interrupts":..,"worker_thread":{"tid":..,"cpu_s":..}}]}
+ *             "interrupts":..,"needs_reset":..,"refused_writes":..,
+ *             "worker_thread":{"tid":..,"cpu_s":..}}]}
+ * Refused guest actions: "needs_reset" counts a device's protocol
+ * violations (bad rings, descriptors, queue set-up), "refused_writes" the
+ * writes a probed raw image refused, "guest_log" every message a guest
+ * caused and how many the rate limit kept quiet.
  * Counters are unsigned 64-bit integers; times are seconds with three
  * decimals, from 0 to 1e15; a tid of 0 means "no such thread". Strings are escaped JSON:
  * quotes, backslashes and control bytes escaped, bytes that are not valid
@@ -95,6 +101,8 @@ struct vm_snapshot {
 	double uptime_s;
 	int io_tid;
 	double io_cpu_s;
+	uint64_t guest_log_lines;         /* log__guest_counts() */
+	uint64_t guest_log_suppressed;
 	struct vcpu_snapshot vcpu[STATS_MAX_VCPUS];
 	int nr_nics;
 	struct nic_snapshot nic[STATS_MAX_NICS];

@@ -209,6 +209,13 @@ static int assign(struct parser *ps, const char *tok, enum jtype t)
 			return str ? -1 : to_double(tok, &s->io_cpu_s);
 		return 0;
 	}
+	if (d == 2 && at(ps, 0, "guest_log")) {
+		if (at(ps, 1, "lines"))
+			return str ? -1 : to_u64(tok, &s->guest_log_lines);
+		if (at(ps, 1, "suppressed"))
+			return str ? -1 : to_u64(tok, &s->guest_log_suppressed);
+		return 0;
+	}
 	if (d >= 3 && at(ps, 0, "vcpu") && !ps->key[1]) {
 		struct vcpu_snapshot *v = &s->vcpu[ps->idx[1]];
 
@@ -250,6 +257,7 @@ static int assign(struct parser *ps, const char *tok, enum jtype t)
 			{ "tx_packets", offsetof(struct net_dev_stats, tx_packets) },
 			{ "tx_bytes", offsetof(struct net_dev_stats, tx_bytes) },
 			{ "tx_dropped", offsetof(struct net_dev_stats, tx_dropped) },
+			{ "needs_reset", offsetof(struct net_dev_stats, needs_reset) },
 		};
 
 		s->nr_nics = MAX(s->nr_nics, ps->idx[1] + 1);

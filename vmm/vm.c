@@ -152,6 +152,7 @@ void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
 	out->uptime_s = (double)(util__now_ns() - vm->start_ns) / 1e9;
 	out->io_tid = __atomic_load_n(&vm->loop.tid, __ATOMIC_RELAXED);
 	out->io_cpu_s = out->io_tid ? stats__thread_cpu_s(out->io_tid) : 0;
+	log__guest_counts(&out->guest_log_lines, &out->guest_log_suppressed);
 	for (int i = 0; i < vm->nr_vcpus && i < VMM_MAX_CPUS; i++) {
 		struct vcpu *v = vm->vcpu[i];
 		struct vcpu_snapshot *o = &out->vcpu[i];

@@ -239,6 +239,7 @@ static void test_probed_raw_refuses_header(void **state)
 	assert_int_equal(r[3], -EPERM);
 	assert_int_equal(r[4], 512);
 	assert_int_equal(r[5], 0);
+	assert_int_equal(d->refused_writes, 3);         /* `vmm stat` counts each */
 	assert_int_equal(lines(log), 1);
 	assert_non_null(strstr(log, "guest.raw: guest write to sector 0 refused"));
 	assert_non_null(strstr(log, "format=raw"));

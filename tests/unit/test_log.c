@@ -241,12 +241,15 @@ static void test_ratelimit_guest_flood(void **state)
 {
 	struct redirect r;
 	int verbosity = log__verbosity;
+	uint64_t lines0, quiet0, lines1, quiet1;
 	char *out;
 
 	log__verbosity = LOG_INFO;
+	log__guest_counts(&lines0, &quiet0);
 	redirect_to_file(&r);
 	for (int i = 0; i < 1000; i++)
 		bad_queue_enable(i);
+	log__guest_counts(&lines1, &quiet1);
 	errno = ENOSPC;
 	log__flush_suppressed();
 	log__flush_suppressed();        /* nothing new to say */
@@ -259,6 +262,9 @@ static void test_ratelimit_guest_flood(void **state)
 	assert_null(strstr(out, "queue 10 enabled"));
 	assert_non_null(strstr(out, "vmm: warning: 990 more like this suppressed (tests/unit/test_log.c:"));
 	free(out);
+	/* `vmm stat`'s guest_log: all 1000, 990 of them kept quiet */
+	assert_int_equal(lines1 - lines0, 1000);
+	assert_int_equal(quiet1 - quiet0, 990);
 }
 
 /* The window: after LOG_RATELIMIT_WINDOW_NS the count is reported before

@@ -30,6 +30,8 @@ static void fill(struct vm_snapshot *s, int nv, int nn, int nd, uint64_t base)
 	s->uptime_s = 12.5;
 	s->io_tid = 4243;
 	s->io_cpu_s = 0.25;
+	s->guest_log_lines = base + 77;
+	s->guest_log_suppressed = base + 66;
 	for (int i = 0; i < nv; i++) {
 		struct vcpu_snapshot *v = &s->vcpu[i];
 
@@ -96,6 +98,9 @@ static void test_json_keys_and_round_trip(void **state)
 		"\"write_zeroes\":10011,", "\"bytes_written\":10015,",
 		"\"worker_thread\":{\"tid\":8001,\"cpu_s\":1.750}}]}",
 		"\"worker_thread\":{\"tid\":0,\"cpu_s\":0.000}",
+		/* refused guest actions */
+		"\"guest_log\":{\"lines\":84,\"suppressed\":73}", "\"tx_dropped\":13,\"needs_reset\":20,",
+		"\"needs_reset\":10019,\"refused_writes\":10020,",
 	};
 	int n;
 
@@ -297,6 +302,8 @@ static void test_human(void **state)
 				     "worker thread 8001 cpu 1.750 s\n"));
 	assert_non_null(strstr(text, "reads 10007 (10014 bytes)  writes 10008 (10015 bytes)"));
 	assert_non_null(strstr(text, "unsupported 10013  errors 10016  kicks 10017  interrupts 10018"));
+	assert_non_null(strstr(text, "    refused: needs_reset 10019  refused_writes 10020\n"));
+	assert_non_null(strstr(text, "guest messages 84 (73 kept quiet by the rate limit)\n"));
 	assert_null(strchr(text, '\033'));
 	assert_null(strchr(text, '\t'));
 	free(text);

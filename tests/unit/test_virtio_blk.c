@@ -832,6 +832,7 @@ static void test_violations(void **state)
 		assert_int_equal(status_of(&r), 0xee);
 		assert_int_equal(T.md.preadv_calls, 0);
 		assert_int_equal(T.needs_reset, kind + 1);   /* logged once */
+		assert_int_equal(stats().needs_reset, kind + 1);   /* `vmm stat` counts it */
 	}
 	dev_up(BASE);
 	r = mkreq(VIRTIO_BLK_T_IN, 0, 512, true);

@@ -4,6 +4,7 @@
 # build-images.sh: qemu, vmm and sockperf inside). The same L2 kernel and
 # initramfs boot under four configurations, one after the other:
 #   vmm-vhost-on  vmm-vhost-off  qemu-vhost-on  qemu-vhost-off
+# (and on request vmm-noseccomp-vhost-on/off: vmm with --seccomp off)
 # and the guest (tests/e2e/l2/bench.sh) runs iperf3 both ways (default and
 # 1 KiB writes) and a latency test against servers here. At each BENCH-MARK
 # the guest prints, this script snapshots the VMM's CPU time (utime+stime of
@@ -191,6 +192,8 @@ all_ok=1
 for c in $CONFIGS; do
 	case $c in
 	vmm-vhost-on|vmm-vhost-off|qemu-vhost-on|qemu-vhost-off) ;;
+	# vmm without its sandbox (--seccomp off): what the filters cost
+	vmm-noseccomp-vhost-on|vmm-noseccomp-vhost-off) ;;
 	*) echo "BENCH-ROW config=$c status=fail reason=unknown-config"; all_ok=0; continue ;;
 	esac
 	CUR_VMM=${c%%-*}
@@ -208,6 +211,7 @@ for c in $CONFIGS; do
 	else
 		# shellcheck disable=SC2034
 		VMM_ARGS="--net tap=vnet0,mac=$MAC,host-ip=192.168.100.1/24,vhost=$vhost"
+		case $c in *-noseccomp-*) VMM_ARGS="$VMM_ARGS --seccomp off" ;; esac
 	fi
 	export BENCH_QEMU_NET
 	echo "BENCH-CONFIG $c"
