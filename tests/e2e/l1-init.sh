@@ -44,6 +44,17 @@ e2e__finish()
 	exit 1
 }
 
+# e2e__vhost_tid PID: the tid of vhost's worker for the VMM PID, or
+# nothing. Up to Linux 6.3 a kernel thread "vhost-PID" (its own /proc
+# entry); from 6.4 a thread of the VMM itself with that name (only under
+# /proc/PID/task). /proc/TID/stat reads either.
+e2e__vhost_tid()
+{
+	for t in /proc/[0-9]* /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2> /dev/null)" = "vhost-$1" ] && { echo "${t##*/}"; return; }
+	done
+}
+
 e2e__dmesg_tail()
 {
 	dmesg | tail -n "${1:-30}" | sed 's/^/L1-DMESG| /'

@@ -104,7 +104,7 @@ snapshot()
 	# the vhost-PID kernel thread: looked up once per configuration
 	vt=$(cat /tmp/bench.vt 2> /dev/null)
 	if [ -z "$vt" ]; then
-		vt=$(for t in /proc/[0-9]*; do [ "$(cat "$t/comm" 2> /dev/null)" = "vhost-$pid" ] && echo "${t#/proc/}"; done | head -n 1)
+		vt=$(e2e__vhost_tid "$pid")
 		[ -z "$vt" ] || echo "$vt" > /tmp/bench.vt
 	fi
 	dbg=none

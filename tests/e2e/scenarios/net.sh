@@ -38,7 +38,7 @@ iperf3 -s -D > /dev/null 2>&1 || echo "E2E-WARN iperf3 server did not start"
 	*) kill -USR2 "$pid" 2>/dev/null
 	   # CPU time (clock ticks) of vmm, its I/O thread and its vhost-PID
 	   # kernel thread; bytes through the tap (rx = from the guest)
-	   vt=$(for t in /proc/[0-9]*; do [ "$(cat "$t/comm" 2>/dev/null)" = "vhost-$pid" ] && echo "${t#/proc/}"; done | head -n 1)
+	   vt=$(e2e__vhost_tid "$pid")
 	   io=$(for t in /proc/$pid/task/*; do [ "$(cat "$t/comm")" = vmm-io ] && echo "$t"; done | head -n 1)
 	   echo "$m vmm_ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat") io_ticks=$(awk '{ print $14 + $15 }' "$io/stat") vhost_ticks=$( [ -n "$vt" ] && awk '{ print $14 + $15 }' "/proc/$vt/stat" || echo 0) tap_rx=$(cat /sys/class/net/vnet0/statistics/rx_bytes) tap_tx=$(cat /sys/class/net/vnet0/statistics/tx_bytes)" >> /tmp/vmm.cpu
 	   [ -n "$vt" ] && echo "vhost-thread vhost-$pid tid=$vt" >> /tmp/vmm.res ;;
