@@ -290,7 +290,9 @@ flaky_failure()
 {
 	log=$BUILD/e2e/$(echo "$1" | tr ':/' '--').log
 	case $1 in soak:*) return 1 ;; esac
-	! tr -d '\r' < "$log" | grep -aq "^E2E-RESULT name=${1%%:*} " ||
+	n=${1%%:*}
+	n=${n%%@*}	# net@6.12 reports as net
+	! tr -d '\r' < "$log" | grep -aq "^E2E-RESULT name=$n " ||
 		grep -aq "^E2E-FLAKE " "$log"
 }
 
