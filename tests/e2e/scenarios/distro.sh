@@ -74,11 +74,38 @@ distro__wait_for()
 	while ! grep -aq "$2" "$1"; do
 		kill -0 "$4" 2> /dev/null || return 1
 		[ "$n" -lt "$(($3 * 2))" ] || return 1
+		# the guest kernel says a task waits on I/O for 120 s: say what
+		# vmm's devices did (two snapshots 5 s apart, the threads'
+		# states) and stop waiting. Seen once with the disk: both
+		# btrfs' transaction thread and cloud-init blocked.
+		if grep -aq "blocked for more than" "$1"; then
+			distro__hung "$4"
+			return 1
+		fi
 		n=$((n + 1))
 		# a line now and then: nested.sh ends an L1 silent for 300 s
 		[ $((n % 120)) -ne 0 ] || echo "$P waiting for '$2' ($((n / 2)) s)"
 		sleep 0.5
 	done
+}
+
+# distro__hung PID: what vmm's devices and threads did while the guest
+# waited, for the log. Cause not known yet (a lost interrupt, as in the
+# nested-TCG bug's stalls, or vmm's): an E2E-FLAKE line, so the scenario
+# reruns in a fresh L1 and the rerun is counted, as the 1000 s limit did
+# before, only 800 s sooner.
+distro__hung()
+{
+	echo "$P guest task hung on I/O for 120 s; vmm's view:"
+	"$VMM" stat "distro-$tag" 2>&1 | sed "s/^/$P stat1| /"
+	sleep 5
+	"$VMM" stat "distro-$tag" --json > "$W/stat2.json" 2>&1
+	"$VMM" stat "distro-$tag" 2>&1 | grep -E "^  vd|kicks|refused" | sed "s/^/$P stat2| /"
+	for t in /proc/"$1"/task/*; do
+		echo "$P thread $(cat "$t/comm") state $(awk '{ print $3 }' "$t/stat") wchan $(cat "$t/wchan" 2> /dev/null)"
+	done
+	echo "E2E-FLAKE distro $tag: a guest task hung on I/O for 120 s (vmm stat above)"
+	fail="$fail $tag:guest-io-hung"
 }
 
 # distro__boot TAG VHOST: boot, log in over ssh, run the checks of this
