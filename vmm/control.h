@@ -11,6 +11,10 @@
  * one JSON object followed by '\n', after which the server closes:
  *   info, stat -> the snapshot (stats.h)
  *   stop       -> {"ok":true}, then the VM ends
+ *   set vhost on|off [nic N]
+ *              -> {"ok":true,"message":"eth0: vhost-net"} once every NIC
+ *                 (or NIC N) runs that datapath, else {"error":"..."}
+ *                 (messages never hold '"' or '\\')
  *   anything else, or nothing within CONTROL_SERVER_TIMEOUT_MS ->
  *                 {"error":"..."}
  * Only the socket's own user (or root) is served.
@@ -43,6 +47,9 @@ struct control_ops {
 	int (*info)(void *opaque, struct vm_snapshot *out);
 	int (*stat)(void *opaque, struct vm_snapshot *out);
 	void (*stop)(void *opaque);
+	/* Move NIC nic's (-1: every NIC's) queues to vhost-net (on) or to
+	 * vmm's datapath; one line in msg; 0, or -1 if any NIC refused. */
+	int (*set_vhost)(void *opaque, int nic, bool on, char *msg, size_t len);
 };
 
 struct control {
