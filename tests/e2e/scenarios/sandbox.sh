@@ -122,6 +122,9 @@ after sba /tmp/a.out $rc_a
 
 # ---- B: vmmu alone ----
 chgrp "$U" /dev/kvm /dev/vhost-net && chmod 660 /dev/kvm /dev/vhost-net
+# /dev/net/tun is 0666 on Debian (udev's 50-udev-default.rules); L1 has
+# no udev, and the kernel makes it 0600
+chmod 666 /dev/net/tun
 /usr/lib/iproute2/ip tuntap add vmmu0 mode tap user "$U" || fail="$fail sbb:tuntap"
 ip addr add 192.168.103.1/24 dev vmmu0
 ip link set vmmu0 up
