@@ -19,9 +19,12 @@
  *                 {"error":"..."}
  * Only the socket's own user (or root) is served.
  *
- * The server never blocks the I/O thread for long: accept is
- * non-blocking and a request must arrive, and its reply leave, within
- * CONTROL_SERVER_TIMEOUT_MS each.
+ * The server (its own thread, control_thread.c) never waits long for one
+ * client: accept is non-blocking and a request must arrive, and its reply
+ * leave, within CONTROL_SERVER_TIMEOUT_MS each. 500 ms: a client started
+ * on a loaded nested-TCG host was seen taking more than 100 ms between
+ * connect and write. A `set` may take longer than a snapshot (vhost's
+ * rings stopped and started), hence the client's 5 s.
  */
 #ifndef VMM_CONTROL_H
 #define VMM_CONTROL_H
@@ -35,8 +38,8 @@
 #include "vmm/stats.h"
 
 #define CONTROL_REQUEST_MAX        256
-#define CONTROL_SERVER_TIMEOUT_MS  100
-#define CONTROL_CLIENT_TIMEOUT_MS  2000
+#define CONTROL_SERVER_TIMEOUT_MS  500
+#define CONTROL_CLIENT_TIMEOUT_MS  5000
 /* A reply: a snapshot, or a short error object, plus '\n'. */
 #define CONTROL_REPLY_MAX          (STATS_JSON_MAX + 2)
 

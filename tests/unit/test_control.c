@@ -265,7 +265,7 @@ static void test_malformed(void **state)
 	/* A silent client costs the server no more than its timeout. */
 	t0 = util__now_ns();
 	raw("beta", "", 0, reply, sizeof(reply));
-	assert_true(util__now_ns() - t0 < 1000000000ULL);
+	assert_true(util__now_ns() - t0 < 4ULL * CONTROL_SERVER_TIMEOUT_MS * 1000000ULL);
 	/* A request ended by shutdown instead of '\n' is fine; still serving. */
 	raw("beta", "info", 4, reply, sizeof(reply));
 	assert_non_null(strstr(reply, "\"pid\":"));

@@ -6,8 +6,10 @@
 #   base   iperf3 guest->host for 10 s without switches: the retransmits
 #          this machine gives anyway
 #   tx     iperf3 guest->host, 40 s;  rx  host->guest (-R), 40 s
-#   ping   a ping flood to the host, 30 s
-#   reload the driver unbound and bound again 5 times
+#   ping   pings as fast as the replies come (busybox: -A), 35 s
+#   reload the driver unbound and bound again 5 times, 2 s each
+# then it waits (bounded) for L1's "done" on TCP port 5555 before it
+# reboots, so L1 can still switch and read `vmm stat`.
 # One SWITCH-IPERF / SWITCH-PING / SWITCH-RELOAD line per phase.
 HOST=192.168.100.1
 dev=$(for d in /sys/bus/pci/devices/*; do
@@ -47,16 +49,17 @@ switch__iperf tx 40
 switch__iperf rx 40 -R
 
 echo "SWITCH-MARK ping-begin"
-ping -f -w 30 "$HOST" > /tmp/ping.flood 2>&1
+ping -A -q -w 35 "$HOST" > /tmp/ping.flood 2>&1
 echo "SWITCH-PING $(grep 'packets transmitted' /tmp/ping.flood)"
+grep -q 'packets transmitted' /tmp/ping.flood || sed 's/^/SWITCH-PINGLOG /' /tmp/ping.flood | tail -n 3
 echo "SWITCH-MARK ping-end"
 
 echo "SWITCH-MARK reload-begin"
 for i in 1 2 3 4 5; do
 	echo "${dev##*/}" > /sys/bus/pci/drivers/virtio-pci/unbind
-	sleep 0.5
+	sleep 1
 	echo "${dev##*/}" > /sys/bus/pci/drivers/virtio-pci/bind
-	sleep 0.5
+	sleep 1
 done
 switch__up
 echo "SWITCH-MARK reload-end"
@@ -65,4 +68,6 @@ if ping -c 3 -W 5 "$HOST" > /dev/null 2>&1; then
 else
 	echo "SWITCH-RELOAD fail"
 fi
+echo "SWITCH-WAIT"
+timeout 120 nc -l -p 5555 > /dev/null 2>&1 || echo "SWITCH-ERROR no done from L1 in 120 s"
 echo "SWITCH-DONE"
