@@ -125,7 +125,7 @@ static void tx_run(struct net_dev *nd)
 	unsigned int done = 0;
 	int rc;
 
-	if (!nd->running || nd->broken || nd->tx_blocked || !nd->cfg.backend->tx)
+	if (!nd->running || nd->broken || nd->offloaded || nd->tx_blocked || !nd->cfg.backend->tx)
 		return;
 	nd->tx_more = false;
 	do {
@@ -293,7 +293,8 @@ static void rx_run(struct net_dev *nd)
 	const struct net_backend_ops *be = nd->cfg.backend;
 	unsigned int i;
 
-	if (!nd->running || nd->broken || nd->rx_starved || nd->backend_dead || !be->rx)
+	if (!nd->running || nd->broken || nd->offloaded || nd->rx_starved || nd->backend_dead ||
+	    !be->rx)
 		return;
 	for (i = 0; i < NET_BUDGET; i++) {
 		int rc = rx_gather(nd);
@@ -360,6 +361,94 @@ static void on_sched(void *opaque, uint32_t events)
 	if (nd->ctrl_more)
 		net_ctrl__run(nd);
 	pthread_mutex_unlock(&nd->vdev.lock);
+}
+
+/* ---- the datapath moved while the device runs ------------------------------
+ * Who owns RX and TX: vmm's I/O thread (offloaded false) or the backend
+ * (vhost-net). Under vdev->lock, so no kick, backend event or transport
+ * op runs in between. */
+
+/* Userspace -> backend: the receive buffers popped ahead of packets go
+ * back to the ring (the backend must see them, in order), nothing waits
+ * on the tap any more, and the backend takes the ring positions vmm
+ * reached (backend->start reads them from the queues). */
+static int go_offloaded(struct net_dev *nd, char *err, size_t errlen)
+{
+	struct virtio_dev *vdev = &nd->vdev;
+	int r;
+
+	if (nd->rx_nheld)
+		virtqueue__unpop(&vdev->vq[NET_QUEUE_RX], nd->rx_nheld);
+	nd->rx_nheld = nd->rx_niov = 0;
+	nd->rx_cap = 0;
+	nd->tx_blocked = nd->tx_more = nd->rx_starved = false;
+	r = nd->cfg.backend->start(nd->cfg.backend_priv, vdev, nd->features);
+	if (r == 0) {
+		nd->offloaded = true;
+		update_fd(nd);
+		return 0;
+	}
+	/* Not handed over: vmm's datapath goes on where it was. */
+	virtqueue__disable_notify(&vdev->vq[NET_QUEUE_RX]);
+	update_fd(nd);
+	nd->tx_more = true;
+	net__resched(nd);
+	return util__fail(err, errlen, r < 0 ? "the backend could not take the queues over" :
+			  "the driver has not given every queue an MSI-X vector");
+}
+
+/* Backend -> userspace: backend->stop leaves each queue at the backend's
+ * positions (avail seen, used published); vmm resumes from there on the
+ * I/O thread: the tap polled again, and a TX pass scheduled for what the
+ * guest queued meanwhile (its kick may have gone to the backend). */
+static void go_userspace(struct net_dev *nd)
+{
+	struct virtio_dev *vdev = &nd->vdev;
+
+	nd->cfg.backend->stop(nd->cfg.backend_priv, vdev);
+	nd->offloaded = false;
+	nd->rx_starved = false;
+	virtqueue__disable_notify(&vdev->vq[NET_QUEUE_RX]);
+	update_fd(nd);
+	nd->tx_more = true;
+	net__resched(nd);
+}
+
+int net_dev__set_offload(struct net_dev *nd, bool offload, char *err, size_t errlen)
+{
+	int r = 0;
+
+	if (offload && !nd->cfg.backend->start)
+		return util__fail(err, errlen, "this backend cannot run the queues itself");
+	pthread_mutex_lock(&nd->vdev.lock);
+	if (nd->running && !nd->broken && offload != nd->offloaded) {
+		if (offload)
+			r = go_offloaded(nd, err, errlen);
+		else
+			go_userspace(nd);
+	}
+	pthread_mutex_unlock(&nd->vdev.lock);
+	return r;
+}
+
+bool net_dev__offloaded(struct net_dev *nd)
+{
+	bool r;
+
+	pthread_mutex_lock(&nd->vdev.lock);
+	r = nd->offloaded;
+	pthread_mutex_unlock(&nd->vdev.lock);
+	return r;
+}
+
+bool net_dev__running(struct net_dev *nd)
+{
+	bool r;
+
+	pthread_mutex_lock(&nd->vdev.lock);
+	r = nd->running && !nd->broken;
+	pthread_mutex_unlock(&nd->vdev.lock);
+	return r;
 }
 
 /* ---- virtio_dev ops (called by the transport under vdev->lock) ------------ */

@@ -18,6 +18,7 @@
 #ifndef VIRTIO_NET_H
 #define VIRTIO_NET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -94,5 +95,17 @@ void net_dev__destroy(struct net_dev *nd);
 struct virtio_dev *net_dev__virtio(struct net_dev *nd);
 /* A consistent-enough snapshot, from any thread. */
 void net_dev__stats(struct net_dev *nd, struct net_dev_stats *out);
+
+/* Move RX and TX of a running device between vmm's userspace datapath
+ * (offload false) and the backend's own (true: backend->start, vhost-net),
+ * without a reset: ring positions carried over exactly, receive buffers
+ * held ahead given back, a TX pass after the move back. From any thread;
+ * the device's lock keeps the I/O thread out meanwhile. A device the
+ * driver has not started (or that needs a reset) is left alone: the
+ * backend's own choice applies at the next DRIVER_OK. 0, or -1 with err
+ * (the device then runs the userspace datapath). */
+int net_dev__set_offload(struct net_dev *nd, bool offload, char *err, size_t errlen);
+bool net_dev__offloaded(struct net_dev *nd);   /* the backend runs RX/TX now */
+bool net_dev__running(struct net_dev *nd);     /* DRIVER_OK, no reset needed */
 
 #endif

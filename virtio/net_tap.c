@@ -14,6 +14,7 @@
 #include "virtio/net_tap.h"
 #include "virtio/pci.h"
 #include "vmm/log.h"
+#include "vmm/util.h"
 #include "vmm/vm.h"
 
 static ssize_t tap_tx(void *b, const struct iovec *iov, int iovcnt)
@@ -66,7 +67,7 @@ static int tap_start(void *b, struct virtio_dev *vdev, uint64_t features)
 	struct vhost_vring_config q[NR_DATA_QUEUES];
 	char err[256];
 
-	if (!nt->use_vhost)
+	if (!__atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED))
 		return 1;
 	if (nt->vhost.running)
 		return 0;       /* already handed over: detaching twice would lose the kick fds */
@@ -96,10 +97,22 @@ static int tap_start(void *b, struct virtio_dev *vdev, uint64_t features)
 		attach_back(vdev, NR_DATA_QUEUES);
 		return -1;
 	}
+	/* A kick vmm consumed just before the hand-over (a live switch)
+	 * would be lost to vhost: one more on each ring costs vhost one
+	 * look at it. */
+	for (int i = 0; i < NR_DATA_QUEUES; i++) {
+		uint64_t one = 1;
+
+		if (write(q[i].kick_fd, &one, sizeof(one)) < 0)
+			pr_guest("eth%d: cannot kick queue %d after the hand-over", nt->index, i);
+	}
 	return 0;
 }
 
-/* Reset: take the rings back from vhost (they are reset next). */
+/* Take the rings back from vhost: at a reset (they are reset next) or to
+ * run them here from now on (net_dev__set_offload). Each queue resumes
+ * where vhost left it: the next avail entry vhost had not taken
+ * (VHOST_GET_VRING_BASE) and the used index it published. */
 static void tap_stop(void *b, struct virtio_dev *vdev)
 {
 	struct net_tap *nt = b;
@@ -107,6 +120,9 @@ static void tap_stop(void *b, struct virtio_dev *vdev)
 
 	if (vhost_net__stop(&nt->vhost, NR_DATA_QUEUES, last) < 0)
 		pr_guest("eth%d: stopping vhost-net failed", nt->index);
+	else
+		for (int i = 0; i < NR_DATA_QUEUES; i++)
+			virtqueue__set_last_avail(&vdev->vq[i], last[i]);
 	attach_back(vdev, NR_DATA_QUEUES);
 }
 
@@ -195,6 +211,38 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
 fail:
 	net_tap__destroy(nt);
 	return NULL;
+}
+
+int net_tap__set_vhost(struct net_tap *nt, bool on, char *msg, size_t len)
+{
+	char err[200];
+	bool was = __atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED);
+
+	if (on && nt->vhost.fd < 0)
+		return util__fail(msg, len, "eth%d: /dev/vhost-net was not opened at start (--vhost "
+				  "off, or it was unavailable): the NIC stays on the userspace "
+				  "datapath", nt->index);
+	__atomic_store_n(&nt->use_vhost, on, __ATOMIC_RELAXED);
+	if (net_dev__set_offload(nt->dev, on, err, sizeof(err)) < 0) {
+		__atomic_store_n(&nt->use_vhost, false, __ATOMIC_RELAXED);
+		return util__fail(msg, len, "eth%d: %s: the NIC stays on the userspace datapath",
+				  nt->index, err);
+	}
+	if (!net_dev__running(nt->dev)) {
+		snprintf(msg, len, "eth%d: %s from the driver's next start (it has not started "
+			 "the device)", nt->index, on ? "vhost-net" : "userspace");
+		return 0;
+	}
+	if (was != on)
+		__atomic_fetch_add(&nt->switches, 1, __ATOMIC_RELAXED);
+	snprintf(msg, len, "eth%d: %s%s", nt->index, on ? "vhost-net" : "userspace",
+		 was == on ? " (already)" : "");
+	return 0;
+}
+
+bool net_tap__vhost_running(struct net_tap *nt)
+{
+	return __atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED) && net_dev__offloaded(nt->dev);
 }
 
 int net_tap__for_user(struct net_tap *nt, const char *user)

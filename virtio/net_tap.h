@@ -23,8 +23,9 @@ struct net_tap {
 	struct net_dev *dev;
 	struct virtio_pci *pci;
 	uint8_t mac[6];
-	bool use_vhost;           /* vhost opened: it runs RX/TX at DRIVER_OK */
-	struct vhost_net vhost;
+	bool use_vhost;           /* vhost runs RX/TX (from DRIVER_OK on) */
+	struct vhost_net vhost;   /* fd -1: not opened (--vhost off) */
+	unsigned long switches;   /* live datapath changes (net_tap__set_vhost) */
 };
 
 /* Before KVM is touched: --vhost on needs a usable /dev/vhost-net (one
@@ -40,6 +41,13 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
  * removes it at close); a reused tap it changed (address, bridge, link
  * up) would stay changed, so that is refused with one line. 0 or -1. */
 int net_tap__for_user(struct net_tap *nt, const char *user);
+/* `vmm set NAME --vhost on|off`: move the running NIC's RX and TX to
+ * vhost-net or back to vmm's I/O thread, live (net_dev__set_offload).
+ * Needs /dev/vhost-net opened at start (--vhost auto or on). One line in
+ * msg either way: the datapath now running, or why nothing changed (-1). */
+int net_tap__set_vhost(struct net_tap *nt, bool on, char *msg, size_t len);
+/* The datapath that runs now: vhost-net, or userspace. */
+bool net_tap__vhost_running(struct net_tap *nt);
 /* After the vCPU and I/O threads have stopped. */
 void net_tap__destroy(struct net_tap *nt);
 

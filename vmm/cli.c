@@ -22,6 +22,9 @@ static const char usage[] =
 "       vmm list                 running VMs: name, pid, vCPUs, memory, NICs\n"
 "       vmm stat NAME [--json]   counters: exits, kicks, interrupts, packets, CPU\n"
 "       vmm stop NAME            end a VM cleanly (its tap and socket go too)\n"
+"       vmm set NAME --vhost on|off [--nic N]\n"
+"                                move a running NIC's queues to vhost-net or\n"
+"                                back to vmm, live (no reset, no link flap)\n"
 "       vmm --help | --version\n"
 "\n"
 "vmm run: boot a Linux kernel in a KVM virtual machine with the guest's\n"
@@ -304,6 +307,49 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 	return 0;
 }
 
+/* vmm set NAME --vhost on|off [--nic N] */
+static int parse_set(int argc, char **argv, struct vm_config *cfg, char *err, unsigned errlen)
+{
+	cfg->set_vhost = -1;
+	cfg->set_nic = -1;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--vhost") || !strcmp(a, "--nic")) {
+			if (i + 1 >= argc)
+				return fail(err, errlen, "vmm set: %s needs a value", a);
+			i++;
+			if (!strcmp(a, "--nic")) {
+				char *end;
+				long n = strtol(argv[i], &end, 10);
+
+				if (*end || end == argv[i] || n < 0 || n >= VMM_MAX_NICS)
+					return fail(err, errlen, "vmm set: invalid --nic '%s' (0..%d)",
+						    argv[i], VMM_MAX_NICS - 1);
+				cfg->set_nic = (int)n;
+			} else if (!strcmp(argv[i], "on") || !strcmp(argv[i], "off")) {
+				cfg->set_vhost = !strcmp(argv[i], "on");
+			} else {
+				return fail(err, errlen, "vmm set: invalid --vhost '%s': use on or off",
+					    argv[i]);
+			}
+		} else if (a[0] == '-') {
+			return fail(err, errlen, "unknown option '%s' for vmm set", a);
+		} else if (cfg->name) {
+			return fail(err, errlen, "vmm set takes one VM name");
+		} else if (!valid_name(a)) {
+			return fail(err, errlen, "invalid VM name '%s'", a);
+		} else {
+			cfg->name = a;
+		}
+	}
+	if (!cfg->name)
+		return fail(err, errlen, "vmm set needs a VM name (see vmm list)");
+	if (cfg->set_vhost < 0)
+		return fail(err, errlen, "vmm set needs --vhost on|off");
+	return 0;
+}
+
 int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg,
 	       char *err, unsigned errlen)
 {
@@ -351,6 +397,10 @@ int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg
 		if (!cfg->name)
 			return fail(err, errlen, "vmm %s needs a VM name (see vmm list)", argv[1]);
 		return 0;
+	}
+	if (!strcmp(argv[1], "set")) {
+		*verb = CLI_VERB_SET;
+		return parse_set(argc, argv, cfg, err, errlen);
 	}
 	if (strcmp(argv[1], "run"))
 		return fail(err, errlen, "unknown command '%s' (try vmm --help)", argv[1]);

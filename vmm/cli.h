@@ -28,6 +28,8 @@ struct vm_config {
 	bool no_console;         /* --no-console: guest console to stdout, stdin ignored */
 	int verbose;             /* -v: more messages */
 	bool json;               /* vmm stat --json */
+	int set_vhost;           /* vmm set --vhost: 1 on, 0 off */
+	int set_nic;             /* vmm set --nic N; -1: every NIC */
 	enum net_vhost vhost;    /* --vhost: default for NICs without vhost= */
 	struct net_config nic[VMM_MAX_NICS];  /* --net, in order */
 	int nr_nics;
@@ -45,7 +47,7 @@ struct vm_config {
 };
 
 enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION, CLI_VERB_LIST, CLI_VERB_STOP,
-	       CLI_VERB_STAT };
+	       CLI_VERB_STAT, CLI_VERB_SET };
 
 /* A cloud image booted with nothing but --disk runs systemd and
  * cloud-init: 512 MiB and one vCPU (the kernel-boot defaults) are too

@@ -430,8 +430,9 @@ static int read_request(int fd, char *line, size_t len, const char **why)
 	}
 	if (pos && line[pos - 1] == '\r')
 		pos--;
+	/* printable ASCII; spaces separate a request's words (set ...) */
 	for (size_t i = 0; i < pos; i++) {
-		if (line[i] < 0x21 || line[i] > 0x7e) {
+		if (line[i] < 0x20 || line[i] > 0x7e) {
 			*why = "malformed request";
 			return -1;
 		}
@@ -442,6 +443,41 @@ static int read_request(int fd, char *line, size_t len, const char **why)
 	}
 	line[pos] = '\0';
 	return (int)pos;
+}
+
+/* "set vhost on|off [nic N]": the reply carries the VMM's message, made
+ * safe for a JSON string without escapes. */
+static void serve_set(struct control *c, int fd, const char *args)
+{
+	char msg[512], out[600], onoff[4] = "";
+	int nic = -1, used = 0;
+
+	if (!c->ops || !c->ops->set_vhost) {
+		reject(c, fd, "not supported");
+		return;
+	}
+	if (sscanf(args, "vhost %3s %n", onoff, &used) < 1 || !used ||
+	    (strcmp(onoff, "on") && strcmp(onoff, "off")) ||
+	    (args[used] && (sscanf(args + used, "nic %d", &nic) != 1 || nic < 0))) {
+		reject(c, fd, "malformed set request (set vhost on|off [nic N])");
+		return;
+	}
+	msg[0] = '\0';
+	if (c->ops->set_vhost(c->opaque, nic, !strcmp(onoff, "on"), msg, sizeof(msg)) < 0) {
+		for (char *p = msg; *p; p++)
+			if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+				*p = '?';
+		snprintf(out, sizeof(out), "{\"error\":\"%s\"}\n", msg[0] ? msg : "refused");
+		reply_str(fd, out);
+		c->rejected++;
+		return;
+	}
+	for (char *p = msg; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+			*p = '?';
+	snprintf(out, sizeof(out), "{\"ok\":true,\"message\":\"%s\"}\n", msg);
+	reply_str(fd, out);
+	c->served++;
 }
 
 /* Answer one client; true if it asked the VM to stop (the caller calls
@@ -466,12 +502,14 @@ static bool serve(struct control *c, int fd)
 		c->served++;
 		return true;
 	}
+	if (!strncmp(line, "set ", 4))
+		return serve_set(c, fd, line + 4), false;
 	if (!strcmp(line, "info"))
 		get = c->ops ? c->ops->info : NULL;
 	else if (!strcmp(line, "stat"))
 		get = c->ops ? c->ops->stat : NULL;
 	else
-		return reject(c, fd, "unknown request (info, stat or stop)"), false;
+		return reject(c, fd, "unknown request (info, stat, stop or set)"), false;
 	if (!get)
 		return reject(c, fd, "not supported"), false;
 

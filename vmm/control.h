@@ -11,13 +11,20 @@
  * one JSON object followed by '\n', after which the server closes:
  *   info, stat -> the snapshot (stats.h)
  *   stop       -> {"ok":true}, then the VM ends
+ *   set vhost on|off [nic N]
+ *              -> {"ok":true,"message":"eth0: vhost-net"} once every NIC
+ *                 (or NIC N) runs that datapath, else {"error":"..."}
+ *                 (messages never hold '"' or '\\')
  *   anything else, or nothing within CONTROL_SERVER_TIMEOUT_MS ->
  *                 {"error":"..."}
  * Only the socket's own user (or root) is served.
  *
- * The server never blocks the I/O thread for long: accept is
- * non-blocking and a request must arrive, and its reply leave, within
- * CONTROL_SERVER_TIMEOUT_MS each.
+ * The server (its own thread, control_thread.c) never waits long for one
+ * client: accept is non-blocking and a request must arrive, and its reply
+ * leave, within CONTROL_SERVER_TIMEOUT_MS each. 500 ms: a client started
+ * on a loaded nested-TCG host was seen taking more than 100 ms between
+ * connect and write. A `set` may take longer than a snapshot (vhost's
+ * rings stopped and started), hence the client's 5 s.
  */
 #ifndef VMM_CONTROL_H
 #define VMM_CONTROL_H
@@ -31,8 +38,8 @@
 #include "vmm/stats.h"
 
 #define CONTROL_REQUEST_MAX        256
-#define CONTROL_SERVER_TIMEOUT_MS  100
-#define CONTROL_CLIENT_TIMEOUT_MS  2000
+#define CONTROL_SERVER_TIMEOUT_MS  500
+#define CONTROL_CLIENT_TIMEOUT_MS  5000
 /* A reply: a snapshot, or a short error object, plus '\n'. */
 #define CONTROL_REPLY_MAX          (STATS_JSON_MAX + 2)
 
@@ -43,6 +50,9 @@ struct control_ops {
 	int (*info)(void *opaque, struct vm_snapshot *out);
 	int (*stat)(void *opaque, struct vm_snapshot *out);
 	void (*stop)(void *opaque);
+	/* Move NIC nic's (-1: every NIC's) queues to vhost-net (on) or to
+	 * vmm's datapath; one line in msg; 0, or -1 if any NIC refused. */
+	int (*set_vhost)(void *opaque, int nic, bool on, char *msg, size_t len);
 };
 
 struct control {

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vmm/cli.h"
@@ -69,6 +70,31 @@ out:
 	return status;
 }
 
+/* vmm set NAME --vhost on|off [--nic N]: returns once the switch is
+ * done, saying which datapath each NIC now runs. */
+static int do_set(const struct vm_config *cfg)
+{
+	char request[64], reply[1024], err[600];
+	const char *m;
+
+	if (cfg->set_nic >= 0)
+		snprintf(request, sizeof(request), "set vhost %s nic %d",
+			 cfg->set_vhost ? "on" : "off", cfg->set_nic);
+	else
+		snprintf(request, sizeof(request), "set vhost %s", cfg->set_vhost ? "on" : "off");
+	if (control__request(cfg->name, request, reply, sizeof(reply), NULL, err,
+			     sizeof(err)) < 0) {
+		pr_err("%s", err);
+		return 1;
+	}
+	m = strstr(reply, "\"message\":\"");
+	if (m) {
+		m += 11;
+		printf("%.*s\n", (int)strcspn(m, "\""), m);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -99,6 +125,8 @@ int main(int argc, char **argv)
 	case CLI_VERB_STOP:
 	case CLI_VERB_STAT:
 		return do_request(&cfg, verb);
+	case CLI_VERB_SET:
+		return do_set(&cfg);
 	case CLI_VERB_RUN:
 		break;
 	}

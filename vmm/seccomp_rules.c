@@ -20,7 +20,9 @@
  *                 BLKDISCARD/BLKZEROOUT on a block device, MSI
  *   control       the socket: poll, accept4, getsockopt (SO_PEERCRED),
  *                 read, sendto; /proc read-only for CPU times and vhost
- *                 threads; KVM stats
+ *                 threads; KVM stats; `vmm set --vhost`: vhost's ring
+ *                 hand-over both ways, doorbells joining or leaving the
+ *                 epoll set
  *   main          waits, then tears down: joins, disks flushed and closed,
  *                 irqfds and ioeventfds removed, the control socket
  *                 unlinked, the tap's host configuration undone over
@@ -82,7 +84,7 @@ static const struct sys_allow plain[] = {
 	{ SCMP_SYS(brk), ALL },
 	{ SCMP_SYS(sigaltstack), ALL },         /* sanitizer builds, at thread exit */
 
-	{ SCMP_SYS(epoll_ctl), K(MAIN) | K(VCPU) | K(IO) },
+	{ SCMP_SYS(epoll_ctl), K(MAIN) | K(VCPU) | K(IO) | K(CONTROL) },
 	{ SCMP_SYS(epoll_wait), K(IO) },
 	{ SCMP_SYS(epoll_pwait), K(IO) },
 
@@ -135,16 +137,17 @@ static const struct ioctl_allow ioctls[] = {
 	{ TUNSETVNETHDRSZ, K(VCPU) },           /* FEATURES_OK */
 	{ TUNSETOFFLOAD, K(VCPU) | K(IO) },
 	/* vhost-net: DRIVER_OK hands the rings over, a reset (driver
-	 * reload) takes them back; both are vCPU writes. */
-	{ VHOST_SET_FEATURES, K(VCPU) },
-	{ VHOST_SET_MEM_TABLE, K(VCPU) },
-	{ VHOST_SET_VRING_NUM, K(VCPU) },
-	{ VHOST_SET_VRING_ADDR, K(VCPU) },
-	{ VHOST_SET_VRING_BASE, K(VCPU) },
-	{ VHOST_GET_VRING_BASE, K(VCPU) },
-	{ VHOST_SET_VRING_CALL, K(VCPU) },      /* also MSI-X (un)masking */
-	{ VHOST_SET_VRING_KICK, K(VCPU) },
-	{ VHOST_NET_SET_BACKEND, K(VCPU) },
+	 * reload) takes them back; both are vCPU writes. `vmm set --vhost`
+	 * does the same on the control thread. */
+	{ VHOST_SET_FEATURES, K(VCPU) | K(CONTROL) },
+	{ VHOST_SET_MEM_TABLE, K(VCPU) | K(CONTROL) },
+	{ VHOST_SET_VRING_NUM, K(VCPU) | K(CONTROL) },
+	{ VHOST_SET_VRING_ADDR, K(VCPU) | K(CONTROL) },
+	{ VHOST_SET_VRING_BASE, K(VCPU) | K(CONTROL) },
+	{ VHOST_GET_VRING_BASE, K(VCPU) | K(CONTROL) },
+	{ VHOST_SET_VRING_CALL, K(VCPU) | K(CONTROL) },      /* also MSI-X (un)masking */
+	{ VHOST_SET_VRING_KICK, K(VCPU) | K(CONTROL) },
+	{ VHOST_NET_SET_BACKEND, K(VCPU) | K(CONTROL) },
 	{ BLKDISCARD, K(BLK) },
 	{ BLKZEROOUT, K(BLK) },
 };

@@ -189,6 +189,7 @@ static void put_nic(struct out *o, const struct nic_snapshot *n)
 	put(o, "{\"index\":%d,\"tap\":", n->index);
 	put_str(o, n->tap);
 	put(o, ",\"datapath\":\"%s\",", stats__datapath(n));
+	put_u64(o, "switches", n->switches, false);
 	put_u64(o, "rx_packets", st->rx_packets, false);
 	put_u64(o, "rx_bytes", st->rx_bytes, false);
 	put_u64(o, "rx_filtered", st->rx_filtered, false);
@@ -358,6 +359,9 @@ void stats__print_human(FILE *f, const struct vm_snapshot *s)
 
 		fprintf(f, "  eth%d: tap %s, datapath %s", n->index, n->tap[0] ? n->tap : "?",
 			stats__datapath(n));
+		if (n->switches)
+			fprintf(f, " (switched %" PRIu64 " time%s)", n->switches,
+				n->switches == 1 ? "" : "s");
 		if (n->vhost_tid > 0)
 			fprintf(f, ", vhost thread %d cpu %.3f s", n->vhost_tid, n->vhost_cpu_s);
 		fprintf(f, "\n    rx %" PRIu64 " packets %" PRIu64 " bytes (%" PRIu64 " filtered, %"

@@ -13,7 +13,7 @@
  *             "kvm_exits":{"exits":..,"io":..,"mmio":..,"halt":..,"irq":..,
  *                          "irq_window":..,"signal":..},
  *             "user_exits":{"io":..,"mmio":..,"hlt":..,"other":..,"total":..}}],
- *    "nic":[{"index":0,"tap":"tap0","datapath":"vhost-net",
+ *    "nic":[{"index":0,"tap":"tap0","datapath":"vhost-net","switches":..,
  *            "rx_packets":..,"rx_bytes":..,"rx_filtered":..,"rx_dropped":..,
  *            "tx_packets":..,"tx_bytes":..,"tx_dropped":..,"needs_reset":..,
  *            "kicks":{"rx":..,"tx":..,"ctrl":..},
@@ -75,6 +75,7 @@ struct nic_snapshot {
 	int index;                        /* ethN */
 	char tap[STATS_TAP_MAX];
 	bool vhost;                       /* datapath: vhost-net, else userspace */
+	uint64_t switches;                /* live datapath changes (vmm set) */
 	struct net_dev_stats net;         /* net_dev__stats() */
 	int vhost_tid;                    /* vhost worker thread; 0 when none */
 	double vhost_cpu_s;

@@ -277,6 +277,8 @@ static int assign(struct parser *ps, const char *tok, enum jtype t)
 			return 0;
 		if (d == 3 && at(ps, 2, "index"))
 			return to_int(tok, &n->index);
+		if (d == 3 && at(ps, 2, "switches"))
+			return to_u64(tok, &n->switches);
 		for (size_t i = 0; d == 3 && i < ARRAY_SIZE(flat); i++)
 			if (at(ps, 2, flat[i].key))
 				return to_u64(tok, (uint64_t *)((char *)st + flat[i].off));

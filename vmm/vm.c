@@ -175,11 +175,18 @@ void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
 
 		n->index = i;
 		snprintf(n->tap, sizeof(n->tap), "%s", nt->tap.ifname);
-		n->vhost = nt->use_vhost && nt->vhost.running;
+		n->vhost = net_tap__vhost_running(nt);
+		n->switches = __atomic_load_n(&nt->switches, __ATOMIC_RELAXED);
 		net_dev__stats(nt->dev, &n->net);
-		if (n->vhost && next_vhost < nr_vhost) {
-			n->vhost_tid = vhost_tids[next_vhost++];
-			n->vhost_cpu_s = stats__thread_cpu_s(n->vhost_tid);
+		/* a NIC's worker exists from the open on, also while a live
+		 * switch has its queues in vmm: shown only while vhost runs */
+		if (nt->vhost.fd >= 0 && next_vhost < nr_vhost) {
+			int tid = vhost_tids[next_vhost++];
+
+			if (n->vhost) {
+				n->vhost_tid = tid;
+				n->vhost_cpu_s = stats__thread_cpu_s(tid);
+			}
 		}
 	}
 	/* Disks: images and blk devices are fixed while the VM runs; the
@@ -216,10 +223,37 @@ static void control_stop(void *opaque)
 	vm__request_exit(opaque, 0, "stopped by 'vmm stop'");
 }
 
+/* vmm set NAME --vhost on|off: each NIC's line, joined by "; ". */
+static int control_set_vhost(void *opaque, int nic, bool on, char *msg, size_t len)
+{
+	struct vm *vm = opaque;
+	size_t pos = 0;
+	int r = 0, n = 0;
+
+	msg[0] = '\0';
+	for (int i = 0; i < VMM_MAX_NICS && vm->nic[i]; i++) {
+		char one[256];
+
+		if (nic >= 0 && i != nic)
+			continue;
+		if (net_tap__set_vhost(vm->nic[i], on, one, sizeof(one)) < 0)
+			r = -1;
+		pos += (size_t)snprintf(msg + pos, pos < len ? len - pos : 0, "%s%s",
+					n++ ? "; " : "", one);
+		pr_info("%s", one);
+	}
+	if (!n) {
+		snprintf(msg, len, nic >= 0 ? "no NIC eth%d" : "this VM has no NIC", nic);
+		return -1;
+	}
+	return r;
+}
+
 static const struct control_ops vm_control_ops = {
 	.info = control_snapshot,
 	.stat = control_snapshot,
 	.stop = control_stop,
+	.set_vhost = control_set_vhost,
 };
 
 /* SIGUSR2 prints the counters. SIGINT/SIGTERM/SIGHUP end the VM cleanly (terminal restored, threads

@@ -60,6 +60,36 @@ static void test_defaults(void **state)
 	assert_false(c.boot_markers);
 }
 
+/* vmm set NAME --vhost on|off [--nic N] */
+static void test_set(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	assert_int_equal(parse(&c, &v, "set", "web1", "--vhost", "off", NULL), 0);
+	assert_int_equal(v, CLI_VERB_SET);
+	assert_string_equal(c.name, "web1");
+	assert_int_equal(c.set_vhost, 0);
+	assert_int_equal(c.set_nic, -1);
+	assert_int_equal(parse(&c, &v, "set", "--vhost", "on", "--nic", "1", "web1", NULL), 0);
+	assert_int_equal(c.set_vhost, 1);
+	assert_int_equal(c.set_nic, 1);
+	assert_int_equal(parse(&c, &v, "set", "web1", NULL), -1);
+	assert_string_equal(err, "vmm set needs --vhost on|off");
+	assert_int_equal(parse(&c, &v, "set", "--vhost", "on", NULL), -1);
+	assert_string_equal(err, "vmm set needs a VM name (see vmm list)");
+	assert_int_equal(parse(&c, &v, "set", "w", "--vhost", "yes", NULL), -1);
+	assert_string_equal(err, "vmm set: invalid --vhost 'yes': use on or off");
+	assert_int_equal(parse(&c, &v, "set", "w", "--vhost", "on", "--nic", "99", NULL), -1);
+	assert_non_null(strstr(err, "invalid --nic '99'"));
+	assert_int_equal(parse(&c, &v, "set", "w", "--vhost", NULL), -1);
+	assert_string_equal(err, "vmm set: --vhost needs a value");
+	assert_int_equal(parse(&c, &v, "set", "w", "x", "--vhost", "on", NULL), -1);
+	assert_string_equal(err, "vmm set takes one VM name");
+	assert_int_equal(parse(&c, &v, "set", "w", "--mem", "1G", NULL), -1);
+	assert_string_equal(err, "unknown option '--mem' for vmm set");
+}
+
 static void test_long_options(void **state)
 {
 	struct vm_config c;
@@ -391,6 +421,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_long_options),
 		cmocka_unit_test(test_short_options),
 		cmocka_unit_test(test_disk_boot_sizes),

@@ -1136,6 +1136,73 @@ static void test_driver_ok_twice(void **state)
 	assert_int_equal(used_idx(NET_QUEUE_TX), 1);
 }
 
+/* `vmm set --vhost`: the datapath moves while the device runs, and no
+ * buffer or queued packet is lost on the way. */
+static void test_live_switch(void **state)
+{
+	struct virtqueue *rx, *tx;
+	char err[200];
+
+	/* before DRIVER_OK: nothing to move (the backend's choice applies
+	 * at the driver's start) */
+	assert_int_equal(net_dev__set_offload(T.nd, true, err, sizeof(err)), 0);
+	assert_int_equal(T.starts, 0);
+	T.offload_datapath = false;
+	dev_up(ALL, 256);
+	rx = &T.vdev->vq[NET_QUEUE_RX];
+	tx = &T.vdev->vq[NET_QUEUE_TX];
+	assert_false(net_dev__offloaded(T.nd));
+	post_rx(20, 4096);
+	net_send(MAC, 86, 1);
+	pump();
+	assert_int_equal(used_idx(NET_QUEUE_RX), 1);
+	assert_int_equal(virtqueue__get_last_avail(rx), 18);   /* 17 held ahead */
+
+	/* to the backend: the held buffers go back to the ring */
+	T.offload_datapath = true;
+	assert_int_equal(net_dev__set_offload(T.nd, true, err, sizeof(err)), 0);
+	assert_int_equal(T.starts, 2);
+	assert_true(net_dev__offloaded(T.nd));
+	assert_int_equal(virtqueue__get_last_avail(rx), 1);
+	assert_int_equal(polled(), 0);                  /* the tap is not vmm's now */
+	guest_tx(100, 7);                               /* queued while offloaded */
+	kick(NET_QUEUE_TX);
+	pump();
+	assert_int_equal(T.tx_calls, 0);
+	assert_int_equal(used_idx(NET_QUEUE_TX), 0);
+	/* again: already there */
+	assert_int_equal(net_dev__set_offload(T.nd, true, err, sizeof(err)), 0);
+	assert_int_equal(T.starts, 2);
+
+	/* back: the backend leaves the positions (here: it took nothing);
+	 * the TX queued meanwhile goes out without a new kick, and RX
+	 * resumes in the buffer after the last one used */
+	assert_int_equal(net_dev__set_offload(T.nd, false, err, sizeof(err)), 0);
+	assert_int_equal(T.stops, 1);
+	assert_false(net_dev__offloaded(T.nd));
+	assert_int_equal(polled() & EPOLLIN, EPOLLIN);
+	pump();
+	net_expect(100, 7);
+	assert_int_equal(used_idx(NET_QUEUE_TX), 1);
+	assert_int_equal(virtqueue__get_last_avail(tx), 1);
+	net_send(MAC, 1500, 2);
+	pump();
+	assert_int_equal(used_idx(NET_QUEUE_RX), 2);
+	assert_int_equal(used_id(NET_QUEUE_RX, 1), 1);
+	assert_int_equal(guest_rx_check(1, MAC, 1500, 2), 1);
+
+	/* a backend that cannot take them: one line, vmm's datapath goes on */
+	T.offload_datapath = false;
+	assert_int_equal(net_dev__set_offload(T.nd, true, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "MSI-X"));
+	assert_false(net_dev__offloaded(T.nd));
+	guest_tx(60, 8);
+	kick(NET_QUEUE_TX);
+	pump();
+	net_expect(60, 8);
+	assert_int_equal(T.needs_reset, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1159,6 +1226,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ctrl_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver_ok_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_switch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
