@@ -37,6 +37,20 @@ $1"
 IMG_KERNEL_SERIES_DEFAULT=6.1
 IMG_KERNEL_SERIES_NEW=6.12
 
+# The nested test host's own kernel (L1): 6.12, the fewest nested-TCG
+# flakes in the 100-boot soaks (docs/running.md); E2E_L1_KERNEL picks
+# another series. img__l1_suffix: the L1 image names' "-SERIES" part
+# (none for the default guest series).
+img__l1_series()
+{
+	echo "${E2E_L1_KERNEL:-$IMG_KERNEL_SERIES_NEW}"
+}
+img__l1_suffix()
+{
+	s=$(img__l1_series)
+	[ "$s" = "$IMG_KERNEL_SERIES_DEFAULT" ] || echo "-$s"
+}
+
 # img__kernel_version [SERIES]: the installed kernel version: $KVER if set
 # (and no SERIES given), else the newest /boot/vmlinuz-SERIES.* (default
 # series $IMG_KERNEL_SERIES_DEFAULT) that has a matching /lib/modules

@@ -18,7 +18,8 @@ cd "$(dirname "$0")/../.." || exit 1
 
 BUILD=${BUILD:-build}
 img=$BUILD/images
-l1_base=$img/l1-qemu-initrd.cpio.gz
+# the --with-qemu L1 image for the L1 kernel nested.sh boots
+l1_base=$img/l1-qemu-initrd$(img__l1_suffix).cpio.gz
 l2_base=$img/l2-initrd.cpio.gz
 l2_only=0
 [ "${1:-}" = --l2-only ] && l2_only=1
@@ -28,7 +29,8 @@ if [ $l2_only = 1 ]; then
 else
 	[ -x "${VMM_BIN:-$BUILD/vmm-static}" ] || img__die "${VMM_BIN:-$BUILD/vmm-static} is missing (make ${VMM_BIN:-$BUILD/vmm-static})"
 	# Both base images, rebuilt only when stale (build-l1.sh builds L2 too).
-	BUILD=$BUILD images/build-l1.sh --if-stale --with-qemu "$l1_base"
+	l1_kver=$(img__kernel_version "$(img__l1_series)") || exit 1
+	BUILD=$BUILD L1_KVER=$l1_kver images/build-l1.sh --if-stale --with-qemu "$l1_base"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmm-bench.XXXXXX")

@@ -58,10 +58,9 @@ done
 [ $# -gt 0 ] || { echo "usage: $0 [--l2-vmm=vmm|qemu] boot|soak:N|guests|shell|NAME..." >&2; exit 2; }
 
 command -v "$QEMU" > /dev/null || { echo "nested.sh: $QEMU not found (apt-get install qemu-system-x86)" >&2; exit 1; }
-l1_series=${E2E_L1_KERNEL:-$IMG_KERNEL_SERIES_NEW}
+l1_series=$(img__l1_series)
 kver=$(img__kernel_version "$l1_series") || exit 1
-l1_suffix=
-[ "$l1_series" = "$IMG_KERNEL_SERIES_DEFAULT" ] || l1_suffix=-$l1_series
+l1_suffix=$(img__l1_suffix)
 case ${E2E_SOAK_CONSOLE:-quiet} in
 quiet) soak_quiet=1 ;;
 verbose) soak_quiet=0 ;;
