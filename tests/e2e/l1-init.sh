@@ -47,12 +47,20 @@ e2e__finish()
 # e2e__vhost_tid PID: the tid of vhost's worker for the VMM PID, or
 # nothing. Up to Linux 6.3 a kernel thread "vhost-PID" (its own /proc
 # entry); from 6.4 a thread of the VMM itself with that name (only under
-# /proc/PID/task). /proc/TID/stat reads either.
+# /proc/PID/task; its CPU time: e2e__thread_stat).
 e2e__vhost_tid()
 {
 	for t in /proc/[0-9]* /proc/"$1"/task/*; do
 		[ "$(cat "$t/comm" 2> /dev/null)" = "vhost-$1" ] && { echo "${t##*/}"; return; }
 	done
+}
+
+# e2e__thread_stat PID TID: the stat file with TID's own CPU time: under
+# /proc/PID/task for a thread of PID (/proc/TID/stat would give the whole
+# process's), else /proc/TID/stat (vhost's kernel thread up to 6.3).
+e2e__thread_stat()
+{
+	if [ -e "/proc/$1/task/$2" ]; then echo "/proc/$1/task/$2/stat"; else echo "/proc/$2/stat"; fi
 }
 
 e2e__dmesg_tail()

@@ -126,7 +126,7 @@ snapshot()
 		kx=$(echo "$l" | tr ' ' '\n' | sed -n 's/^kvm_exits=//p')
 		ux=$(echo "$l" | tr ' ' '\n' | sed -n 's/^user_exits=//p')
 	fi
-	echo "$m vmm_ticks=$(ticks "/proc/$pid/stat") guest_ticks=$(ticks "/proc/$pid/stat" 43) vhost_ticks=$( [ -n "$vt" ] && ticks "/proc/$vt/stat" || echo 0) vhost_seen=$( [ -n "$vt" ] && echo 1 || echo 0) tap_rx=$(cat /sys/class/net/vnet0/statistics/rx_bytes 2> /dev/null || echo 0) tap_tx=$(cat /sys/class/net/vnet0/statistics/tx_bytes 2> /dev/null || echo 0) kvm_exits=${kx:-none} user_exits=${ux:-none} dbg_exits=$dbg" >> /tmp/bench.snap
+	echo "$m vmm_ticks=$(ticks "/proc/$pid/stat") guest_ticks=$(ticks "/proc/$pid/stat" 43) vhost_ticks=$( [ -n "$vt" ] && ticks "$(e2e__thread_stat "$pid" "$vt")" || echo 0) vhost_seen=$( [ -n "$vt" ] && echo 1 || echo 0) tap_rx=$(cat /sys/class/net/vnet0/statistics/rx_bytes 2> /dev/null || echo 0) tap_tx=$(cat /sys/class/net/vnet0/statistics/tx_bytes 2> /dev/null || echo 0) kvm_exits=${kx:-none} user_exits=${ux:-none} dbg_exits=$dbg" >> /tmp/bench.snap
 }
 
 watcher()

@@ -40,7 +40,7 @@ iperf3 -s -D > /dev/null 2>&1 || echo "E2E-WARN iperf3 server did not start"
 	   # kernel thread; bytes through the tap (rx = from the guest)
 	   vt=$(e2e__vhost_tid "$pid")
 	   io=$(for t in /proc/$pid/task/*; do [ "$(cat "$t/comm")" = vmm-io ] && echo "$t"; done | head -n 1)
-	   echo "$m vmm_ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat") io_ticks=$(awk '{ print $14 + $15 }' "$io/stat") vhost_ticks=$( [ -n "$vt" ] && awk '{ print $14 + $15 }' "/proc/$vt/stat" || echo 0) tap_rx=$(cat /sys/class/net/vnet0/statistics/rx_bytes) tap_tx=$(cat /sys/class/net/vnet0/statistics/tx_bytes)" >> /tmp/vmm.cpu
+	   echo "$m vmm_ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat") io_ticks=$(awk '{ print $14 + $15 }' "$io/stat") vhost_ticks=$( [ -n "$vt" ] && awk '{ print $14 + $15 }' "$(e2e__thread_stat "$pid" "$vt")" || echo 0) tap_rx=$(cat /sys/class/net/vnet0/statistics/rx_bytes) tap_tx=$(cat /sys/class/net/vnet0/statistics/tx_bytes)" >> /tmp/vmm.cpu
 	   [ -n "$vt" ] && echo "vhost-thread vhost-$pid tid=$vt" >> /tmp/vmm.res ;;
 	esac
 	sleep 0.5
