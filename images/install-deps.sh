@@ -18,7 +18,7 @@
 # `-t bookworm-backports` comes from there.
 set -e
 PKGS="build-essential make pkg-config linux-libc-dev libfdt-dev libcmocka-dev
-e2fsprogs libext2fs-dev iperf3 sockperf
+e2fsprogs libext2fs-dev iperf3 sockperf ethtool
 linux-image-amd64 busybox-static cpio gzip xz-utils zstd kmod iproute2 pciutils acpica-tools gnuplot-nox
 libzstd-dev zlib1g-dev liblzo2-dev mtools dosfstools fdisk mmdebstrap
 openssh-client"

@@ -1,14 +1,15 @@
 #!/bin/sh
 # tests/bench/bench-net.sh — virtio-net, vmm against QEMU, vhost-net on and
 # off, as one command (`make bench-net` runs it). The same L2 guest (the
-# Debian kernel, an initramfs with iperf3 and sockperf) boots under
-#   vmm --vhost on, vmm --vhost off, QEMU vhost=on, QEMU vhost=off
-# and runs iperf3 both ways (default and 1 KiB writes) and a sockperf
-# ping-pong against servers on its host (tests/e2e/scenarios/bench.sh).
-# Results: $BUILD/bench/{results.md,results.json,bench.png} (report.sh).
+# Debian kernel, an initramfs with iperf3 and sockperf servers) boots once
+# under vmm and once under each QEMU configuration; rounds of iperf3 both
+# ways (default and 1 KiB writes) and a sockperf ping-pong then measure the
+# cells vmm-vhost-on, qemu-vhost-on, vmm-vhost-off, qemu-vhost-off in turn,
+# vmm switching its datapath live between its two (tests/e2e/scenarios/
+# bench.sh). Results: $BUILD/bench/{results.md,results.json,bench.png}.
 #
 # usage: tests/bench/bench-net.sh [--mode=auto|direct|nested] [-t SECONDS]
-#                                 [--configs vmm-vhost-on:qemu-vhost-on...]
+#                                 [-r ROUNDS] [--configs vmm-vhost-on:...]
 #   direct   on this host's own /dev/kvm (root: it makes taps). Figures are
 #            labelled "hardware KVM", or "nested KVM" when this host is
 #            itself a virtual machine (the CPU's hypervisor flag).
@@ -24,11 +25,13 @@ cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 mode=auto
 T=3
-CONFIGS=vmm-vhost-on:vmm-vhost-off:qemu-vhost-on:qemu-vhost-off
+ROUNDS=5
+CONFIGS=vmm-vhost-on:qemu-vhost-on:vmm-vhost-off:qemu-vhost-off
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mode=auto|--mode=direct|--mode=nested) mode=${1#--mode=} ;;
 	-t) T=${2:?-t needs seconds}; shift ;;
+	-r) ROUNDS=${2:?-r needs a number of rounds}; shift ;;
 	--configs) CONFIGS=${2:?--configs needs a list}; shift ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench-net.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -63,7 +66,7 @@ if [ "$mode" = nested ]; then
 	make -s "$BUILD/vmm-static" BUILD="$BUILD" || exit 1
 	BUILD=$BUILD tests/bench/build-images.sh || exit 1
 	BUILD=$BUILD E2E_L1_IMAGE=$BUILD/images/l1-bench-initrd.cpio.gz \
-		E2E_L2_ARGS="bench_t=$T bench_configs=$CONFIGS" \
+		E2E_L2_ARGS="bench_t=$T,bench_rounds=$ROUNDS,bench_configs=$CONFIGS" \
 		tests/e2e/nested.sh --l2-vmm=qemu bench
 	rc=$?
 	BUILD=$BUILD tests/bench/report.sh "$BUILD/e2e/bench.log" || rc=1
@@ -78,13 +81,13 @@ BUILD=$BUILD tests/bench/build-images.sh --l2-only || exit 1
 kver=$(img__kernel_version) || exit 1
 mkdir -p "$BUILD/bench"
 log=$BUILD/bench/direct.log
-echo "bench-net: direct on this host's KVM ($label), $T s per test; log $log"
+echo "bench-net: direct on this host's KVM ($label), $ROUNDS rounds of $T s tests; log $log"
 BENCH_INIT_LIB=$PWD/tests/e2e/l1-init.sh BENCH_VMM_BIN=$PWD/$BUILD/vmm \
 	BENCH_QEMU_BIN=$(command -v qemu-system-x86_64) L2_KERNEL=/boot/vmlinuz-$kver \
-	BENCH_L2_INITRD=$PWD/$BUILD/images/l2-bench-initrd.cpio.gz BENCH_T=$T \
+	BENCH_L2_INITRD=$PWD/$BUILD/images/l2-bench-initrd.cpio.gz BENCH_T=$T BENCH_ROUNDS=$ROUNDS \
 	BENCH_CONFIGS=$CONFIGS BENCH_ENV="$label" \
 	sh tests/e2e/scenarios/bench.sh > "$log" 2>&1
 rc=$?
-grep -a "^E2E-INFO bench\|^E2E-FLAKE" "$log"
+grep -a "^BENCH-BOOT\|^BENCH-SWITCH\|^E2E-FLAKE" "$log"
 BUILD=$BUILD tests/bench/report.sh "$log" || rc=1
 exit $rc

@@ -2,8 +2,9 @@
 # tests/bench/build-images.sh — the images `make bench-net` boots, made from
 # the standard ones without changing them:
 #   $BUILD/images/l2-bench-initrd.cpio.gz   the default L2 initramfs with a
-#       second archive appended that adds sockperf and its libraries (the
-#       kernel unpacks concatenated archives in order)
+#       second archive appended that adds sockperf, ethtool (the guest's
+#       virtio-net kick counters) and their libraries (the kernel unpacks
+#       concatenated archives in order)
 #   $BUILD/images/l1-bench-initrd.cpio.gz   the --with-qemu L1 image (qemu
 #       and vmm both inside) with an archive appended holding sockperf, its
 #       libraries and /guest/l2-bench-initrd.cpio.gz
@@ -37,9 +38,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/vmm-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 sp=$(command -v sockperf || true)
-# The L2 extra: sockperf and its libraries.
+et=$(command -v ethtool || true)
+[ -n "$et" ] || img__log "ethtool is not installed (make deps): the bench reports no kicks"
+# The L2 extra: sockperf, ethtool and their libraries.
 mkdir -p "$work/l2"
 [ -z "$sp" ] || img__copy_bin "$sp" "$work/l2"
+[ -z "$et" ] || img__copy_bin "$et" "$work/l2"
 img__pack "$work/l2" "$work/l2-extra.cpio.gz"
 cat "$l2_base" "$work/l2-extra.cpio.gz" > "$img/l2-bench-initrd.cpio.gz.tmp"
 mv "$img/l2-bench-initrd.cpio.gz.tmp" "$img/l2-bench-initrd.cpio.gz"

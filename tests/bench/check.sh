@@ -1,33 +1,45 @@
 #!/bin/sh
-# tests/bench/check.sh LOG — the short bench in `make test`: every cell of
-# every configuration was measured and is plausible (a finite number above
-# zero, below an absurd bound). Timing itself is never judged: a slow run
-# passes, a missing or nonsensical cell fails.
+# tests/bench/check.sh LOG — the short bench in `make test`: every test of
+# every cell was measured in every round and is plausible (a finite number
+# above zero, below an absurd bound), vmm's datapath switches all worked,
+# vhost's worker was seen where vhost-net ran and not in QEMU's userspace
+# cell, and the guest's interrupt counters came back. Timing itself is
+# never judged: a slow run passes, a missing or nonsensical figure fails.
 log=${1:?usage: tests/bench/check.sh LOG}
 [ -e "$log" ] || { echo "bench-check: no log $log"; exit 1; }
-tr -d '\r' < "$log" | grep -a '^BENCH-ROW ' | sed 's/^BENCH-ROW //' | awk '
+tr -d '\r' < "$log" | grep -a '^BENCH-\(ROUND\|INFO\|SWITCH\) ' | awk '
 function num(x) { return x ~ /^[0-9]+(\.[0-9]+)?$/ }
-function need(k, max) {
-	if (!(k in v) || !num(v[k]) || v[k] + 0 <= 0 || v[k] + 0 > max) {
-		bad = bad " " k "=" ((k in v) ? v[k] : "missing"); return
-	}
-	cells++
+function kv(   i, p) {
+	delete v
+	for (i = 2; i <= NF; i++) { p = index($i, "="); v[substr($i, 1, p - 1)] = substr($i, p + 1) }
 }
-{
-	delete v; bad = ""; cells = 0
-	for (i = 1; i <= NF; i++) { p = index($i, "="); v[substr($i, 1, p - 1)] = substr($i, p + 1) }
-	rows++
-	if (v["status"] != "pass") bad = bad " status=" v["status"] "(" v["missing"] ")"
-	need("tx_mbps", 1e6); need("rx_mbps", 1e6); need("tx1k_mbps", 1e6); need("rx1k_mbps", 1e6)
-	need("lat_avg_us", 1e7); need("lat_p99_us", 1e7); need("boot_ms", 6e5)
-	need("cpu_tx_s", 1e4); need("cpu_rx_s", 1e4)
-	if (v["vmm"] == "vmm") { need("exits_tx_per_mb", 1e9); need("exits_rx_per_mb", 1e9) }
-	if (v["vhost"] == "on" && v["vhost_thread"] != "1") bad = bad " vhost_thread=" v["vhost_thread"]
-	if (bad != "") { printf "bench-check: FAIL %s:%s\n", v["config"], bad; failed++ }
-	else printf "bench-check: %s: %d cells measured and plausible\n", v["config"], cells
+function bad(why) { printf "bench-check: FAIL %s round %s %s: %s\n", v["cell"], v["round"], v["test"], why; failed++ }
+$1 == "BENCH-INFO" { kv(); rounds = v["rounds"] + 0; n = split(v["configs"], want, ",") }
+$1 == "BENCH-SWITCH" { kv(); switches++; if (v["rc"] != 0) { printf "bench-check: FAIL vmm set %s --vhost %s: %s\n", v["instance"], v["to"], v["msg"]; failed++ } }
+$1 == "BENCH-ROUND" {
+	kv(); c = v["cell"]; t = v["test"]
+	if (v["status"] != "ok") { bad("not measured (" v["why"] ")"); next }
+	max = t == "lat" ? 1e7 : 1e6
+	if (!num(v["value"]) || v["value"] + 0 <= 0 || v["value"] + 0 > max) { bad("value=" v["value"]); next }
+	if (!num(v["mb"]) || v["mb"] + 0 <= 0) { bad("no bytes on the tap (mb=" v["mb"] ")"); next }
+	if (!num(v["irq_rx"]) || !num(v["irq_tx"])) { bad("no guest interrupt counters"); next }
+	if (v["vhost"] == "on" && v["vhost_seen"] != 1) { bad("no vhost worker"); next }
+	if (v["vmm"] == "qemu" && v["vhost"] == "off" && v["vhost_seen"] == 1) { bad("a vhost worker with vhost=off"); next }
+	ok[c, t]++
 }
 END {
-	if (rows < 4) { printf "bench-check: FAIL only %d of 4 configurations reported\n", rows; failed++ }
-	printf "bench-check: %d configurations, %d failed\n", rows, failed
+	if (!rounds) { print "bench-check: FAIL no BENCH-INFO line"; exit 1 }
+	for (i = 1; i <= n; i++) {
+		cells = 0
+		split("tx rx tx1k rx1k lat", T, " ")
+		for (j = 1; j <= 5; j++) {
+			if (ok[want[i], T[j]] < rounds) { printf "bench-check: FAIL %s %s: %d of %d rounds measured\n", want[i], T[j], ok[want[i], T[j]], rounds; failed++ }
+			else cells++
+		}
+		printf "bench-check: %s: %d of 5 tests measured and plausible in all %d rounds\n", want[i], cells, rounds
+		if (want[i] ~ /^vmm-vhost-o/) vmmcells++
+	}
+	if (vmmcells == 2 && switches < 2 * rounds - 1) { printf "bench-check: FAIL only %d datapath switches for %d rounds\n", switches, rounds; failed++ }
+	printf "bench-check: %d cells, %d datapath switches, %d failures\n", n, switches, failed
 	exit failed > 0
 }'

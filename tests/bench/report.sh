@@ -1,14 +1,15 @@
 #!/bin/sh
 # tests/bench/report.sh — turn the log of the bench scenario (make bench-net,
 # tests/e2e/scenarios/bench.sh) into $BUILD/bench/:
-#   results.md    one markdown table: a row per configuration, a ratio row per
-#                 vmm configuration against the QEMU one with the same vhost
-#                 setting (both measured under nested TCG)
-#   results.json  every raw BENCH-ROW field, plus the ratios
-#   bench.png     bar charts (gnuplot) of throughput and latency
+#   results.md    per metric and cell: the median of the rounds and their
+#                 min–max; then the ratios vmm/QEMU (same datapath) and
+#                 userspace/vhost (same VMM), each the median of per-round
+#                 ratios with their min–max, marked "≈" where the two cells'
+#                 ranges overlap (a difference within the spread: no result)
+#   results.json  every round as measured, the cells and the ratios
+#   bench.png     throughput and latency medians with min–max bars (gnuplot)
 # usage: tests/bench/report.sh [LOG]   (default $BUILD/e2e/bench.log)
-# env: BUILD (default build). Exit status 1 when the log has no BENCH-ROW.
-
+# env: BUILD (default build). Exit status 1 when the log has no BENCH-ROUND.
 set -eu
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -16,123 +17,169 @@ log=${1:-$BUILD/e2e/bench.log}
 dir=$BUILD/bench
 [ -e "$log" ] || { echo "report.sh: no log $log" >&2; exit 1; }
 mkdir -p "$dir"
-rows=$dir/rows.txt
-: > "$dir/ratios.txt"
-tr -d '\r' < "$log" | grep -a '^BENCH-ROW ' | sed 's/^BENCH-ROW //' > "$rows" || true
-if [ ! -s "$rows" ]; then
-	echo "report.sh: no BENCH-ROW lines in $log" >&2
+tr -d '\r' < "$log" | grep -a '^BENCH-\(ROUND\|INFO\|BOOT\|SWITCH\) ' > "$dir/lines.txt" || true
+if ! grep -q '^BENCH-ROUND ' "$dir/lines.txt"; then
+	echo "report.sh: no BENCH-ROUND lines in $log" >&2
 	exit 1
 fi
-info=$(tr -d '\r' < "$log" | grep -a '^BENCH-INFO ' | tail -n 1 | sed 's/^BENCH-INFO //')
-# Where the figures come from: one label for the whole table, never mixed.
-# Old logs without env= came from the nested host.
-envl=$(echo "$info" | tr ' ' '\n' | sed -n 's/^env=//p' | tr _ ' ')
-envl=${envl:-nested TCG}
-nenv=$(tr -d '\r' < "$log" | grep -a '^BENCH-INFO ' | tr ' ' '\n' | sed -n 's/^env=//p' | sort -u | wc -l)
+# One label for the whole table, never mixed (env= of BENCH-INFO).
+nenv=$(grep '^BENCH-INFO ' "$dir/lines.txt" | tr ' ' '\n' | sed -n 's/^env=//p' | sort -u | wc -l)
 if [ "$nenv" -gt 1 ]; then
 	echo "report.sh: $log mixes figures from different hosts (env= differs): refusing one table" >&2
 	exit 1
 fi
 
-# The table. Columns: key, heading, digits. Ratio rows divide vmm by QEMU.
-awk -v info="$info" -v envl="$envl" -v rfile="$dir/ratios.txt" '
-function f(k) { return (k in v) ? v[k] : "none" }
-function num(x) { return x ~ /^-?[0-9]+(\.[0-9]+)?$/ }
-function fmt(x, d) { return num(x) ? sprintf("%." d "f", x) : "n/a" }
-BEGIN {
-	nc = split("boot_s tx_mbps rx_mbps tx1k_mbps rx1k_mbps lat_avg_us lat_p99_us cpu_tx_s cpu_rx_s own_tx_s own_rx_s vhost_tx_s vhost_rx_s exits_tx_per_mb exits_rx_per_mb dbg_exits_tx_per_mb dbg_exits_rx_per_mb", col, " ")
-	split("boot to init (s)|TCP g->h (Mbit/s)|TCP h->g (Mbit/s)|g->h 1K writes (Mbit/s)|h->g 1K writes (Mbit/s)|latency avg (us)|latency p99 (us)|VMM CPU g->h (s)|VMM CPU h->g (s)|VMM CPU excl. guest g->h (s)|VMM CPU excl. guest h->g (s)|vhost CPU g->h (s)|vhost CPU h->g (s)|exits/MB g->h (vmm stats)|exits/MB h->g (vmm stats)|exits/MB g->h (KVM debugfs)|exits/MB h->g (KVM debugfs)", head, "|")
-	split("1 0 0 0 0 1 1 2 2 2 2 2 2 0 0 0 0", dig, " ")
-}
-{
+awk -v md="$dir/results.md" -v js="$dir/results.json" -v chart="$dir/chart.dat" -v srclog="$log" '
+function num(x) { return x ~ /^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/ }
+function kv(   i, p) {
 	delete v
-	for (i = 1; i <= NF; i++) { p = index($i, "="); v[substr($i, 1, p - 1)] = substr($i, p + 1) }
-	c = f("config"); n++; order[n] = c
-	val[c, "boot_s"] = num(f("boot_ms")) ? f("boot_ms") / 1000 : "none"
-	src[c] = f("boot_src"); st[c] = f("status") (f("retries") + 0 > 0 ? ", booted twice: first boot " f("retry_reason") : ""); miss[c] = f("missing"); tool[c] = f("lat_tool")
-	for (j = 2; j <= nc; j++) val[c, col[j]] = f(col[j])
-	if (f("vmm") == "qemu") { val[c, "exits_tx_per_mb"] = "none"; val[c, "exits_rx_per_mb"] = "none" }
-	if (num(f("dbg_exits_tx_per_mb"))) have_dbg = 1
+	for (i = 2; i <= NF; i++) { p = index($i, "="); v[substr($i, 1, p - 1)] = substr($i, p + 1) }
+}
+function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+function jv(x) { return num(x) ? x + 0 : (x == "none" || x == "" ? "null" : q(x)) }
+# three significant figures, more for small numbers
+function f3(x) { return x >= 100 ? sprintf("%.0f", x) : x >= 10 ? sprintf("%.1f", x) : x >= 1 ? sprintf("%.2f", x) : sprintf("%.3f", x) }
+# stats over list L (space-separated numbers): sets S_n S_med S_min S_max
+function stats(L,   a, n, i, j, t) {
+	n = split(L, a, " ")
+	for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+	S_n = n
+	if (!n) return 0
+	S_min = a[1] + 0; S_max = a[n] + 0
+	S_med = n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+	return n
+}
+function cellstr(L) { return stats(L) ? f3(S_med) " (" f3(S_min) "–" f3(S_max) ")" : "n/a" }
+# metric M of a round, from its fields (v[]); "" when it does not apply
+function metric(M, t,   mb) {
+	mb = v["mb"] + 0
+	if (M == "mbps") return t != "lat" ? v["value"] : ""
+	if (M == "lat_avg_us") return t == "lat" ? v["value"] : ""
+	if (M == "lat_p99_us") return t == "lat" && num(v["p99_us"]) ? v["p99_us"] : ""
+	if (t == "lat" || mb <= 0) return ""
+	if (M == "vmm_cpu_s_per_gb") return num(v["own_s"]) ? v["own_s"] / (mb / 1000) : ""
+	if (M == "vhost_cpu_s_per_gb") return v["vhost"] == "on" && num(v["vhost_s"]) ? v["vhost_s"] / (mb / 1000) : ""
+	if (M == "exits_per_mb") return num(v["exits"]) ? v["exits"] / mb : ""
+	if (M == "irqs_per_mb") return num(v["irq_rx"]) ? (v["irq_rx"] + v["irq_tx"]) / mb : ""
+	if (M == "kicks_per_mb") return num(v["kicks_rx"]) ? (v["kicks_rx"] + v["kicks_tx"]) / mb : ""
+	return ""
+}
+BEGIN {
+	nm = split("mbps lat_avg_us lat_p99_us vmm_cpu_s_per_gb vhost_cpu_s_per_gb exits_per_mb irqs_per_mb kicks_per_mb", M, " ")
+	split("Mbit/s|latency avg (us)|latency p99 (us)|VMM CPU s/GB (its own threads)|vhost CPU s/GB|KVM exits/MB|interrupts/MB (guest)|kicks/MB (guest)", MH, "|")
+	nt = split("tx rx tx1k rx1k lat", TS, " ")
+	TH["tx"] = "TCP g->h"; TH["rx"] = "TCP h->g"; TH["tx1k"] = "g->h 1K writes"; TH["rx1k"] = "h->g 1K writes"; TH["lat"] = "TCP ping-pong"
+	nr = 0; nc = 0
+}
+$1 == "BENCH-INFO" { info = substr($0, 12); kv(); envl = v["env"]; gsub(/_/, " ", envl) }
+$1 == "BENCH-BOOT" { kv(); boots = boots (boots ? ", " : "") v["instance"] " " (v["status"] == "ok" ? sprintf("%.1f s", v["ms"] / 1000) : "failed") }
+$1 == "BENCH-SWITCH" { kv(); if (v["rc"] == 0) sw = sw " " v["ms"]; else swfail++ }
+$1 == "BENCH-ROUND" {
+	kv(); rline[++nr] = $0
+	c = v["cell"]; t = v["test"]
+	if (!(c in seen)) { seen[c] = 1; cells[++nc] = c }
+	if (v["status"] != "ok") { failed[c] = failed[c] + 1; next }
+	for (m = 1; m <= nm; m++) {
+		x = metric(M[m], t)
+		if (x == "") continue
+		L[c, t, M[m]] = L[c, t, M[m]] " " x
+		R[c, t, M[m], v["round"]] = x
+		if (v["round"] + 0 > maxr) maxr = v["round"] + 0
+		has[t, M[m]] = 1
+	}
 }
 END {
-	last = have_dbg ? nc : nc - 2
-	if (envl == "nested TCG")
-		printf "## vmm vs QEMU, virtio-net: nested TCG (L2 under KVM in L1 under QEMU TCG)\n\n"
-	else
-		printf "## vmm vs QEMU, virtio-net: %s\n\n", envl
-	printf "%s\n\n", info
-	h = "| configuration |"; s = "|---|"
-	for (j = 1; j <= last; j++) { h = h " " head[j] " |"; s = s "---:|" }
-	print h " status |"; print s "---|"
-	for (r = 1; r <= n; r++) {
-		c = order[r]; line = "| " c " |"
-		for (j = 1; j <= last; j++) {
-			x = fmt(val[c, col[j]], dig[j])
-			if (j == 1 && x != "n/a") x = x " (" src[c] ")"
-			line = line " " x " |"
+	if (envl == "") envl = "nested TCG"
+	# the pairs: vmm/QEMU with the same datapath, userspace/vhost per VMM
+	np = 0
+	for (i = 1; i <= nc; i++) for (j = 1; j <= nc; j++) {
+		a = cells[i]; b = cells[j]
+		ka = a; sub(/-vhost-(on|off)$/, "", ka); kb = b; sub(/-vhost-(on|off)$/, "", kb)
+		da = a; sub(/.*-vhost-/, "", da); db = b; sub(/.*-vhost-/, "", db)
+		if (ka ~ /^vmm/ && kb == "qemu" && da == db) { np++; PA[np] = a; PB[np] = b; PN[np] = ka "/QEMU " (da == "on" ? "vhost-net" : "userspace") }
+		else if (ka == kb && da == "off" && db == "on") { np++; PA[np] = a; PB[np] = b; PN[np] = "userspace/vhost-net " (ka == "qemu" ? "QEMU" : ka) }
+	}
+	print "## virtio-net: vmm and QEMU, userspace and vhost-net datapaths (" envl ")\n" > md
+	print info "\n" > md
+	h = "| test | metric |"; s = "|---|---|"
+	for (i = 1; i <= nc; i++) { h = h " " cells[i] " |"; s = s "---:|" }
+	print h > md; print s > md
+	for (ti = 1; ti <= nt; ti++) for (m = 1; m <= nm; m++) {
+		t = TS[ti]
+		if (!has[t, M[m]]) continue
+		line = "| " TH[t] " | " MH[m] " |"
+		for (i = 1; i <= nc; i++) line = line " " cellstr(L[cells[i], t, M[m]]) " |"
+		print line > md
+	}
+	if (np) {
+		print "\nRatios (per round, then the median and min–max of those; ≈: the two cells overlap, the difference is within the spread):\n" > md
+		h = "| test | metric |"; s = "|---|---|"
+		for (p = 1; p <= np; p++) { h = h " " PN[p] " |"; s = s "---:|" }
+		print h > md; print s > md
+	}
+	for (ti = 1; ti <= nt && np; ti++) for (m = 1; m <= nm; m++) {
+		t = TS[ti]
+		if (!has[t, M[m]]) continue
+		line = "| " TH[t] " | " MH[m] " |"
+		for (p = 1; p <= np; p++) {
+			rl = ""
+			for (r = 1; r <= maxr; r++)
+				if (((PA[p], t, M[m], r) in R) && ((PB[p], t, M[m], r) in R) && R[PB[p], t, M[m], r] + 0 != 0)
+					rl = rl " " R[PA[p], t, M[m], r] / R[PB[p], t, M[m], r]
+			if (!stats(rl)) { line = line " n/a |"; continue }
+			rm = S_med; rlo = S_min; rhi = S_max; rn = S_n
+			stats(L[PA[p], t, M[m]]); alo = S_min; ahi = S_max
+			stats(L[PB[p], t, M[m]]); blo = S_min; bhi = S_max
+			within = !(ahi < blo || bhi < alo)
+			line = line sprintf(" %s%.2fx (%.2f–%.2f) |", within ? "≈ " : "", rm, rlo, rhi)
+			ratio[++nratio] = sprintf("{\"pair\": %s, \"a\": %s, \"b\": %s, \"test\": %s, \"metric\": %s, \"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"rounds\": %d, \"within_spread\": %s}",
+				q(PN[p]), q(PA[p]), q(PB[p]), q(t), q(M[m]), rm, rlo, rhi, rn, within ? "true" : "false")
 		}
-		print line " " st[c] (miss[c] != "none" ? " (" miss[c] ")" : "") " |"
+		print line > md
 	}
-	for (r = 1; r <= n; r++) {
-		c = order[r]
-		if (c !~ /^vmm-/) continue
-		q = c; sub(/^vmm-/, "qemu-", q)
-		found = 0
-		for (k = 1; k <= n; k++) if (order[k] == q) found = 1
-		if (!found) continue
-		line = "| " c " / " q " (" envl ") |"
-		rl = "vmm=" c " qemu=" q
-		for (j = 1; j <= last; j++) {
-			a = val[c, col[j]]; b = val[q, col[j]]
-			ok = num(a) && num(b) && b + 0 != 0
-			line = line " " (ok ? sprintf("%.2fx", a / b) : "n/a") " |"
-			rl = rl " " col[j] "=" (ok ? sprintf("%.3f", a / b) : "none")
+	printf "\n%d rounds per cell, cells one after the other in each round (A B A B), every guest booted once: vmm switches its datapath live between its cells (`vmm set --vhost`), QEMU has a boot per datapath.\n", maxr > md
+	if (boots != "") printf "Boot to the bench server: %s.\n", boots > md
+	if (stats(sw)) printf "vmm set: %d switches, %.0f ms median (%.0f–%.0f)%s.\n", S_n, S_med, S_min, S_max, swfail ? sprintf(", %d FAILED", swfail) : "" > md
+	for (i = 1; i <= nc; i++) if (failed[cells[i]]) printf "FAILED: %s: %d tests (left out of the figures).\n", cells[i], failed[cells[i]] > md
+	print "Throughput: iperf3 run from the host side (-R for g->h), the receiver'"'"'s Mbit/s. Latency: sockperf ping-pong, 64 B over TCP, one way (round trip / 2) as sockperf reports it (ping when there is no sockperf). Per GB / per MB: divided by the bytes the tap counted in the direction of the test." > md
+	print "CPU: the VMM process'"'"'s utime+stime less the time it ran the guest (guest_time) and less vhost'"'"'s worker (a thread of the VMM from Linux 6.4): exit handling, device emulation, I/O threads; vhost: its worker thread. Exits: KVM'"'"'s per-VM counter (debugfs), alike for every VMM. Interrupts and kicks: the guest'"'"'s own counts (/proc/interrupts of the virtio-net queues, ethtool -S *_kicks)." > md
+	print "Higher is better for Mbit/s, lower for everything else. All figures: " envl (envl == "nested TCG" ? " (the guest runs under KVM inside a QEMU TCG virtual machine on a shared machine): compare them with each other, never with hardware figures." : ".") > md
+
+	printf "{\n  \"source_log\": %s,\n  \"environment\": %s,\n  \"info\": %s,\n  \"rounds\": [\n", q(srclog), q(envl), q(info) > js
+	for (i = 1; i <= nr; i++) {
+		$0 = rline[i]; kv(); o = ""
+		for (k = 2; k <= NF; k++) { p = index($k, "="); o = o (o ? ", " : "") q(substr($k, 1, p - 1)) ": " jv(substr($k, p + 1)) }
+		printf "    {%s}%s\n", o, i < nr ? "," : "" > js
+	}
+	printf "  ],\n  \"cells\": [\n" > js
+	first = 1
+	for (i = 1; i <= nc; i++) for (ti = 1; ti <= nt; ti++) for (m = 1; m <= nm; m++) {
+		if (!stats(L[cells[i], TS[ti], M[m]])) continue
+		printf "%s    {\"cell\": %s, \"test\": %s, \"metric\": %s, \"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"rounds\": %d}", first ? "" : ",\n", q(cells[i]), q(TS[ti]), q(M[m]), S_med, S_min, S_max, S_n > js
+		first = 0
+	}
+	printf "\n  ],\n  \"ratios\": [\n" > js
+	for (i = 1; i <= nratio; i++) printf "    %s%s\n", ratio[i], i < nratio ? "," : "" > js
+	printf "  ]\n}\n" > js
+
+	# chart: per cell, median/min/max of the four throughputs, then latency avg
+	for (i = 1; i <= nc; i++) {
+		line = cells[i]
+		for (ti = 1; ti <= nt; ti++) {
+			mm = TS[ti] == "lat" ? "lat_avg_us" : "mbps"
+			line = line (stats(L[cells[i], TS[ti], mm]) ? sprintf(" %g %g %g", S_med, S_min, S_max) : " NaN NaN NaN")
 		}
-		print rl > rfile
-		print line " ratio |"
+		print line > chart
 	}
-	printf "\nboot: port80 = the VMM-reported port-0x80 marker, serial = the init line seen on the console in L1.\n"
-	printf "latency: %s; one-way latency as sockperf reports it (round trip / 2), 64-byte messages over TCP (ping: ICMP round trip / 2).\n", tool[order[1]] == "sockperf" ? "sockperf ping-pong" : tool[order[1]]
-	printf "CPU: utime+stime of the whole VMM process (vCPU threads included, so guest time too), the same less its guest_time (the VMM'"'"'s own work: exit handling, device emulation, I/O threads), and of its vhost-PID kernel thread, during each run. exits/MB (vmm stats): kvm_exits from vmm'"'"'s SIGUSR2 line, n/a for QEMU; (KVM debugfs): the per-VM exits counter, same for every VMM.\n"
-	printf "Ratios are vmm / QEMU for the same vhost setting; higher is better for throughput, lower is better for boot, latency, CPU and exits.\n"
-	if (envl == "nested TCG")
-		printf "All figures: nested TCG (the guest runs under KVM inside a QEMU TCG virtual machine on a shared machine): compare rows with each other, never with hardware figures.\n"
-	else
-		printf "All figures: %s (the guest runs under this host'"'"'s own KVM).\n", envl
-}' "$rows" > "$dir/results.md"
-
-# JSON: every field of every row (numbers as numbers).
-awk -v srclog="$log" -v envl="$envl" -v info="$info" '
-function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
-function obj(  i, p, k, x) {
-	printf "    {"
-	for (i = 1; i <= NF; i++) {
-		p = index($i, "="); k = substr($i, 1, p - 1); x = substr($i, p + 1)
-		printf "%s%s: %s", (i > 1 ? ", " : ""), q(k), (x ~ /^-?[0-9]+(\.[0-9]+)?$/ ? x + 0 : (x == "none" ? "null" : q(x)))
-	}
-	printf "}"
-}
-BEGIN { printf "{\n  \"source_log\": %s,\n  \"environment\": %s,\n  \"info\": %s,\n", q(srclog), q(envl), q(info) }
-FNR == 1 { printf "%s  \"%s\": [\n", (NR > 1 ? "\n  ],\n" : ""), (FILENAME ~ /ratios/ ? "ratios_vmm_over_qemu" : "rows"); first = 1 }
-{ if (!first) printf ",\n"; first = 0; obj() }
-END { printf "\n  ]\n}\n" }' "$rows" "$dir/ratios.txt" > "$dir/results.json"
-
-# Chart data: config, four throughputs, latency avg and p99 (NaN = missing).
-awk '{
-	delete v
-	for (i = 1; i <= NF; i++) { p = index($i, "="); v[substr($i, 1, p - 1)] = substr($i, p + 1) }
-	printf "%s", v["config"]
-	split("tx_mbps rx_mbps tx1k_mbps rx1k_mbps lat_avg_us lat_p99_us", k, " ")
-	for (j = 1; j <= 6; j++) printf " %s", (v[k[j]] ~ /^[0-9.]+$/ ? v[k[j]] : "NaN")
-	printf "\n"
-}' "$rows" > "$dir/chart.dat"
+}' "$dir/lines.txt"
+envl=$(sed -n 's/.*environment": "\(.*\)",$/\1/p' "$dir/results.json")
 if command -v gnuplot > /dev/null; then
 	gnuplot <<G
 set terminal png size 1280,520
 set output '$dir/bench.png'
-set multiplot layout 1,2 title "virtio-net: vmm vs QEMU ($envl)"
+set multiplot layout 1,2 title "virtio-net: vmm and QEMU, median of the rounds, bars min–max ($envl)"
 set style data histograms
-set style histogram clustered gap 1
+set style histogram errorbars gap 1 lw 1
 set style fill solid 0.8 border -1
 set grid ytics
 set yrange [0:*]
@@ -141,10 +188,10 @@ set key top left
 set offsets 0, 0, graph 0.25, 0
 set title 'iperf3 TCP throughput (higher is better)'
 set ylabel 'Mbit/s'
-plot '$dir/chart.dat' using 2:xtic(1) title 'guest->host', '' using 3 title 'host->guest', '' using 4 title 'g->h 1K writes', '' using 5 title 'h->g 1K writes'
+plot '$dir/chart.dat' using 2:3:4:xtic(1) title 'guest->host', '' using 5:6:7 title 'host->guest', '' using 8:9:10 title 'g->h 1K writes', '' using 11:12:13 title 'h->g 1K writes'
 set title 'TCP latency (lower is better)'
 set ylabel 'microseconds (one way)'
-plot '$dir/chart.dat' using 6:xtic(1) title 'average', '' using 7 title 'p99'
+plot '$dir/chart.dat' using 14:15:16:xtic(1) title 'average'
 unset multiplot
 G
 else

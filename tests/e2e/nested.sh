@@ -199,6 +199,7 @@ run_one()
 	soak:*) n=${sc#soak:}; n=${n%@*}; tmo=$(( ${n:-1} * (STALL_S + 20) + 180 )) ;;
 	boot) tmo=$(( STALL_S + 180 )) ;;
 	distro) tmo=1000 ;;
+	bench) tmo=${E2E_BENCH_TMO:-3000} ;;   # make bench-net: rounds x cells x tests
 	*) tmo=1200 ;;
 	esac
 	echo "e2e: $sc: running (L2 VMM: $l2_vmm, limit ${tmo} s, log $log)"
