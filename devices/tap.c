@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -174,6 +175,43 @@ unsigned tap__offload_from_guest_features(uint64_t features)
 	if (features & (1ULL << VIRTIO_NET_F_GUEST_UFO))
 		f |= TUN_F_UFO;
 	return f;
+}
+
+static int read_u64(const char *ifname, const char *name, uint64_t *v)
+{
+	char path[96], buf[32], *end;
+	ssize_t n;
+	int fd, e;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", ifname, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	errno = 0;
+	*v = strtoull(buf, &end, 10);
+	if (end == buf || errno || (*end && *end != '\n'))
+		return -EINVAL;
+	return 0;
+}
+
+int tap__read_counts(const char *ifname, struct tap_counts *out)
+{
+	/* The tap transmits to the guest and receives from it. */
+	int r = read_u64(ifname, "tx_packets", &out->rx_packets);
+
+	if (!r)
+		r = read_u64(ifname, "tx_bytes", &out->rx_bytes);
+	if (!r)
+		r = read_u64(ifname, "rx_packets", &out->tx_packets);
+	if (!r)
+		r = read_u64(ifname, "rx_bytes", &out->tx_bytes);
+	return r;
 }
 
 void tap__close(struct tap *t)

@@ -50,6 +50,21 @@ int tap__set_offload(struct tap *t, unsigned tun_flags);
  * guest can receive (VIRTIO_NET_F_GUEST_*), mapped as QEMU does. */
 unsigned tap__offload_from_guest_features(uint64_t features);
 
+/* The tap's own packet and byte counters, named from the guest's view as
+ * struct net_dev_stats is: rx = frames to the guest (the tap's tx_*), tx
+ * = frames from the guest (the tap's rx_*). The kernel counts a frame
+ * when it is read from or written to the tap, by vmm or by vhost-net
+ * alike, so both datapaths are counted the same way. */
+struct tap_counts {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+};
+
+/* Read them from /sys/class/net/IFNAME/statistics/ (read-only opens: the
+ * control thread's seccomp filter allows them). 0, or -errno (the file
+ * is missing, e.g. sysfs from another network namespace, or not a
+ * number). */
+int tap__read_counts(const char *ifname, struct tap_counts *out);
+
 /* Undo the host configuration recorded in *t and close the fd; a tap that
  * vmm created disappears (with kernel_undoes, the kernel's removal of it
  * is the whole undo). Safe to call again, and after tap__open failed. */

@@ -2,7 +2,8 @@
  * network (and mount) namespace, so nothing touches this host: create and
  * remove, kernel-chosen names, reuse of a persistent tap, the "in use",
  * permission and no-driver errors, vnet header size, offloads read back as
- * netdev features, and frames both ways with a 12-byte virtio-net header.
+ * netdev features, and frames both ways with a 12-byte virtio-net header
+ * (counted by the tap's own counters, as tap__read_counts reads them).
  * Skipped (with the reason) where no private namespace can be had. */
 #include <errno.h>
 #include <fcntl.h>
@@ -252,6 +253,7 @@ static void test_frames_both_ways(void **state)
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_TEST) };
 	uint8_t frame[60], buf[2048];
 	struct virtio_net_hdr_mrg_rxbuf h = { .num_buffers = 1 };
+	struct tap_counts c0, c1, c2;
 	struct tap t;
 	char err[256];
 	int ps;
@@ -260,6 +262,7 @@ static void test_frames_both_ways(void **state)
 	assert_int_equal(tap__open(&t, c.tap, err, sizeof(err)), 0);
 	assert_int_equal(tap__set_vnet_hdr_len(&t, sizeof(h)), 0);
 	assert_int_equal(netcfg__host_setup(&t, &c, err, sizeof(err)), 0);
+	assert_int_equal(tap__read_counts(t.ifname, &c0), 0);
 	ps = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_TEST));
 	assert_true(ps >= 0);
 	sll.sll_ifindex = t.ifindex;
@@ -274,6 +277,10 @@ static void test_frames_both_ways(void **state)
 	assert_true(wait_readable(ps));
 	assert_int_equal(recv(ps, buf, sizeof(buf), 0), sizeof(frame));
 	assert_memory_equal(buf, frame, sizeof(frame));
+	/* The tap received it: the guest's tx, frame bytes only. */
+	assert_int_equal(tap__read_counts(t.ifname, &c1), 0);
+	assert_int_equal(c1.tx_packets - c0.tx_packets, 1);
+	assert_int_equal(c1.tx_bytes - c0.tx_bytes, sizeof(frame));
 
 	/* Host to guest: the tap fd yields the header, then the frame. The
 	 * host may also send its own (IPv6) frames: skip those. */
@@ -297,8 +304,16 @@ static void test_frames_both_ways(void **state)
 		assert_memory_equal(buf + sizeof(h), frame, sizeof(frame));
 		break;
 	}
+	/* The tap sent it (and maybe the host's own frames before): the
+	 * guest's rx, counted when read. */
+	assert_int_equal(tap__read_counts(t.ifname, &c2), 0);
+	assert_true(c2.rx_packets - c1.rx_packets >= 1);
+	assert_true(c2.rx_bytes - c1.rx_bytes >= sizeof(frame));
+	assert_int_equal(c2.tx_packets, c1.tx_packets);
 	close(ps);
 	tap__close(&t);
+	assert_int_equal(tap__read_counts(t.ifname, &c2), -ENOENT);   /* gone with it */
+	assert_int_equal(tap__read_counts("vmmnone0", &c2), -ENOENT);
 }
 
 int main(void)
