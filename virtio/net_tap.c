@@ -153,6 +153,26 @@ int net_tap__check_vhost(struct net_config *cfg, int index)
 	return 0;
 }
 
+/* The tap's counters now, or NULL (said once per NIC) if they cannot be
+ * read; called with count_lock held. */
+static const struct tap_counts *read_counts(struct net_tap *nt, struct tap_counts *c)
+{
+	int r = tap__read_counts(nt->tap.ifname, c);
+
+	if (!r)
+		return c;
+	if (!nt->count_warned)
+		pr_warn("eth%d: cannot read tap %s's counters (%s): no packet counts per datapath",
+			nt->index, nt->tap.ifname, strerror(-r));
+	nt->count_warned = true;
+	return NULL;
+}
+
+static enum net_datapath datapath(struct net_tap *nt)
+{
+	return __atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED) ? NET_DP_VHOST : NET_DP_USERSPACE;
+}
+
 struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int index)
 {
 	struct net_tap *nt = calloc(1, sizeof(*nt));
@@ -165,6 +185,7 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
 	nt->index = index;
 	nt->tap.fd = -1;
 	nt->vhost.fd = -1;
+	pthread_mutex_init(&nt->count_lock, NULL);
 	if (tap__open(&nt->tap, cfg->tap, err, sizeof(err)) < 0) {
 		pr_err("%s", err);
 		free(nt);
@@ -184,6 +205,13 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
 	if (netcfg__host_setup(&nt->tap, cfg, err, sizeof(err)) < 0) {
 		pr_err("%s", err);
 		goto fail;
+	}
+	/* The baseline, on the main thread before any filter: what a reused
+	 * tap moved before is nobody's. */
+	{
+		struct tap_counts c;
+
+		net_dpcount__init(&nt->counts, datapath(nt), read_counts(nt, &c));
 	}
 	if (cfg->mac_set)
 		memcpy(nt->mac, cfg->mac, sizeof(nt->mac));
@@ -213,15 +241,21 @@ fail:
 	return NULL;
 }
 
-int net_tap__set_vhost(struct net_tap *nt, bool on, char *msg, size_t len)
+/* The datapath the NIC is on now goes into the per-datapath counts. */
+static void count_switch(struct net_tap *nt, const struct tap_counts *now)
+{
+	if (net_dpcount__switch(&nt->counts, datapath(nt), now) < 0 && now && !nt->count_warned) {
+		pr_warn("eth%d: tap %s's counters went backwards: no packet counts per datapath",
+			nt->index, nt->tap.ifname);
+		nt->count_warned = true;
+	}
+}
+
+static int set_vhost(struct net_tap *nt, bool on, char *msg, size_t len)
 {
 	char err[200];
 	bool was = __atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED);
 
-	if (on && nt->vhost.fd < 0)
-		return util__fail(msg, len, "eth%d: /dev/vhost-net was not opened at start (--vhost "
-				  "off, or it was unavailable): the NIC stays on the userspace "
-				  "datapath", nt->index);
 	__atomic_store_n(&nt->use_vhost, on, __ATOMIC_RELAXED);
 	if (net_dev__set_offload(nt->dev, on, err, sizeof(err)) < 0) {
 		__atomic_store_n(&nt->use_vhost, false, __ATOMIC_RELAXED);
@@ -238,6 +272,41 @@ int net_tap__set_vhost(struct net_tap *nt, bool on, char *msg, size_t len)
 	snprintf(msg, len, "eth%d: %s%s", nt->index, on ? "vhost-net" : "userspace",
 		 was == on ? " (already)" : "");
 	return 0;
+}
+
+int net_tap__set_vhost(struct net_tap *nt, bool on, char *msg, size_t len)
+{
+	struct tap_counts c;
+	const struct tap_counts *now;
+	int r;
+
+	if (on && nt->vhost.fd < 0)
+		return util__fail(msg, len, "eth%d: /dev/vhost-net was not opened at start (--vhost "
+				  "off, or it was unavailable): the NIC stays on the userspace "
+				  "datapath", nt->index);
+	pthread_mutex_lock(&nt->count_lock);
+	/* Read just before the move: what the old datapath moved until
+	 * then is its own (the frames of the move's few microseconds
+	 * aside). Also for a "switch" that changes nothing: a refused one
+	 * may still drop vhost (set_vhost), and the read is cheap. Before
+	 * the driver starts, the datapath it will start on changes, and
+	 * nothing moved in between. */
+	now = nt->counts.known ? read_counts(nt, &c) : NULL;
+	r = set_vhost(nt, on, msg, len);
+	count_switch(nt, now);   /* the datapath did not change: nothing */
+	pthread_mutex_unlock(&nt->count_lock);
+	return r;
+}
+
+int net_tap__datapath_counts(struct net_tap *nt, struct tap_counts out[NET_DP_NR])
+{
+	struct tap_counts c;
+	int r;
+
+	pthread_mutex_lock(&nt->count_lock);
+	r = net_dpcount__view(&nt->counts, nt->counts.known ? read_counts(nt, &c) : NULL, out);
+	pthread_mutex_unlock(&nt->count_lock);
+	return r;
 }
 
 bool net_tap__vhost_running(struct net_tap *nt)
@@ -272,5 +341,6 @@ void net_tap__destroy(struct net_tap *nt)
 		net_dev__destroy(nt->dev);
 	vhost_net__close(&nt->vhost);
 	tap__close(&nt->tap);  /* undoes the host configuration too */
+	pthread_mutex_destroy(&nt->count_lock);
 	free(nt);
 }

@@ -8,8 +8,11 @@
 #ifndef VIRTIO_NET_TAP_H
 #define VIRTIO_NET_TAP_H
 
+#include <pthread.h>
+
 #include "devices/netcfg.h"
 #include "devices/tap.h"
+#include "virtio/net_dpcount.h"
 #include "virtio/vhost_net.h"
 
 struct vm;
@@ -26,6 +29,12 @@ struct net_tap {
 	bool use_vhost;           /* vhost runs RX/TX (from DRIVER_OK on) */
 	struct vhost_net vhost;   /* fd -1: not opened (--vhost off) */
 	unsigned long switches;   /* live datapath changes (net_tap__set_vhost) */
+	/* Packets and bytes per datapath, from the tap's counters: read at
+	 * creation, at each `vmm set` that changes the datapath and at each
+	 * snapshot (both on the control thread, which may open sysfs). */
+	pthread_mutex_t count_lock;
+	struct net_dpcount counts;
+	bool count_warned;        /* a failed read was reported (once) */
 };
 
 /* Before KVM is touched: --vhost on needs a usable /dev/vhost-net (one
@@ -48,6 +57,11 @@ int net_tap__for_user(struct net_tap *nt, const char *user);
 int net_tap__set_vhost(struct net_tap *nt, bool on, char *msg, size_t len);
 /* The datapath that runs now: vhost-net, or userspace. */
 bool net_tap__vhost_running(struct net_tap *nt);
+/* Each datapath's packets and bytes so far (the tap's counters read now,
+ * so from a thread that may open files: the control thread). 0, or -1
+ * with out[] zeroed when they are not known (the tap's counters could not
+ * be read, now or at an earlier switch). */
+int net_tap__datapath_counts(struct net_tap *nt, struct tap_counts out[NET_DP_NR]);
 /* After the vCPU and I/O threads have stopped. */
 void net_tap__destroy(struct net_tap *nt);
 

@@ -20,9 +20,9 @@
  *                 BLKDISCARD/BLKZEROOUT on a block device, MSI
  *   control       the socket: poll, accept4, getsockopt (SO_PEERCRED),
  *                 read, sendto; /proc read-only for CPU times and vhost
- *                 threads; KVM stats; `vmm set --vhost`: vhost's ring
- *                 hand-over both ways, doorbells joining or leaving the
- *                 epoll set
+ *                 threads, sysfs read-only for each tap's counters; KVM
+ *                 stats; `vmm set --vhost`: vhost's ring hand-over both
+ *                 ways, doorbells joining or leaving the epoll set
  *   main          waits, then tears down: joins, disks flushed and closed,
  *                 irqfds and ioeventfds removed, the control socket
  *                 unlinked, the tap's host configuration undone over
@@ -195,7 +195,8 @@ int seccomp_rules__add(scmp_filter_ctx ctx, enum seccomp_kind kind,
 
 	switch (kind) {
 	case SECCOMP_CONTROL:
-		/* /proc/self/task/N/stat and comm: read-only opens. */
+		/* /proc/self/task/N/stat and comm, and
+		 * /sys/class/net/TAP/statistics/NAME: read-only opens. */
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 					SCMP_A2(SCMP_CMP_MASKED_EQ,
 						O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY));

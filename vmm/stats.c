@@ -33,9 +33,14 @@ const struct stats_blk_key stats__blk_key[STATS_BLK_NR] = {
 };
 _Static_assert(STATS_BLK_NR == 14, "a blk counter without a JSON key");
 
+const char *const stats__datapath_key[NET_DP_NR] = {
+	[NET_DP_USERSPACE] = "userspace",
+	[NET_DP_VHOST] = "vhost-net",
+};
+
 const char *stats__datapath(const struct nic_snapshot *n)
 {
-	return n->vhost ? "vhost-net" : "userspace";
+	return stats__datapath_key[n->vhost ? NET_DP_VHOST : NET_DP_USERSPACE];
 }
 
 const char *stats__disk_dev(int index, char buf[4])
@@ -208,6 +213,20 @@ static void put_nic(struct out *o, const struct nic_snapshot *n)
 	put_u64(o, "ctrl", st->ctrl_interrupts, true);
 	put(o, "},");
 	put_thread(o, "vhost_thread", n->vhost_tid, n->vhost_cpu_s);
+	if (n->by_datapath_known) {
+		put(o, ",\"by_datapath\":{");
+		for (int i = 0; i < NET_DP_NR; i++) {
+			const struct tap_counts *c = &n->by_datapath[i];
+
+			put(o, "\"%s\":{", stats__datapath_key[i]);
+			put_u64(o, "rx_packets", c->rx_packets, false);
+			put_u64(o, "rx_bytes", c->rx_bytes, false);
+			put_u64(o, "tx_packets", c->tx_packets, false);
+			put_u64(o, "tx_bytes", c->tx_bytes, true);
+			put(o, i == NET_DP_NR - 1 ? "}" : "},");
+		}
+		put(o, "}");
+	}
 	put(o, "}");
 }
 
@@ -296,6 +315,45 @@ static void size_str(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "B", bytes);
 }
 
+/* Traffic in decimal units, as network tools count it: "999 B",
+ * "5.6 MB". */
+static void bytes_str(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = { "kB", "MB", "GB", "TB", "PB", "EB" };
+	double v = (double)bytes / 1000;
+	size_t u = 0;
+
+	if (bytes < 1000) {
+		snprintf(buf, len, "%" PRIu64 " B", bytes);
+		return;
+	}
+	while (v >= 999.95 && u < ARRAY_SIZE(unit) - 1) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, unit[u]);
+}
+
+/* "  eth0 by datapath: userspace rx 12 pkts 1.5 kB, tx ...; vhost-net ..." */
+static void print_by_datapath(FILE *f, const struct nic_snapshot *n)
+{
+	fprintf(f, "  eth%d by datapath:", n->index);
+	if (!n->by_datapath_known) {
+		fprintf(f, " n/a (the tap's counters could not be read)\n");
+		return;
+	}
+	for (int i = 0; i < NET_DP_NR; i++) {
+		const struct tap_counts *c = &n->by_datapath[i];
+		char rx[32], tx[32];
+
+		bytes_str(c->rx_bytes, rx, sizeof(rx));
+		bytes_str(c->tx_bytes, tx, sizeof(tx));
+		fprintf(f, "%s %s rx %" PRIu64 " pkts %s, tx %" PRIu64 " pkts %s", i ? ";" : "",
+			stats__datapath_key[i], c->rx_packets, rx, c->tx_packets, tx);
+	}
+	fprintf(f, "\n");
+}
+
 /* User data on a terminal: control bytes shown as '?'. */
 static void put_text(FILE *f, const char *s)
 {
@@ -373,6 +431,7 @@ void stats__print_human(FILE *f, const struct vm_snapshot *s)
 			st->ctrl_kicks, st->rx_interrupts, st->tx_interrupts, st->ctrl_interrupts,
 			n->vhost ? "  (rx/tx counted by vhost, not vmm)" : "");
 		fprintf(f, "    refused: needs_reset %" PRIu64 "\n", st->needs_reset);
+		print_by_datapath(f, n);
 	}
 	for (int i = 0; i < s->nr_disks && i < STATS_MAX_DISKS; i++) {
 		const struct disk_snapshot *d = &s->disk[i];

@@ -4,7 +4,7 @@
  * the /proc helpers for the CPU time of vmm's threads and of vhost's
  * kernel worker.
  *
- * The JSON is one object, keys in a fixed order, nesting at most four deep:
+ * The JSON is one object, keys in a fixed order, nesting at most five deep:
  *   {"name":"demo","pid":123,"state":"running","vcpus":2,
  *    "mem_bytes":536870912,"uptime_s":12.345,
  *    "io_thread":{"tid":125,"cpu_s":0.012},
@@ -18,7 +18,10 @@
  *            "tx_packets":..,"tx_bytes":..,"tx_dropped":..,"needs_reset":..,
  *            "kicks":{"rx":..,"tx":..,"ctrl":..},
  *            "interrupts":{"rx":..,"tx":..,"ctrl":..},
- *            "vhost_thread":{"tid":..,"cpu_s":..}}],
+ *            "vhost_thread":{"tid":..,"cpu_s":..},
+ *            "by_datapath":{"userspace":{"rx_packets":..,"rx_bytes":..,
+ *                                        "tx_packets":..,"tx_bytes":..},
+ *                           "vhost-net":{...}}}],
  *    "disk":[{"index":0,"dev":"vda","path":"/images/root.qcow2",
  *             "format":"qcow2","read_only":false,"seed":false,
  *             "size_bytes":..,"reads":..,"writes":..,"flushes":..,
@@ -26,6 +29,10 @@
  *             "bytes_read":..,"bytes_written":..,"errors":..,"kicks":..,
  *             "interrupts":..,"needs_reset":..,"refused_writes":..,
  *             "worker_thread":{"tid":..,"cpu_s":..}}]}
+ * A NIC's "rx_*"/"tx_*" count what vmm's userspace datapath moved (frames
+ * to / from the guest); "by_datapath" counts each datapath the same way,
+ * from the tap's own counters (virtio/net_dpcount.h), and is left out
+ * when those could not be read.
  * Refused guest actions: "needs_reset" counts a device's protocol
  * violations (bad rings, descriptors, queue set-up), "refused_writes" the
  * writes a probed raw image refused, "guest_log" every message a guest
@@ -51,6 +58,7 @@
 #include "vmm/kvm_stats.h"
 #include "virtio/blk.h"
 #include "virtio/net.h"
+#include "virtio/net_dpcount.h"
 
 #define STATS_NAME_MAX   64            /* same bound as --name */
 #define STATS_TAP_MAX    16            /* IFNAMSIZ */
@@ -79,6 +87,10 @@ struct nic_snapshot {
 	struct net_dev_stats net;         /* net_dev__stats() */
 	int vhost_tid;                    /* vhost worker thread; 0 when none */
 	double vhost_cpu_s;
+	/* Per datapath (enum net_datapath), from the tap's counters
+	 * (net_tap__datapath_counts); all 0 when not known. */
+	bool by_datapath_known;
+	struct tap_counts by_datapath[NET_DP_NR];
 };
 
 struct disk_snapshot {
@@ -113,9 +125,10 @@ struct vm_snapshot {
 
 struct vm;
 
-/* Fill *out from a live VM, from any thread (vm.c; the control socket
- * calls it on the I/O thread). Cheap: it only reads counters that are
- * kept anyway and a few /proc files. */
+/* Fill *out from a live VM (vm.c), on a thread that may open /proc and
+ * sysfs files read-only: the control thread, which serves the socket.
+ * Cheap: it only reads counters that are kept anyway, a few /proc files
+ * and each tap's four sysfs counters. */
 void vm__snapshot(struct vm *vm, struct vm_snapshot *out);
 
 /* The JSON keys of the kvm_stats counters, in enum kvm_stat_id order. */
@@ -131,6 +144,8 @@ struct stats_blk_key {
 extern const struct stats_blk_key stats__blk_key[STATS_BLK_NR];
 
 const char *stats__datapath(const struct nic_snapshot *n);  /* "vhost-net" / "userspace" */
+/* The same names for an enum net_datapath: the keys of "by_datapath". */
+extern const char *const stats__datapath_key[NET_DP_NR];
 /* The guest's name for disk 'index': "vda".."vdz", else "vd?". */
 const char *stats__disk_dev(int index, char buf[4]);
 /* Copy 'path' into dst (STATS_PATH_MAX bytes), cut if longer before a

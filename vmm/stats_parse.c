@@ -171,6 +171,31 @@ static int assign_disk(struct parser *ps, struct disk_snapshot *k, const char *t
 	return 0;
 }
 
+/* A number in nic[i].by_datapath.DATAPATH (depth 5): any known counter
+ * makes the split known, the others stay 0. */
+static int assign_by_datapath(struct parser *ps, struct nic_snapshot *n, const char *tok)
+{
+	static const struct { const char *key; size_t off; } counts[] = {
+		{ "rx_packets", offsetof(struct tap_counts, rx_packets) },
+		{ "rx_bytes", offsetof(struct tap_counts, rx_bytes) },
+		{ "tx_packets", offsetof(struct tap_counts, tx_packets) },
+		{ "tx_bytes", offsetof(struct tap_counts, tx_bytes) },
+	};
+
+	for (int dp = 0; dp < NET_DP_NR; dp++) {
+		if (!at(ps, 3, stats__datapath_key[dp]))
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(counts); i++) {
+			if (!at(ps, 4, counts[i].key))
+				continue;
+			n->by_datapath_known = true;
+			return to_u64(tok, (uint64_t *)((char *)&n->by_datapath[dp] +
+							counts[i].off));
+		}
+	}
+	return 0;
+}
+
 /* One value at the current path: store it if the path is known. Numeric
  * fields need a number, text fields a string ('t' says what it was). */
 static int assign(struct parser *ps, const char *tok, enum jtype t)
@@ -298,6 +323,8 @@ static int assign(struct parser *ps, const char *tok, enum jtype t)
 			if (at(ps, 3, "cpu_s"))
 				return to_double(tok, &n->vhost_cpu_s);
 		}
+		if (d == 5 && at(ps, 2, "by_datapath"))
+			return assign_by_datapath(ps, n, tok);
 	}
 	return 0;
 }

@@ -178,6 +178,8 @@ void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
 		n->vhost = net_tap__vhost_running(nt);
 		n->switches = __atomic_load_n(&nt->switches, __ATOMIC_RELAXED);
 		net_dev__stats(nt->dev, &n->net);
+		/* reads the tap's sysfs counters: the control thread may */
+		n->by_datapath_known = net_tap__datapath_counts(nt, n->by_datapath) == 0;
 		/* a NIC's worker exists from the open on, also while a live
 		 * switch has its queues in vmm: shown only while vhost runs */
 		if (nt->vhost.fd >= 0 && next_vhost < nr_vhost) {

@@ -2,7 +2,8 @@
  * paths with quotes, backslashes and control bytes included), the largest
  * snapshot fitting STATS_JSON_MAX, malformed or oversized JSON (disk
  * entries included) refused by the parser, paths cut at a UTF-8 boundary
- * and non-UTF-8 bytes written as U+FFFD, the human views, and the /proc
+ * and non-UTF-8 bytes written as U+FFFD, the human views (a NIC's
+ * packets and bytes per datapath among them), and the /proc
  * helpers (thread CPU time; finding a "vhost-OWNER" thread, here one of
  * our own threads named like the worker Linux 6.4+ creates inside the
  * owner process). */
@@ -57,6 +58,14 @@ static void fill(struct vm_snapshot *s, int nv, int nn, int nd, uint64_t base)
 			c[j] = base + 1000 * (uint64_t)i + j;
 		n->vhost_tid = n->vhost ? 7000 + i : 0;
 		n->vhost_cpu_s = n->vhost ? 3.5 : 0;
+		/* the odd NICs' taps could not be read */
+		n->by_datapath_known = !(i % 2);
+		for (int d = 0; d < NET_DP_NR && n->by_datapath_known; d++) {
+			uint64_t *t = (uint64_t *)&n->by_datapath[d];
+
+			for (size_t j = 0; j < sizeof(n->by_datapath[d]) / sizeof(uint64_t); j++)
+				t[j] = base + 100000 * (uint64_t)i + 10 * (uint64_t)d + j;
+		}
 	}
 	s->nr_disks = nd;
 	for (int i = 0; i < nd; i++) {
@@ -101,6 +110,12 @@ static void test_json_keys_and_round_trip(void **state)
 		/* refused guest actions */
 		"\"guest_log\":{\"lines\":84,\"suppressed\":73}", "\"tx_dropped\":13,\"needs_reset\":20,",
 		"\"needs_reset\":10019,\"refused_writes\":10020,",
+		/* per datapath, from the tap: left out where it was not read */
+		"\"vhost_thread\":{\"tid\":0,\"cpu_s\":0.000},\"by_datapath\":{"
+		"\"userspace\":{\"rx_packets\":7,\"rx_bytes\":8,\"tx_packets\":9,\"tx_bytes\":10},"
+		"\"vhost-net\":{\"rx_packets\":17,\"rx_bytes\":18,\"tx_packets\":19,"
+		"\"tx_bytes\":20}}},",
+		"\"vhost_thread\":{\"tid\":7001,\"cpu_s\":3.500}}],\"disk\":",
 	};
 	int n;
 
@@ -127,6 +142,8 @@ static void test_json_keys_and_round_trip(void **state)
 	assert_true(b.disk[1].read_only && b.disk[1].seed && !b.disk[0].seed);
 	assert_int_equal(b.disk[1].blk.interrupts, 7 + 10000 + 11);
 	assert_int_equal(b.disk[1].worker_tid, 8001);
+	assert_true(b.nic[0].by_datapath_known && !b.nic[1].by_datapath_known);
+	assert_int_equal(b.nic[0].by_datapath[NET_DP_VHOST].tx_bytes, 20);
 	assert_memory_equal(&a, &b, sizeof(a));
 	/* No disks: an empty array, read back as none. */
 	fill(&a, 1, 0, 0, 7);
@@ -155,8 +172,11 @@ static void test_json_largest(void **state)
 	fill(&a, STATS_MAX_VCPUS, STATS_MAX_NICS, STATS_MAX_DISKS, UINT64_MAX - 100000);
 	fill_str(a.name, sizeof(a.name), 1);
 	fill_str(a.state, sizeof(a.state), 1);
-	for (int i = 0; i < STATS_MAX_NICS; i++)
+	for (int i = 0; i < STATS_MAX_NICS; i++) {
 		fill_str(a.nic[i].tap, sizeof(a.nic[i].tap), 1);
+		a.nic[i].by_datapath_known = true;
+		memset(a.nic[i].by_datapath, 0xfe, sizeof(a.nic[i].by_datapath));
+	}
 	for (int i = 0; i < STATS_MAX_DISKS; i++) {
 		fill_str(a.disk[i].path, sizeof(a.disk[i].path), 1);
 		fill_str(a.disk[i].format, sizeof(a.disk[i].format), 1);
@@ -182,6 +202,7 @@ static void test_json_largest(void **state)
 	}
 	for (int i = 0; i < STATS_MAX_NICS; i++) {
 		memset(&a.nic[i].net, 0xff, sizeof(a.nic[i].net));
+		memset(a.nic[i].by_datapath, 0xff, sizeof(a.nic[i].by_datapath));
 		a.nic[i].index = INT32_MIN;
 		a.nic[i].vhost_tid = INT32_MAX;
 		a.nic[i].vhost_cpu_s = 1e300;
@@ -231,6 +252,8 @@ static void test_json_refused(void **state)
 		"{\"disk\":[{\"path\":\"a\nb\"}]}", "{\"disk\":[{\"path\":\"a\",}]}",
 		"{\"disk\":[{\"path\":\"a\"},]}", "{\"disk\":[{\"path\":\"a}]}",
 		"{\"vcpu\":{}}", "{\"nic\":[\"x\"]}",
+		"{\"nic\":[{\"by_datapath\":{\"vhost-net\":{\"tx_bytes\":-1}}}]}",
+		"{\"nic\":[{\"by_datapath\":{\"userspace\":{\"rx_packets\":1.5}}}]}",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -269,6 +292,17 @@ static void test_json_refused(void **state)
 	assert_int_equal(s.pid, 7);
 	assert_string_equal(s.name, "Ab");
 	assert_int_equal(stats__from_json("{}", &s), 0);
+	/* by_datapath: unknown datapaths and keys skipped, a string ignored
+	 * (as for a NIC's other counters); one known counter makes it known. */
+	assert_int_equal(stats__from_json("{\"nic\":[{\"by_datapath\":{\"future\":"
+					  "{\"rx_packets\":1},\"userspace\":{\"rx_bytes\":\"x\"}}},"
+					  "{\"by_datapath\":{\"vhost-net\":{\"tx_bytes\":5,"
+					  "\"x\":1}}}]}", &s), 0);
+	assert_int_equal(s.nr_nics, 2);
+	assert_false(s.nic[0].by_datapath_known);
+	assert_true(s.nic[1].by_datapath_known);
+	assert_int_equal(s.nic[1].by_datapath[NET_DP_VHOST].tx_bytes, 5);
+	assert_int_equal(s.nic[1].by_datapath[NET_DP_USERSPACE].tx_bytes, 0);
 }
 
 static void test_human(void **state)
@@ -306,6 +340,27 @@ static void test_human(void **state)
 	assert_non_null(strstr(text, "guest messages 84 (73 kept quiet by the rate limit)\n"));
 	assert_null(strchr(text, '\033'));
 	assert_null(strchr(text, '\t'));
+	assert_non_null(strstr(text, "    refused: needs_reset 20\n  eth0 by datapath: userspace rx 7 "
+				     "pkts 8 B, tx 9 pkts 10 B; vhost-net rx 17 pkts 18 B, tx 19 pkts "
+				     "20 B\n"));
+	assert_non_null(strstr(text, "  eth1 by datapath: n/a (the tap's counters could not be "
+				     "read)\n"));
+	free(text);
+
+	/* Traffic in decimal units, one decimal from 1 kB on. */
+	fill(&a, 1, 1, 0, 0);
+	a.nic[0].by_datapath[NET_DP_USERSPACE] = (struct tap_counts){ 1, 999, 2, 1000 };
+	a.nic[0].by_datapath[NET_DP_VHOST] = (struct tap_counts){ 3, 5600000, 4, 999960 };
+	text = NULL;
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	stats__print_human(f, &a);
+	a.nic[0].by_datapath[NET_DP_VHOST].rx_bytes = UINT64_MAX;
+	stats__print_human(f, &a);
+	fclose(f);
+	assert_non_null(strstr(text, "userspace rx 1 pkts 999 B, tx 2 pkts 1.0 kB; vhost-net rx 3 "
+				     "pkts 5.6 MB, tx 4 pkts 1.0 MB\n"));
+	assert_non_null(strstr(text, "vhost-net rx 3 pkts 18.4 EB,"));
 	free(text);
 
 	/* A list row without disks. */
