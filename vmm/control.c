@@ -1,8 +1,10 @@
 /* control.c — the per-VM control socket, both ends (see control.h): the
  * VMM's listener served from the I/O thread with bounded waits, and the
  * client used by `vmm list`, `vmm stop` and `vmm stat`. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,6 +447,23 @@ static int read_request(int fd, char *line, size_t len, const char **why)
 	return (int)pos;
 }
 
+/* "nic N", N in decimal digits and nothing after it (sscanf's "nic %d"
+ * also took "nic01" and "nic 1x"). 0, or -1. */
+static int parse_nic(const char *s, int *nic)
+{
+	char *end;
+	long v;
+
+	if (strncmp(s, "nic ", 4) || !isdigit((unsigned char)s[4]))
+		return -1;
+	errno = 0;
+	v = strtol(s + 4, &end, 10);
+	if (errno || *end || v > INT_MAX)
+		return -1;
+	*nic = (int)v;
+	return 0;
+}
+
 /* "set vhost on|off [nic N]": the reply carries the VMM's message, made
  * safe for a JSON string without escapes. */
 static void serve_set(struct control *c, int fd, const char *args)
@@ -458,7 +477,7 @@ static void serve_set(struct control *c, int fd, const char *args)
 	}
 	if (sscanf(args, "vhost %3s %n", onoff, &used) < 1 || !used ||
 	    (strcmp(onoff, "on") && strcmp(onoff, "off")) ||
-	    (args[used] && (sscanf(args + used, "nic %d", &nic) != 1 || nic < 0))) {
+	    (args[used] && parse_nic(args + used, &nic) < 0)) {
 		reject(c, fd, "malformed set request (set vhost on|off [nic N])");
 		return;
 	}
