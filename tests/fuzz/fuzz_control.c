@@ -4,12 +4,19 @@
  * snapshot whose strings and counters come from the input, written by
  * stats__json() and read back by the client's parser (vmm/stats_parse.c).
  *
- * Input: the request bytes, SEP, then bytes that fill the snapshot. The
- * listening socket is in the abstract namespace (no file anywhere). The
- * round trip must give back every counter and every string that is
- * plain ASCII (others may come back with '?'); a reply is one line. */
+ * "set vhost on|off [nic N]" reaches a fake set_vhost op, which answers
+ * with a message and a result taken from the input: the reply must carry
+ * that message (quotes, backslashes and control bytes made '?') as ok or
+ * error, and the op must see the datapath and NIC asked for.
+ *
+ * Input: the request bytes, SEP, bytes that fill the snapshot, SEP, then
+ * the set op's result and message. The listening socket is in the
+ * abstract namespace (no file anywhere). The round trip must give back
+ * every counter and every string that is plain ASCII (others may come
+ * back with '?'); a reply is one line. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,6 +35,10 @@ static socklen_t addr_len;
 static struct vm_snapshot snap, back;
 static char reply[CONTROL_REPLY_MAX + 16];
 static int stops;
+/* The fake set_vhost op: what it answers, and what it was asked. */
+static char set_msg[300];
+static int set_rc, set_calls, set_nic;
+static bool set_on;
 
 static void fill_str(struct fuzz_in *in, char *dst, size_t cap)
 {
@@ -66,6 +77,11 @@ static void fill_snapshot(struct fuzz_in *in)
 		snap.nic[i].net.rx_bytes = fin_u64(in);
 		snap.nic[i].net.tx_kicks = fin_u64(in);
 		snap.nic[i].vhost_tid = (int)fin_u16(in);
+		snap.nic[i].by_datapath_known = fin_u8(in) & 1;
+		if (snap.nic[i].by_datapath_known) {
+			snap.nic[i].by_datapath[NET_DP_USERSPACE].rx_bytes = fin_u64(in);
+			snap.nic[i].by_datapath[NET_DP_VHOST].tx_packets = fin_u64(in);
+		}
 	}
 	snap.nr_disks = fin_u8(in) % (STATS_MAX_DISKS + 1);
 	for (int i = 0; i < snap.nr_disks; i++) {
@@ -88,10 +104,19 @@ static int op_snapshot(void *opaque, struct vm_snapshot *out)
 
 static void op_stop(void *opaque) { stops++; }
 
+static int op_set_vhost(void *opaque, int nic, bool on, char *msg, size_t len)
+{
+	set_calls++;
+	set_nic = nic;
+	set_on = on;
+	snprintf(msg, len, "%s", set_msg);
+	return set_rc;
+}
+
 static void write_seeds(const char *dir);
 
 static const struct control_ops ops = {
-	.info = op_snapshot, .stat = op_snapshot, .stop = op_stop,
+	.info = op_snapshot, .stat = op_snapshot, .stop = op_stop, .set_vhost = op_set_vhost,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -143,7 +168,10 @@ static void check_round_trip(void)
 		check_str(snap.nic[i].tap, back.nic[i].tap);
 		FUZZ_CHECK(back.nic[i].vhost == snap.nic[i].vhost &&
 			   back.nic[i].net.rx_bytes == snap.nic[i].net.rx_bytes &&
-			   back.nic[i].net.tx_kicks == snap.nic[i].net.tx_kicks,
+			   back.nic[i].net.tx_kicks == snap.nic[i].net.tx_kicks &&
+			   back.nic[i].by_datapath_known == snap.nic[i].by_datapath_known &&
+			   !memcmp(back.nic[i].by_datapath, snap.nic[i].by_datapath,
+				   sizeof(snap.nic[i].by_datapath)),
 			   "NIC %d counters differ", i);
 	}
 	for (int i = 0; i < snap.nr_disks; i++) {
@@ -157,16 +185,59 @@ static void check_round_trip(void)
 	}
 }
 
+/* A set request reached the op: it was "set vhost on|off" with at most
+ * "nic N" after it (words split at spaces, N digits), the op saw that
+ * datapath and NIC (-1: all), and the reply is its message, made safe for a JSON
+ * string without escapes, as ok or error. */
+static void check_set(const uint8_t *req, size_t req_len)
+{
+	const char *want = set_rc < 0 ? "{\"error\":\"" : "{\"ok\":true,\"message\":\"";
+	char line[CONTROL_REQUEST_MAX + 1], expect[sizeof(set_msg)], *w[6], *save = NULL;
+	int nw = 0;
+
+	FUZZ_CHECK(req_len <= CONTROL_REQUEST_MAX, "an overlong request was served");
+	memcpy(line, req, req_len);
+	line[req_len] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	for (char *t = strtok_r(line, " ", &save); t && nw < 6; t = strtok_r(NULL, " ", &save))
+		w[nw++] = t;
+	FUZZ_CHECK(nw >= 3 && !strcmp(w[0], "set") && !strcmp(w[1], "vhost") &&
+		   (!strcmp(w[2], "on") || !strcmp(w[2], "off")), "set_vhost called for a "
+		   "request that is not \"set vhost on|off\"");
+	FUZZ_CHECK(set_on == !strcmp(w[2], "on"), "on/off mixed up");
+	if (nw == 3) {
+		FUZZ_CHECK(set_nic == -1, "no NIC asked, op saw %d", set_nic);
+	} else {
+		FUZZ_CHECK(nw == 5 && !strcmp(w[3], "nic") && w[4][strspn(w[4], "0123456789")] == '\0',
+			   "\"%s ...\" after on|off, op saw NIC %d", w[3], set_nic);
+		FUZZ_CHECK(set_nic >= 0 && set_nic == atoi(w[4]), "NIC %s asked, op saw %d", w[4],
+			   set_nic);
+	}
+	snprintf(expect, sizeof(expect), "%s", set_msg[0] || !set_rc ? set_msg : "refused");
+	for (char *p = expect; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+			*p = '?';
+	FUZZ_CHECK(!strncmp(reply, want, strlen(want)) &&
+		   !strncmp(reply + strlen(want), expect, strlen(expect)) &&
+		   !strcmp(reply + strlen(want) + strlen(expect), "\"}"),
+		   "set answered %s (message \"%s\", rc %d)", reply, expect, set_rc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *req = NULL, *rest = NULL;
-	size_t req_len = 0, rest_len = 0, got = 0;
-	int fd, before = stops;
+	const uint8_t *req = NULL, *rest = NULL, *set = NULL;
+	size_t req_len = 0, rest_len = 0, set_len = 0, got = 0;
+	int fd, before = stops, calls = set_calls;
+	struct fuzz_in set_in;
 	ssize_t r;
 
 	fuzz__split(&data, &size, SEP, &req, &req_len);
 	fuzz__split(&data, &size, SEP, &rest, &rest_len);
+	fuzz__split(&data, &size, SEP, &set, &set_len);
 	fill_snapshot(&(struct fuzz_in){ rest, rest_len });
+	set_in = (struct fuzz_in){ set, set_len };
+	set_rc = fin_u8(&set_in) & 1 ? -1 : 0;
+	fill_str(&set_in, set_msg, sizeof(set_msg));
 	if (req_len > 4096)
 		return 0;   /* more than the socket holds before the server reads */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -185,6 +256,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reply[got - 1] = '\0';
 	if (stops != before)
 		FUZZ_CHECK(!strcmp(reply, "{\"ok\":true}"), "stop answered %s", reply);
+	else if (set_calls != calls)
+		check_set(req, req_len);
+	else if (req_len >= 4 && !memcmp(req, "set ", 4))
+		FUZZ_CHECK(!strncmp(reply, "{\"error\":", 9), "set without the op: %s", reply);
 	else if (strncmp(reply, "{\"error\":", 9))
 		check_round_trip();
 	return 0;
@@ -193,7 +268,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 static void write_seeds(const char *dir)
 {
 	static const char *const req[] = { "info\n", "stat\n", "stop\n", "stat\r\n", "info",
-					   "help\n", "stat\nstat\n" };
+					   "help\n", "stat\nstat\n", "set vhost on\n",
+					   "set vhost off\n", "set vhost off nic 1\n",
+					   "set vhost on nic 0\r\n", "set vhost maybe\n",
+					   "set vhost on nic -1\n", "set vhost on nic\n", "set\n",
+					   "set vhost off nic01\n", "set vhost on nic 1x\n",
+					   "set nic 0\n" };
 	static struct fuzz_out o;
 
 	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
@@ -210,6 +290,10 @@ static void write_seeds(const char *dir)
 		fout_le(&o, 1ULL << 30, 8);
 		for (int k = 0; k < 300; k++)   /* counters, NICs, disks */
 			fout_u8(&o, (uint8_t)(k * 7 + 1));
+		fout_bytes(&o, SEP, strlen(SEP));
+		fout_u8(&o, (uint8_t)i);        /* the set op: ok or refused */
+		fout_u8(&o, 20);
+		fout_bytes(&o, i % 3 ? "eth0: vhost-net \"x\"\\" : "eth1: no\nvhost here!!", 20);
 		snprintf(name, sizeof(name), "req%zu", i);
 		fout_save(&o, dir, name);
 	}
