@@ -530,11 +530,11 @@ static void check_msix(void)
 static void check_bus_order(const struct bus *b)
 {
 	for (int i = 0; i < b->nr; i++)
-		FUZZ_CHECK(b->range[i].len && (i + 1 == b->nr ||
-			   b->range[i].base + b->range[i].len <= b->range[i + 1].base),
+		FUZZ_CHECK(b->range[i]->len && (i + 1 == b->nr ||
+			   b->range[i]->base + b->range[i]->len <= b->range[i + 1]->base),
 			   "%s bus: range %d at %#llx+%#llx", b->name, i,
-			   (unsigned long long)b->range[i].base,
-			   (unsigned long long)b->range[i].len);
+			   (unsigned long long)b->range[i]->base,
+			   (unsigned long long)b->range[i]->len);
 }
 
 /* A function's BARs against the buses: registered exactly while mapped. */
@@ -553,14 +553,14 @@ static void check_bars(struct pci_device *d)
 			continue;
 		mapped = pci__bar_mapped(d, i, &at);
 		for (int r = 0; r < bus->nr; r++) {
-			if (bus->range[r].ops != b->ops || bus->range[r].dev != b->opaque)
+			if (bus->range[r]->ops != b->ops || bus->range[r]->dev != b->opaque)
 				continue;
 			found++;
-			FUZZ_CHECK(mapped && bus->range[r].base == at &&
-				   bus->range[r].len == b->size,
+			FUZZ_CHECK(mapped && bus->range[r]->base == at &&
+				   bus->range[r]->len == b->size,
 				   "%s BAR%u on the bus at %#llx+%#llx, mapped %d at %#llx",
-				   d->name, i, (unsigned long long)bus->range[r].base,
-				   (unsigned long long)bus->range[r].len, mapped,
+				   d->name, i, (unsigned long long)bus->range[r]->base,
+				   (unsigned long long)bus->range[r]->len, mapped,
 				   (unsigned long long)at);
 		}
 		FUZZ_CHECK(found == mapped, "%s BAR%u mapped %d, on the bus %d times", d->name, i,
