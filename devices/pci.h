@@ -1,19 +1,27 @@
 /* pci.h — a PCI bus 0 behind a host bridge: configuration mechanism #1
- * (ports 0xCF8/0xCFC), per-device 256-byte configuration space with write
- * masks, BARs that vmm assigns and (un)maps on the port-I/O and MMIO buses
- * as the guest moves them or toggles decoding, the capability list, and
- * the legacy INTx line.
+ * (ports 0xCF8/0xCFC) and/or an ECAM window on the MMIO bus, per-device
+ * 256-byte configuration space with write masks, BARs that vmm assigns
+ * and (un)maps on the port-I/O and MMIO buses as the guest moves them or
+ * toggles decoding, the capability list, and the legacy INTx line.
  *
  * Device 00.0 is the host bridge 8086:0d57, class 0x060000: the ID that
  * cloud-hypervisor, crosvm and Dragonball use for a virtual host bridge;
  * Linux has no quirks for it and treats it as a plain host bridge (its
  * type 1 probe passes on the host bridge class).
  *
+ * Config cycles arrive through CF8/CFC (when the platform has a port-I/O
+ * bus) or the ECAM window (struct pci_host_config's ecam_base: 1 MiB for
+ * bus 0, offset = dev << 15 | fn << 12 | register); both end in the same
+ * locked config access. Without a port-I/O bus there is no I/O window and
+ * a device with an I/O BAR cannot be registered.
+ *
  * Memory BARs are registered directly on the MMIO bus. I/O BARs live on a
  * bus owned by the host (struct pci_host's io window, itself one range on
- * the port-I/O bus), because a config write arrives inside a port-I/O bus
- * access and the bus lock is not recursive. For the same reason config
- * space must never be reached through the MMIO bus (no ECAM window).
+ * the port-I/O bus). A BAR move happens inside a bus access (the guest's
+ * config write, possibly through ECAM on the very MMIO bus the BAR is on):
+ * that works because the bus calls its handlers without its lock held
+ * (vmm/bus.h), and bus__unregister() waits for the BAR's handlers still
+ * running on other vCPUs.
  *
  * A device model that keeps state tied to where a BAR is (KVM ioeventfds
  * on a doorbell register, say) sets struct pci_device_ops: it is told each
@@ -26,9 +34,9 @@
  * lock guards the config bytes, INTx and the BARs' mapped state, so
  * pci__set_irq(), pci__bar_mapped() and pci__bar_address() may be called
  * from anywhere, BAR handlers and the hooks included;
- * pci__config_read/write() must not be called from a bus handler (a BAR
- * move waits for the bus's handlers to finish) nor from a hook (the host
- * mutex is not recursive).
+ * pci__config_read/write() must not be called from a BAR handler (a BAR
+ * move holds the host mutex while it waits for the BAR's handlers to
+ * finish) nor from a hook (the host mutex is not recursive).
  */
 #ifndef DEVICES_PCI_H
 #define DEVICES_PCI_H
@@ -43,6 +51,7 @@
 #define PCI_CONFIG_DATA_PORT	0xcfc
 #define PCI_RESET_CONTROL_PORT	0xcf9	/* byte register inside 0xCF8..0xCFB */
 #define PCI_CFG_SIZE		256
+#define PCI_ECAM_SIZE		(1u << 20)	/* bus 0: 32 devices x 8 functions x 4 KiB */
 #define PCI_NR_BARS		6
 #define PCI_NR_SLOTS		32
 #define PCI_MAX_CAPS		16
@@ -142,7 +151,12 @@ struct pci_host_ops {
 };
 
 struct pci_host_config {
+	/* pio may be NULL (no CF8/CFC, no I/O window: io_end == io_base);
+	 * then ecam_base must be set. */
 	struct bus *pio, *mmio;
+	/* The ECAM window on 'mmio' for bus 0, PCI_ECAM_SIZE long and
+	 * aligned; 0: none. */
+	uint64_t ecam_base;
 	/* Windows BARs are allocated from, [base, end). 64-bit BARs use the
 	 * 32-bit window when mmio64_end == mmio64_base. I/O BARs are decoded
 	 * only inside [io_base, io_end), which is registered on 'pio' as a
@@ -201,8 +215,9 @@ int pci__intx_irq(unsigned slot, unsigned pin);
 
 /* --- the host bridge ---------------------------------------------------- */
 
-/* Register 0xCF8 and 0xCFC (and the I/O window) on cfg->pio; NULL on
- * failure (reason printed). */
+/* Register 0xCF8 and 0xCFC (and the I/O window) on cfg->pio if there is
+ * one, and the ECAM window on cfg->mmio if asked; NULL on failure (reason
+ * printed). */
 struct pci_host *pci__create(const struct pci_host_config *cfg);
 /* Unmap every BAR (bar_unmap hooks called) and the host's ranges; devices
  * stay the caller's. */

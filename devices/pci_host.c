@@ -1,6 +1,7 @@
 /* pci_host.c — the PCI host bridge (see pci.h): device 00.0, the
- * configuration mechanism #1 ports, the I/O window for I/O BARs, slot and
- * BAR address assignment. */
+ * configuration mechanism #1 ports and the ECAM window (both end in the
+ * same locked config access), the I/O window for I/O BARs, slot and BAR
+ * address assignment. */
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <pthread.h>
@@ -17,14 +18,21 @@
 
 /* --- configuration mechanism #1 ------------------------------------------ */
 
-/* The device CONFIG_ADDRESS selects, or NULL: bus 0, function 0 only. */
+/* The function at device 'dev', function 'fn' of bus 0, or NULL: only
+ * function 0 exists. With the host lock held. */
+static struct pci_device *function_at(struct pci_host *h, unsigned dev, unsigned fn)
+{
+	return fn == 0 && dev < PCI_NR_SLOTS ? h->dev[dev] : NULL;
+}
+
+/* The device CONFIG_ADDRESS selects, or NULL: bus 0 only. */
 static struct pci_device *selected(struct pci_host *h)
 {
 	uint32_t a = h->config_address;
 
-	if (!(a & CONFIG_ENABLE) || ((a >> 16) & 0xff) != 0 || ((a >> 8) & 7) != 0)
+	if (!(a & CONFIG_ENABLE) || ((a >> 16) & 0xff) != 0)
 		return NULL;
-	return h->dev[(a >> 11) & 0x1f];
+	return function_at(h, (a >> 11) & 0x1f, (a >> 8) & 7);
 }
 
 /* 0xCF8..0xCFB: only whole-dword accesses reach CONFIG_ADDRESS; a byte
@@ -88,6 +96,54 @@ static void data_write(void *dev, uint64_t offset, const uint8_t *data, uint32_t
 static const struct bus_dev_ops addr_ops = { .read = addr_read, .write = addr_write };
 static const struct bus_dev_ops data_ops = { .read = data_read, .write = data_write };
 
+/* --- ECAM (PCIe enhanced configuration access) --------------------------
+ * Bus 0 only: offset = dev << 15 | fn << 12 | register. Config space is
+ * 256 bytes, so registers 0x100..0xfff of a present function read as zero
+ * and ignore writes (no extended capabilities); an absent function reads
+ * all ones. Accesses are 1, 2 or 4 bytes, naturally aligned; others read
+ * all ones and are dropped, as a root complex would abort them. */
+
+static bool ecam_access_ok(uint64_t offset, uint32_t len)
+{
+	return (len == 1 || len == 2 || len == 4) && !(offset & (len - 1)) &&
+	       offset < PCI_ECAM_SIZE;
+}
+
+static void ecam_read(void *dev, uint64_t offset, uint8_t *data, uint32_t len)
+{
+	struct pci_host *h = dev;
+	unsigned reg = (unsigned)offset & 0xfff;
+	struct pci_device *d;
+	uint32_t v = 0xffffffffu;
+
+	if (ecam_access_ok(offset, len)) {
+		pthread_mutex_lock(&h->lock);
+		d = function_at(h, (unsigned)(offset >> 15) & 0x1f, (unsigned)(offset >> 12) & 7);
+		if (d)
+			v = reg < PCI_CFG_SIZE ? pci__cfg_read_locked(d, reg, len) : 0;
+		pthread_mutex_unlock(&h->lock);
+	}
+	memset(data, 0xff, len);
+	pci_put_le(data, v, MIN(len, 4u));
+}
+
+static void ecam_write(void *dev, uint64_t offset, const uint8_t *data, uint32_t len)
+{
+	struct pci_host *h = dev;
+	unsigned reg = (unsigned)offset & 0xfff;
+	struct pci_device *d;
+
+	if (!ecam_access_ok(offset, len) || reg >= PCI_CFG_SIZE)
+		return;
+	pthread_mutex_lock(&h->lock);
+	d = function_at(h, (unsigned)(offset >> 15) & 0x1f, (unsigned)(offset >> 12) & 7);
+	if (d)
+		pci__cfg_write_locked(d, reg, pci_get_le(data, len), len);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static const struct bus_dev_ops ecam_ops = { .read = ecam_read, .write = ecam_write };
+
 /* The I/O window: forward to the host's own bus of I/O BARs. */
 static void io_read(void *dev, uint64_t offset, uint8_t *data, uint32_t len)
 {
@@ -117,9 +173,15 @@ struct pci_host *pci__create(const struct pci_host_config *cfg)
 	struct pci_host *h;
 	int err;
 
-	if (!cfg->pio || !cfg->mmio || cfg->mmio32_end < cfg->mmio32_base ||
+	/* Without a port-I/O bus there is neither mechanism #1 nor an I/O
+	 * window (so no I/O BAR is ever assigned), and ECAM is the only way
+	 * in. */
+	if (!cfg->mmio || (!cfg->pio && !cfg->ecam_base) ||
+	    (!cfg->pio && cfg->io_end != cfg->io_base) ||
+	    cfg->mmio32_end < cfg->mmio32_base ||
 	    cfg->mmio32_end > 4 * GiB || cfg->mmio64_end < cfg->mmio64_base ||
-	    cfg->io_end < cfg->io_base || cfg->io_end > 0x10000) {
+	    cfg->io_end < cfg->io_base || cfg->io_end > 0x10000 ||
+	    cfg->ecam_base % PCI_ECAM_SIZE || cfg->ecam_base + PCI_ECAM_SIZE < cfg->ecam_base) {
 		pr_err("pci: bad host configuration");
 		return NULL;
 	}
@@ -148,20 +210,32 @@ struct pci_host *pci__create(const struct pci_host_config *cfg)
 	h->bridge.slot = 0;
 	h->dev[0] = &h->bridge;
 
-	err = bus__register(cfg->pio, PCI_CONFIG_ADDRESS_PORT, 4, &addr_ops, h);
-	h->addr_registered = !err;
-	if (!err)
-		err = bus__register(cfg->pio, PCI_CONFIG_DATA_PORT, 4, &data_ops, h);
-	h->data_registered = h->addr_registered && !err;
-	if (!err && cfg->io_end > cfg->io_base) {
-		err = bus__register(cfg->pio, cfg->io_base, cfg->io_end - cfg->io_base,
-				    &io_window_ops, h);
-		h->io_registered = !err;
+	if (cfg->pio) {
+		err = bus__register(cfg->pio, PCI_CONFIG_ADDRESS_PORT, 4, &addr_ops, h);
+		h->addr_registered = !err;
+		if (!err)
+			err = bus__register(cfg->pio, PCI_CONFIG_DATA_PORT, 4, &data_ops, h);
+		h->data_registered = h->addr_registered && !err;
+		if (!err && cfg->io_end > cfg->io_base) {
+			err = bus__register(cfg->pio, cfg->io_base, cfg->io_end - cfg->io_base,
+					    &io_window_ops, h);
+			h->io_registered = !err;
+		}
+		if (err) {
+			pr_err("pci: cannot claim ports: %s", strerror(-err));
+			pci__free(h);
+			return NULL;
+		}
 	}
-	if (err) {
-		pr_err("pci: cannot claim ports: %s", strerror(-err));
-		pci__free(h);
-		return NULL;
+	if (cfg->ecam_base) {
+		err = bus__register(cfg->mmio, cfg->ecam_base, PCI_ECAM_SIZE, &ecam_ops, h);
+		h->ecam_registered = !err;
+		if (err) {
+			pr_err("pci: cannot claim the ECAM window at %#llx: %s",
+			       (unsigned long long)cfg->ecam_base, strerror(-err));
+			pci__free(h);
+			return NULL;
+		}
 	}
 	return h;
 }
@@ -176,6 +250,8 @@ void pci__free(struct pci_host *h)
 			h->dev[i]->host = NULL;
 		}
 	}
+	if (h->ecam_registered)
+		bus__unregister(h->cfg.mmio, h->cfg.ecam_base);
 	if (h->io_registered)
 		bus__unregister(h->cfg.pio, h->cfg.io_base);
 	if (h->data_registered)

@@ -20,7 +20,7 @@ struct pci_host {
 	struct pci_device bridge;		/* 00.0 */
 	struct pci_device *dev[PCI_NR_SLOTS];
 	struct bus io_bus;			/* I/O BARs, absolute port numbers */
-	bool addr_registered, data_registered, io_registered;
+	bool addr_registered, data_registered, io_registered, ecam_registered;
 	uint64_t mmio32_next, mmio64_next, io_next;
 };
 
