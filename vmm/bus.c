@@ -141,14 +141,16 @@ static struct bus_range *pin(struct bus *b, uint64_t addr, uint32_t len)
 
 static void unpin(struct bus *b, struct bus_range *r)
 {
-	/* Only an unregister waiting for this range needs waking; the fast
-	 * path touches no lock. */
+	/* Under idle_lock: once bus__unregister has seen the count at zero
+	 * under that lock it frees r, so the last unpin must not touch r after
+	 * dropping it (a lock-free decrement followed by a read of 'removed'
+	 * raced with that free). Uncontended, it costs far less than the exit
+	 * that brought us here. */
+	pthread_mutex_lock(&b->idle_lock);
 	if (__atomic_sub_fetch(&r->inflight, 1, __ATOMIC_SEQ_CST) == 0 &&
-	    __atomic_load_n(&r->removed, __ATOMIC_SEQ_CST)) {
-		pthread_mutex_lock(&b->idle_lock);
+	    __atomic_load_n(&r->removed, __ATOMIC_SEQ_CST))
 		pthread_cond_broadcast(&b->idle);
-		pthread_mutex_unlock(&b->idle_lock);
-	}
+	pthread_mutex_unlock(&b->idle_lock);
 }
 
 bool bus__read(struct bus *b, uint64_t addr, uint8_t *data, uint32_t len)
