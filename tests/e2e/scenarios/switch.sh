@@ -9,7 +9,8 @@
 # the traffic phases answered with the datapath asked for; iperf3
 # finished both ways; retransmits and ping loss reported (retransmits at
 # most the baseline run's rate plus a few per switch); `vmm stat` counted
-# the switches; the NIC works after the reloads; vmm exits 0.
+# the switches and, per datapath, nonzero bytes both ways; the NIC works
+# after the reloads; vmm exits 0.
 E2E_SOURCE_ONLY=1 . /init
 # quiet: see bench.sh
 L2_PARAMS="console=ttyS0 quiet reboot=k panic=-1"
@@ -125,6 +126,12 @@ grep -q "SWITCH-PING .* 0 packets received" "$out" && fail="$fail ping-all-lost"
 sw=$(sed -n 's/.*switched \([0-9]*\) time.*/\1/p' /tmp/switch.stat 2> /dev/null | head -n 1)
 echo "$I vmm stat: $(grep "eth0:" /tmp/switch.stat 2> /dev/null | head -n 1)"
 [ "${sw:-0}" -ge $((3 * N)) ] || fail="$fail stat-switches(${sw:-none})"
+# and what each datapath moved, from the tap's counters: bytes both ways
+# on both (iperf3 and pings ran on each)
+bd=$(grep "eth0 by datapath:" /tmp/switch.stat 2> /dev/null | head -n 1 | sed 's/^ *//')
+echo "$I vmm stat: ${bd:-no per-datapath line}"
+echo "$bd" | grep -q "userspace rx .* tx .*; vhost-net rx .* tx " || fail="$fail stat-by-datapath"
+echo "$bd" | grep -Eq ' 0 B(,|;|$)' && fail="$fail stat-by-datapath-zero"
 [ "$R_RC" = 0 ] || fail="$fail vmm-rc=$R_RC"
 [ -e /sys/class/net/vnet0 ] && fail="$fail tap-left-behind"
 if [ -n "$fail" ]; then
