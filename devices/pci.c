@@ -283,7 +283,7 @@ static void intx_update(struct pci_device *d)
 {
 	uint16_t cmd = (uint16_t)pci_get_le(&d->cfg[PCI_COMMAND], 2);
 	uint8_t pin = d->cfg[PCI_INTERRUPT_PIN];
-	int line;
+	int line, irq;
 
 	if (d->irq_level)
 		d->cfg[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
@@ -293,9 +293,9 @@ static void intx_update(struct pci_device *d)
 	if (!d->host || !pin || line == d->irq_out)
 		return;
 	d->irq_out = line;
-	if (d->host->cfg.ops && d->host->cfg.ops->set_irq)
-		d->host->cfg.ops->set_irq(d->host->cfg.opaque,
-					  pci__intx_irq((unsigned)d->slot, pin), line);
+	irq = pci__intx_irq(d->host, (unsigned)d->slot, pin);
+	if (irq >= 0 && d->host->cfg.ops->set_irq)
+		d->host->cfg.ops->set_irq(d->host->cfg.opaque, irq, line);
 }
 
 void pci__intx_update(struct pci_device *d)
@@ -305,11 +305,19 @@ void pci__intx_update(struct pci_device *d)
 	state_unlock(d);
 }
 
-int pci__intx_irq(unsigned slot, unsigned pin)
+uint16_t pci__requester_id(const struct pci_device *d)
 {
-	if (pin < 1 || pin > 4 || slot >= PCI_NR_SLOTS)
+	return d->host ? (uint16_t)(d->slot << 3) : 0;
+}
+
+int pci__intx_irq(const struct pci_host *h, unsigned slot, unsigned pin)
+{
+	int irq;
+
+	if (pin < 1 || pin > 4 || slot >= PCI_NR_SLOTS || !h->cfg.ops || !h->cfg.ops->intx_irq)
 		return -1;
-	return PCI_INTX_IRQ_BASE + (int)((slot + pin - 1) % PCI_INTX_NR_IRQS);
+	irq = h->cfg.ops->intx_irq(h->cfg.opaque, slot, pin);
+	return irq >= 0 && irq < 0xff ? irq : -1;
 }
 
 static void host_lock(struct pci_device *d)

@@ -60,10 +60,6 @@
 #define PCI_HOST_BRIDGE_DEVICE	0x0d57
 #define PCI_HOST_BRIDGE_CLASS	0x060000
 
-/* The IOAPIC pins PCI INTx uses: 16 + ((slot + pin - 1) mod 8). */
-#define PCI_INTX_IRQ_BASE	16
-#define PCI_INTX_NR_IRQS	8
-
 enum pci_bar_type {
 	PCI_BAR_NONE,
 	PCI_BAR_IO,		/* port I/O, size 4..256 */
@@ -143,7 +139,12 @@ struct pci_device {
 };
 
 struct pci_host_ops {
-	/* Drive a level-triggered INTx line (irq from pci__intx_irq()). */
+	/* The platform's INTx routing: the interrupt line a slot's pin
+	 * (1 = INTA#, slot 0..31) drives, >= 0 and < 255 (x86: an IOAPIC
+	 * GSI, the same map its MP table and _PRT describe), or -1 when the
+	 * pin is not wired. NULL: no INTx at all (line register 0xff). */
+	int (*intx_irq)(void *opaque, unsigned slot, unsigned pin);
+	/* Drive a level-triggered INTx line (irq from intx_irq). */
 	void (*set_irq)(void *opaque, int irq, int level);
 	/* Optional: the guest set RST_CPU (bit 2) in the reset control
 	 * register 0xCF9 ("reboot=pci"). */
@@ -203,15 +204,19 @@ uint64_t pci__bar_address(struct pci_device *d, unsigned bar);
 /* Whether the BAR is currently decoded on its bus, and where. */
 bool pci__bar_mapped(struct pci_device *d, unsigned bar, uint64_t *addr);
 
+/* The requester id the device's MSIs carry: bus 0, its slot, function 0
+ * (0 before registration). */
+uint16_t pci__requester_id(const struct pci_device *d);
+
 /* Set the device's INTx input. The line is driven (ops->set_irq) while
  * level is 1 and the command register's INTx-disable bit is clear; the
  * status register's interrupt bit follows the level. */
 void pci__set_irq(struct pci_device *d, int level);
 
-/* The platform's INTx routing: IRQ (IOAPIC pin / GSI) for a slot's pin
- * (1 = INTA#). The MP table and ACPI _PRT must describe the same map:
- * PCI bus 0, level-triggered, active low. -1 for pin 0 or out of range. */
-int pci__intx_irq(unsigned slot, unsigned pin);
+/* The line a slot's INTx pin (1 = INTA#) drives on this host, from the
+ * platform's routing (pci_host_ops.intx_irq); -1 for pin 0, a pin or slot
+ * out of range, or a platform that does not wire it. */
+int pci__intx_irq(const struct pci_host *h, unsigned slot, unsigned pin);
 
 /* --- the host bridge ---------------------------------------------------- */
 

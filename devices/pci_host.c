@@ -328,9 +328,12 @@ int pci__register_device(struct pci_host *h, struct pci_device *d)
 		goto undo;
 	}
 	pci_put_le(&d->cfg[PCI_COMMAND], pci_get_le(&d->cfg[PCI_COMMAND], 2) | cmd, 2);
-	if (d->cfg[PCI_INTERRUPT_PIN])
-		d->cfg[PCI_INTERRUPT_LINE] = (uint8_t)pci__intx_irq((unsigned)slot,
-								    d->cfg[PCI_INTERRUPT_PIN]);
+	if (d->cfg[PCI_INTERRUPT_PIN]) {
+		int irq = pci__intx_irq(h, (unsigned)slot, d->cfg[PCI_INTERRUPT_PIN]);
+
+		/* 0xff: "unknown or not connected" (PCI 3.0, 6.2.4) */
+		d->cfg[PCI_INTERRUPT_LINE] = irq < 0 ? 0xff : (uint8_t)irq;
+	}
 	d->host = h;
 	d->slot = slot;
 	h->dev[slot] = d;

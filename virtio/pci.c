@@ -131,7 +131,8 @@ static void msix_vector_changed(void *opaque, unsigned vector, uint64_t addr,
 			v->routed = false;
 		return;
 	}
-	if (irq__set_msi(vp->vm, v->gsi, addr, data) < 0)
+	if (irq__set_msi(vp->vm, v->gsi, &(struct msi_msg){ addr, data,
+						     pci__requester_id(&vp->pci) }) < 0)
 		return;
 	if (!v->routed && irq__irqfd(vp->vm, v->fd, v->gsi, true) == 0)
 		v->routed = true;
@@ -145,7 +146,7 @@ static void msix_deliver(void *opaque, unsigned vector, uint64_t addr, uint32_t 
 	if ((int)vector < vp->nr_vectors && vp->vec[vector].routed &&
 	    write(vp->vec[vector].fd, &one, sizeof(one)) == sizeof(one))
 		return;
-	irq__signal_msi(vp->vm, addr, data);
+	irq__signal_msi(vp->vm, &(struct msi_msg){ addr, data, pci__requester_id(&vp->pci) });
 }
 
 static const struct msix_ops vpci_msix_ops = {

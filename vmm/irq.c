@@ -62,7 +62,26 @@ int irq__alloc_msi_gsi(struct vm *vm, uint32_t *gsi)
 	return err;
 }
 
-int irq__set_msi(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
+void irq__msi_route(struct kvm_irq_routing_entry *e, const struct msi_msg *m, bool with_devid)
+{
+	e->flags = with_devid ? KVM_MSI_VALID_DEVID : 0;
+	e->u.msi.address_lo = (uint32_t)m->addr;
+	e->u.msi.address_hi = (uint32_t)(m->addr >> 32);
+	e->u.msi.data = m->data;
+	e->u.msi.devid = with_devid ? m->devid : 0;
+}
+
+void irq__kvm_msi(struct kvm_msi *k, const struct msi_msg *m, bool with_devid)
+{
+	memset(k, 0, sizeof(*k));
+	k->address_lo = (uint32_t)m->addr;
+	k->address_hi = (uint32_t)(m->addr >> 32);
+	k->data = m->data;
+	k->flags = with_devid ? KVM_MSI_VALID_DEVID : 0;
+	k->devid = with_devid ? m->devid : 0;
+}
+
+int irq__set_msi(struct vm *vm, uint32_t gsi, const struct msi_msg *m)
 {
 	struct irq_routing *r = &vm->irq;
 	int err = -ENOENT;
@@ -73,14 +92,14 @@ int irq__set_msi(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
 
 		if (e->gsi != gsi || e->type != KVM_IRQ_ROUTING_MSI)
 			continue;
-		if (e->u.msi.address_lo == (uint32_t)addr &&
-		    e->u.msi.address_hi == (uint32_t)(addr >> 32) && e->u.msi.data == data) {
+		struct kvm_irq_routing_entry want = *e;
+
+		irq__msi_route(&want, m, arch__msi_needs_devid());
+		if (!memcmp(&want, e, sizeof(want))) {
 			err = 0;  /* unchanged: no ioctl */
 			break;
 		}
-		e->u.msi.address_lo = (uint32_t)addr;
-		e->u.msi.address_hi = (uint32_t)(addr >> 32);
-		e->u.msi.data = data;
+		*e = want;
 		err = commit(vm);
 		break;
 	}
@@ -88,14 +107,11 @@ int irq__set_msi(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
 	return err;
 }
 
-int irq__signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+int irq__signal_msi(struct vm *vm, const struct msi_msg *m)
 {
-	struct kvm_msi msi = {
-		.address_lo = (uint32_t)addr,
-		.address_hi = (uint32_t)(addr >> 32),
-		.data = data,
-	};
+	struct kvm_msi msi;
 
+	irq__kvm_msi(&msi, m, arch__msi_needs_devid());
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
 		int e = errno;
 

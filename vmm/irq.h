@@ -30,10 +30,24 @@ struct irq_routing {
 int irq__init(struct vm *vm);
 /* A new GSI for an MSI route (not yet valid until irq__set_msi). */
 int irq__alloc_msi_gsi(struct vm *vm, uint32_t *gsi);
+/* An MSI as a device sends it: the message and who sent it. devid is the
+ * sender's requester id (PCI: bus << 8 | device << 3 | function), which
+ * an interrupt controller that translates per device (arm64's GICv3 ITS)
+ * needs and a LAPIC ignores; the arch decides whether KVM is given it. */
+struct msi_msg {
+	uint64_t addr;
+	uint32_t data;
+	uint32_t devid;
+};
+
 /* Point 'gsi' at an MSI message and commit the table to KVM. */
-int irq__set_msi(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
+int irq__set_msi(struct vm *vm, uint32_t gsi, const struct msi_msg *m);
 /* Deliver one MSI right now (KVM_SIGNAL_MSI), e.g. a pending vector. */
-int irq__signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+int irq__signal_msi(struct vm *vm, const struct msi_msg *m);
+/* The KVM forms of a message (pure; KVM_MSI_VALID_DEVID and the id only
+ * when with_devid). */
+void irq__msi_route(struct kvm_irq_routing_entry *e, const struct msi_msg *m, bool with_devid);
+void irq__kvm_msi(struct kvm_msi *k, const struct msi_msg *m, bool with_devid);
 /* Bind / unbind an eventfd to a GSI (KVM_IRQFD). */
 int irq__irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign);
 /* Bind / unbind an eventfd to a guest write of 'len' bytes at 'addr'
@@ -42,5 +56,7 @@ int irq__ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
 
 /* arch: append the wired routes; return how many (or -1). */
 int arch__irq_default_routes(struct kvm_irq_routing_entry *e, int max, uint32_t *next_gsi);
+/* arch: whether KVM must be given each MSI's device id (x86: no). */
+bool arch__msi_needs_devid(void);
 
 #endif

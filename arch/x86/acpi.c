@@ -3,13 +3,14 @@
  * Layout at the caller's buffer (offsets from base_gpa), each table
  * 16-byte aligned, the FACS 64-byte aligned as the spec requires:
  *   RSDP (revision 2, 36 bytes; no RSDT, the XSDT is the root)
- *   XSDT -> FADT, MADT
+ *   XSDT -> FADT, MADT (, MCFG)
  *   FADT (revision 6.0, 276 bytes) -> FACS, DSDT (32- and 64-bit fields)
  *   FACS
  *   MADT: one Processor Local APIC per vCPU, the IOAPIC, overrides for
  *         the PIT (IRQ 0 -> GSI 2) and the SCI (level, active high), and
  *         LINT1 as NMI on every processor
  *   DSDT: \_S5 and the PCI root bridge \_SB.PCI0 (arch/x86/dsdt.c)
+ *   MCFG: when PCI has an ECAM window, one allocation: segment 0, bus 0
  *
  * The FADT describes a legacy PC, not a hardware-reduced one: 8259s and
  * PIT exist, the i8042 and other ISA devices are to be probed
@@ -137,6 +138,19 @@ struct acpi_facs {
 	uint8_t reserved1[24];
 } __attribute__((packed));
 
+/* PCI Firmware Specification 3.0, table 4-3. */
+struct acpi_mcfg {
+	struct acpi_header h;
+	uint64_t reserved;
+} __attribute__((packed));
+
+struct mcfg_allocation {
+	uint64_t base;
+	uint16_t segment;
+	uint8_t start_bus, end_bus;
+	uint32_t reserved;
+} __attribute__((packed));
+
 struct acpi_madt {
 	struct acpi_header h;
 	uint32_t lapic_addr;
@@ -182,6 +196,8 @@ _Static_assert(offsetof(struct acpi_fadt, x_firmware_ctrl) == 132, "FADT X_ fiel
 _Static_assert(offsetof(struct acpi_fadt, sleep_control_reg) == 244, "FADT sleep regs");
 _Static_assert(sizeof(struct acpi_facs) == 64, "FACS");
 _Static_assert(sizeof(struct acpi_madt) == 44, "MADT header");
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG header");
+_Static_assert(sizeof(struct mcfg_allocation) == 16, "MCFG allocation");
 _Static_assert(sizeof(struct madt_lapic) == 8, "MADT LAPIC");
 _Static_assert(sizeof(struct madt_ioapic) == 12, "MADT IOAPIC");
 _Static_assert(sizeof(struct madt_iso) == 10, "MADT interrupt source override");
@@ -192,6 +208,7 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
 #define MADT_REVISION		4
 #define DSDT_REVISION		2	/* 64-bit integers */
 #define XSDT_REVISION		1
+#define MCFG_REVISION		1
 #define FACS_VERSION		2
 
 #define GAS_SYSTEM_IO		1
@@ -257,8 +274,8 @@ static struct acpi_gas io_gas(uint16_t port, uint8_t bytes)
 
 /* Guest-physical placement of every table. */
 struct acpi_layout {
-	uint32_t rsdp, xsdt, fadt, facs, madt, dsdt;
-	size_t xsdt_len, madt_len, dsdt_len, total;
+	uint32_t rsdp, xsdt, fadt, facs, madt, dsdt, mcfg;
+	size_t xsdt_len, madt_len, dsdt_len, mcfg_len, total;
 };
 
 static uint32_t place(uint32_t *next, size_t size, uint32_t align)
@@ -270,11 +287,12 @@ static uint32_t place(uint32_t *next, size_t size, uint32_t align)
 }
 
 static void lay_out(struct acpi_layout *l, uint32_t base, int nr_cpus,
-		    size_t dsdt_aml_len)
+		    size_t dsdt_aml_len, bool mcfg)
 {
 	uint32_t next = base;
 
-	l->xsdt_len = sizeof(struct acpi_header) + 2 * sizeof(uint64_t);
+	l->mcfg_len = mcfg ? sizeof(struct acpi_mcfg) + sizeof(struct mcfg_allocation) : 0;
+	l->xsdt_len = sizeof(struct acpi_header) + (mcfg ? 3 : 2) * sizeof(uint64_t);
 	l->madt_len = sizeof(struct acpi_madt) +
 		      (size_t)nr_cpus * sizeof(struct madt_lapic) +
 		      sizeof(struct madt_ioapic) + 2 * sizeof(struct madt_iso) +
@@ -286,6 +304,7 @@ static void lay_out(struct acpi_layout *l, uint32_t base, int nr_cpus,
 	l->facs = place(&next, sizeof(struct acpi_facs), 64);
 	l->madt = place(&next, l->madt_len, 16);
 	l->dsdt = place(&next, l->dsdt_len, 16);
+	l->mcfg = mcfg ? place(&next, l->mcfg_len, 16) : 0;
 	l->total = next - base;
 }
 
@@ -398,14 +417,27 @@ static void write_dsdt(uint8_t *p, const struct acpi_layout *l, const uint8_t *a
 	seal(p, l->dsdt_len);
 }
 
+static void write_mcfg(uint8_t *p, const struct acpi_layout *l, uint64_t ecam_base)
+{
+	struct acpi_mcfg m = { 0 };
+	struct mcfg_allocation a = { .base = ecam_base, .segment = 0,
+				     .start_bus = 0, .end_bus = 0 };
+
+	fill_header(&m.h, "MCFG", (uint32_t)l->mcfg_len, MCFG_REVISION);
+	memcpy(p, &m, sizeof(m));
+	memcpy(p + sizeof(m), &a, sizeof(a));
+	seal(p, l->mcfg_len);
+}
+
 static void write_xsdt(uint8_t *p, const struct acpi_layout *l)
 {
 	struct acpi_header h = { 0 };
-	const uint64_t entry[2] = { l->fadt, l->madt };
+	const uint64_t entry[3] = { l->fadt, l->madt, l->mcfg };
+	size_t n = (l->xsdt_len - sizeof(h)) / sizeof(entry[0]);
 
 	fill_header(&h, "XSDT", (uint32_t)l->xsdt_len, XSDT_REVISION);
 	memcpy(p, &h, sizeof(h));
-	memcpy(p + sizeof(h), entry, sizeof(entry));
+	memcpy(p + sizeof(h), entry, n * sizeof(entry[0]));
 	seal(p, l->xsdt_len);
 }
 
@@ -461,7 +493,7 @@ int acpi__write_tables(void *buf, size_t len, uint32_t base_gpa,
 	aml_len = dsdt__build(aml, sizeof(aml), cfg);
 	if (aml_len < 0)
 		return -1;
-	lay_out(&l, base_gpa, cfg->nr_cpus, (size_t)aml_len);
+	lay_out(&l, base_gpa, cfg->nr_cpus, (size_t)aml_len, cfg->pci && cfg->pci_ecam_base);
 	if (l.total > len) {
 		pr_err("acpi: tables need %zu bytes, only %zu available", l.total, len);
 		return -1;
@@ -472,6 +504,8 @@ int acpi__write_tables(void *buf, size_t len, uint32_t base_gpa,
 	write_dsdt(p + (l.dsdt - base_gpa), &l, aml);
 	write_madt(p + (l.madt - base_gpa), &l, cfg);
 	write_fadt(p + (l.fadt - base_gpa), &l, cfg);
+	if (l.mcfg)
+		write_mcfg(p + (l.mcfg - base_gpa), &l, cfg->pci_ecam_base);
 	write_xsdt(p + (l.xsdt - base_gpa), &l);
 	write_rsdp(p + (l.rsdp - base_gpa), &l);
 	return (int)l.total;

@@ -2,7 +2,8 @@
  * (a legacy PC with 8259s, PIT, i8042 and the PM1a register block of
  * devices/acpi_pm.c), FACS, a DSDT (arch/x86/dsdt.c) holding \_S5 (so the
  * guest can power off) and PCI bus 0's root bridge, and a MADT describing
- * every vCPU's LAPIC and the IOAPIC.
+ * every vCPU's LAPIC and the IOAPIC, and an MCFG when PCI has an ECAM
+ * window.
  * The MP table stays for guests booted with acpi=off. */
 #ifndef X86_ACPI_H
 #define X86_ACPI_H
@@ -26,11 +27,16 @@ struct acpi_config {
 	/* PCI bus 0 (devices/pci.h) as the DSDT's \_SB.PCI0, a PNP0A03 root
 	 * bridge with the config ports 0xCF8..0xCFF, these windows (as given
 	 * to pci__create(): [base, end), left out when empty) and the INTx
-	 * routing of pci__intx_irq(). No root bridge when 'pci' is false. */
+	 * routing of x86_irq__pci_intx(). No root bridge when 'pci' is false. */
 	bool pci;
 	uint32_t pci_io_base, pci_io_end;		/* end <= 0x10000 */
 	uint64_t pci_mmio32_base, pci_mmio32_end;	/* end <= 4 GiB */
 	uint64_t pci_mmio64_base, pci_mmio64_end;
+	/* The ECAM window of bus 0 (PCI_ECAM_SIZE, below 4 GiB, outside the
+	 * BAR windows), 0 for none: an MCFG table (segment 0, buses 0-0)
+	 * and a PNP0C02 motherboard resource in the DSDT reserving it, which
+	 * Linux requires before it uses MMCONFIG. */
+	uint64_t pci_ecam_base;
 };
 
 /* Write the tables at 'buf', which the guest sees at base_gpa (16-byte

@@ -41,7 +41,10 @@ static int e820_add(struct boot_e820_entry *e, int n, int max,
  * BIOS area [896 KiB, 1 MiB) (where the ACPI and MP tables live) are
  * reserved; the hole [640 KiB, 896 KiB) is simply absent. Low pieces of
  * every region come first, then the reservations, then everything from
- * 1 MiB up, so the table is sorted when the regions are.
+ * 1 MiB up, so the table is sorted when the regions are. The PCI ECAM
+ * window in the MMIO hole is reserved too, between RAM below the hole and
+ * RAM above 4 GiB: Linux's early MMCONFIG check accepts only a window it
+ * finds reserved in e820 (the DSDT's PNP0C02 serves its later check).
  */
 int x86_bootparams__e820(const struct guest_mem *m, struct boot_e820_entry *e, int max)
 {
@@ -60,14 +63,24 @@ int x86_bootparams__e820(const struct guest_mem *m, struct boot_e820_entry *e, i
 		     E820_TYPE_RESERVED);
 	n = e820_add(e, n, max, X86_BIOS_START, X86_BIOS_END - X86_BIOS_START,
 		     E820_TYPE_RESERVED);
+	bool ecam_done = false;
+
 	for (int i = 0; i < m->nr; i++) {
 		const struct mem_region *r = &m->region[i];
 		uint64_t end = r->gpa + r->size;
 		uint64_t start = r->gpa > X86_KERNEL_ADDR ? r->gpa : X86_KERNEL_ADDR;
 
+		if (!ecam_done && start >= X86_PCI_ECAM_END) {
+			n = e820_add(e, n, max, X86_PCI_ECAM_BASE,
+				     X86_PCI_ECAM_END - X86_PCI_ECAM_BASE, E820_TYPE_RESERVED);
+			ecam_done = true;
+		}
 		if (end > start)
 			n = e820_add(e, n, max, start, end - start, E820_TYPE_RAM);
 	}
+	if (!ecam_done)
+		n = e820_add(e, n, max, X86_PCI_ECAM_BASE,
+			     X86_PCI_ECAM_END - X86_PCI_ECAM_BASE, E820_TYPE_RESERVED);
 	return n;
 }
 

@@ -3,7 +3,7 @@
  *   Name (_S5, Package () { ACPI_S5_SLP_TYP, Zero, Zero, Zero })
  *   Scope (\_SB) {
  *     Device (PCI0) {
- *       Name (_HID, EisaId ("PNP0A03"))	PCI, not PCIe: no ECAM/MCFG
+ *       Name (_HID, EisaId ("PNP0A03"))	PCI (the ECAM window, if any, is in MCFG)
  *       Name (_UID, Zero)  Name (_SEG, Zero)  Name (_BBN, Zero)
  *       Name (_CRS, ResourceTemplate () {
  *         WordBusNumber (0x00-0x00)
@@ -16,15 +16,25 @@
  *         Package () { slot << 16 | 0xFFFF, pin, Zero, GSI }, ...
  *       })
  *     }
+ *     Device (MRES) {				only with an ECAM window
+ *       Name (_HID, EisaId ("PNP0C02"))	motherboard resources
+ *       Name (_UID, One)
+ *       Name (_CRS, ResourceTemplate () { DWordMemory (the ECAM window) })
+ *     }
  *   }
  *
+ * Linux uses the MCFG's window only when firmware reserves it, in the
+ * e820 map or as a PNP0C01/PNP0C02 resource ("MMCONFIG ... not reserved
+ * in ACPI motherboard resources"); MRES is the ACPI half.
+ *
  * _PRT has an entry for each INTA#..INTD# of slots 1..31, the GSI from
- * pci__intx_irq() so the routing lives in one place; a Zero source means
+ * x86_irq__pci_intx() so the routing lives in one place; a Zero source means
  * the GSI is used directly, which Linux programs level triggered, active
  * low, as the INTx lines are. No _ADR: a device with _HID must not have
  * one. */
 #include "arch/x86/aml.h"
 #include "arch/x86/dsdt.h"
+#include "arch/x86/irq.h"
 #include "devices/pci.h"
 #include "vmm/log.h"
 
@@ -82,7 +92,7 @@ static void write_prt(struct aml *a)
 			aml__dword(a, slot << 16 | PRT_ALL_FUNCTIONS);
 			aml__integer(a, pin);		/* 0: INTA# */
 			aml__integer(a, 0);		/* Source: a GSI */
-			aml__integer(a, (uint64_t)pci__intx_irq(slot, pin + 1));
+			aml__integer(a, (uint64_t)x86_irq__pci_intx(slot, pin + 1));
 			aml__end(a, entry);
 		}
 	}
@@ -109,8 +119,43 @@ static void write_pci0(struct aml *a, const struct acpi_config *c)
 	aml__end(a, sb);
 }
 
+/* The ECAM window as a motherboard resource, so the guest accepts it. */
+static void write_ecam_reservation(struct aml *a, const struct acpi_config *c)
+{
+	size_t sb, dev, rt;
+
+	sb = aml__scope_begin(a, "\\_SB");
+	dev = aml__device_begin(a, "MRES");
+	aml__name(a, "_HID");
+	aml__eisaid(a, "PNP0C02");
+	aml__name(a, "_UID");
+	aml__integer(a, 1);
+	aml__name(a, "_CRS");
+	rt = aml__resource_template_begin(a);
+	aml__res_dword_memory(a, (uint32_t)c->pci_ecam_base,
+			      (uint32_t)(c->pci_ecam_base + PCI_ECAM_SIZE - 1),
+			      AML_MEM_NONCACHEABLE);
+	aml__resource_template_end(a, rt);
+	aml__end(a, dev);
+	aml__end(a, sb);
+}
+
+static bool overlaps64(uint64_t a, uint64_t a_end, uint64_t b, uint64_t b_end)
+{
+	return a < b_end && b < a_end;
+}
+
 static bool check_pci(const struct acpi_config *c)
 {
+	uint64_t e = c->pci_ecam_base, e_end = e + PCI_ECAM_SIZE;
+
+	if (e && (e % PCI_ECAM_SIZE || e_end > MMIO32_LIMIT ||
+		  overlaps64(e, e_end, c->pci_mmio32_base, c->pci_mmio32_end) ||
+		  overlaps64(e, e_end, c->pci_mmio64_base, c->pci_mmio64_end))) {
+		pr_err("acpi: PCI ECAM window at 0x%llx is unaligned, above 4 GiB "
+		       "or inside a BAR window", (unsigned long long)e);
+		return false;
+	}
 	if (c->pci_io_base > c->pci_io_end || c->pci_io_end > PCI_IO_LIMIT ||
 	    (c->pci_io_end > c->pci_io_base &&
 	     c->pci_io_base < PCI_CONFIG_ADDRESS_PORT + PCI_CFG_PORTS &&
@@ -145,6 +190,8 @@ long dsdt__build(void *buf, size_t size, const struct acpi_config *cfg)
 	write_s5(&a);
 	if (cfg->pci)
 		write_pci0(&a, cfg);
+	if (cfg->pci && cfg->pci_ecam_base)
+		write_ecam_reservation(&a, cfg);
 	len = aml__finish(&a);
 	if (len < 0)
 		pr_err("acpi: cannot build the DSDT in %zu bytes", size);

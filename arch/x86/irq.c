@@ -1,10 +1,15 @@
 /* irq.c (x86) — the wired interrupt routes of a PC: ISA IRQs 0-15 on the
  * 8259 PICs and IOAPIC pins 0-23, exactly what KVM installs by default
- * when the irqchip is created (so replacing the table keeps them). */
+ * when the irqchip is created (so replacing the table keeps them); and
+ * PCI INTx's place on them. */
+#include "arch/x86/irq.h"
 #include "vmm/irq.h"
 
 #define IOAPIC_PINS 24
 #define PIC_IRQS    16
+#define PCI_INTX_GSI_BASE 16
+#define PCI_INTX_NR_GSIS  8
+#define PCI_SLOTS         32
 
 static void route(struct kvm_irq_routing_entry *e, uint32_t gsi, uint32_t chip, uint32_t pin)
 {
@@ -27,4 +32,17 @@ int arch__irq_default_routes(struct kvm_irq_routing_entry *e, int max, uint32_t 
 		route(&e[n++], i, KVM_IRQCHIP_IOAPIC, i);
 	*next_gsi = IOAPIC_PINS;
 	return n;
+}
+
+/* The LAPIC takes an MSI's address and data only. */
+bool arch__msi_needs_devid(void)
+{
+	return false;
+}
+
+int x86_irq__pci_intx(unsigned slot, unsigned pin)
+{
+	if (pin < 1 || pin > 4 || slot >= PCI_SLOTS)
+		return -1;
+	return PCI_INTX_GSI_BASE + (int)((slot + pin - 1) % PCI_INTX_NR_GSIS);
 }

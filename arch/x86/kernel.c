@@ -133,6 +133,7 @@ static int write_acpi_tables(struct vm *vm)
 		.pci_io_end = X86_PCI_IO_END,
 		.pci_mmio32_base = X86_PCI_MMIO_START,
 		.pci_mmio32_end = X86_PCI_MMIO_END,
+		.pci_ecam_base = X86_PCI_ECAM_BASE,
 	};
 	const uint64_t len = X86_ACPI_END - X86_ACPI_START;
 

@@ -20,11 +20,15 @@
 #define X86_KERNEL_ADDR       0x100000ULL /* 1 MiB: protected-mode kernel */
 #define X86_BOOT_STACK        0x8ff0ULL   /* real-mode/test guests only */
 
-/* The 32-bit MMIO hole: PCI BARs, IOAPIC (0xfec00000), LAPIC (0xfee00000). */
+/* The 32-bit MMIO hole: PCI BARs, the PCI ECAM window (1 MiB for bus 0,
+ * just below the IOAPIC; described by ACPI MCFG and reserved in e820 and
+ * the DSDT), IOAPIC (0xfec00000), LAPIC (0xfee00000). */
 #define X86_MMIO_HOLE_START   0xc0000000ULL
 #define X86_MMIO_HOLE_END     0x100000000ULL
 #define X86_PCI_MMIO_START    0xc0000000ULL
-#define X86_PCI_MMIO_END      0xfec00000ULL
+#define X86_PCI_MMIO_END      0xfeb00000ULL
+#define X86_PCI_ECAM_BASE     0xfeb00000ULL
+#define X86_PCI_ECAM_END      0xfec00000ULL
 #define X86_PCI_IO_START      0x1000      /* I/O BARs */
 #define X86_PCI_IO_END        0x10000
 #define X86_IOAPIC_ADDR       0xfec00000ULL

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "arch/x86/irq.h"
 #include "arch/x86/mptable.h"
 #include "devices/pci.h"
 #include "vmm/util.h"
@@ -220,14 +221,14 @@ struct mp_config {
 #define ISA_BUS_ID 1
 #define MP_IRQFLAG_LEVEL_LOW 0x0f  /* polarity active low, trigger level */
 
-/* PCI INTx of every slot and pin, routed as devices/pci.c wires them. */
+/* PCI INTx of every slot and pin, routed as x86_irq__pci_intx() says. */
 static void add_pci_irqs(struct mpc_writer *w, uint8_t bus, uint8_t ioapic)
 {
 	for (unsigned slot = 1; slot < PCI_NR_SLOTS; slot++)
 		for (unsigned pin = 1; pin <= 4; pin++)
 			add_intsrc(w, MP_INTSRC, MP_INT, MP_IRQFLAG_LEVEL_LOW, bus,
 				   (uint8_t)(slot << 2 | (pin - 1)), ioapic,
-				   (uint8_t)pci__intx_irq(slot, pin));
+				   (uint8_t)x86_irq__pci_intx(slot, pin));
 }
 
 static void build_entries(struct mpc_writer *w, const struct mp_config *c)

@@ -9,6 +9,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/arch_vm.h"
+#include "arch/x86/irq.h"
 #include "arch/x86/layout.h"
 #include "devices/acpi_pm.h"
 #include "devices/boot_marker.h"
@@ -109,6 +110,11 @@ static const struct acpi_pm_ops acpi_pm_ops = {
 	.set_sci = acpi_set_sci,
 };
 
+static int pci_intx_irq(void *opaque, unsigned slot, unsigned pin)
+{
+	return x86_irq__pci_intx(slot, pin);
+}
+
 static void pci_set_irq(void *opaque, int irq, int level)
 {
 	vm__set_irq_line(opaque, (unsigned)irq, level);
@@ -120,12 +126,16 @@ static void pci_reset(void *opaque)
 }
 
 static const struct pci_host_ops pci_host_ops = {
+	.intx_irq = pci_intx_irq,
 	.set_irq = pci_set_irq,
 	.reset = pci_reset,
 };
 
-/* PCI bus 0: BARs in the 32-bit hole below the IOAPIC, I/O BARs above
- * the legacy ports; the DSDT's PCI0 _CRS describes the same windows. */
+/* PCI bus 0: BARs in the 32-bit hole below the ECAM window, I/O BARs
+ * above the legacy ports, config cycles through CF8/CFC and ECAM; the
+ * DSDT's PCI0 _CRS and the MCFG describe the same windows. */
+_Static_assert(X86_PCI_ECAM_END - X86_PCI_ECAM_BASE == PCI_ECAM_SIZE, "ECAM window");
+
 static int pci_init(struct vm *vm)
 {
 	struct pci_host_config cfg = {
@@ -133,6 +143,7 @@ static int pci_init(struct vm *vm)
 		.mmio = &vm->mmio,
 		.mmio32_base = X86_PCI_MMIO_START,
 		.mmio32_end = X86_PCI_MMIO_END,
+		.ecam_base = X86_PCI_ECAM_BASE,
 		.io_base = X86_PCI_IO_START,
 		.io_end = X86_PCI_IO_END,
 		.ops = &pci_host_ops,

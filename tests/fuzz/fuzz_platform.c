@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
+#include "arch/x86/irq.h"
 #include "arch/x86/layout.h"
 #include "devices/acpi_pm.h"
 #include "devices/i8042.h"
@@ -87,6 +88,7 @@ enum {
 	B_CF8, B_CFC, B_CFG0, B_CFG1, B_CFG2, B_CFG31, B_UART, B_I8042, B_RTC, B_ACPI,
 	B_TIO, B_TIO2, B_IOWIN, B_PORT,
 	B_COMMON, B_ISR, B_DEVCFG, B_NOTIFY, B_MSIX, B_PBA, B_TMEM32, B_TMEM64, B_HOLE,
+	B_ECAM,
 	BASES
 };
 
@@ -168,18 +170,27 @@ static unsigned gsi_slot(uint32_t gsi)
 	return gsi - GSI_BASE;
 }
 
-int irq__set_msi(struct vm *v, uint32_t gsi, uint64_t addr, uint32_t data)
+/* Every MSI names its sender: the virtio function's requester id. */
+static void check_devid(const struct msi_msg *m)
+{
+	FUZZ_CHECK(m->devid == pci__requester_id(&vp->pci) && m->devid == (uint32_t)vp->pci.slot << 3,
+		   "MSI device id 0x%x", m->devid);
+}
+
+int irq__set_msi(struct vm *v, uint32_t gsi, const struct msi_msg *m)
 {
 	unsigned s = gsi_slot(gsi);
 
+	check_devid(m);
 	K.gsi[s].routed = true;
-	K.gsi[s].addr = addr;
-	K.gsi[s].data = data;
+	K.gsi[s].addr = m->addr;
+	K.gsi[s].data = m->data;
 	return 0;
 }
 
-int irq__signal_msi(struct vm *v, uint64_t addr, uint32_t data)
+int irq__signal_msi(struct vm *v, const struct msi_msg *m)
 {
+	check_devid(m);
 	K.msis++;
 	return 0;
 }
@@ -246,16 +257,22 @@ static void line(int irq, int level)
 	line_level[irq] = level;
 }
 
+static int pci_intx_irq(void *opaque, unsigned slot, unsigned pin)
+{
+	return x86_irq__pci_intx(slot, pin);
+}
+
 static void pci_set_irq(void *opaque, int irq, int level)
 {
-	FUZZ_CHECK(irq >= PCI_INTX_IRQ_BASE && irq < PCI_INTX_IRQ_BASE + PCI_INTX_NR_IRQS,
-		   "INTx on IRQ %d", irq);
+	FUZZ_CHECK(irq >= 16 && irq < 24, "INTx on IRQ %d", irq);
 	line(irq, level);
 }
 
 static void pci_reset(void *opaque) { }
 
-static const struct pci_host_ops host_ops = { .set_irq = pci_set_irq, .reset = pci_reset };
+static const struct pci_host_ops host_ops = {
+	.intx_irq = pci_intx_irq, .set_irq = pci_set_irq, .reset = pci_reset,
+};
 
 static void uart_set_irq(void *opaque, int level) { line(UART8250_COM1_IRQ, level); }
 static void uart_tx(void *opaque, const uint8_t *buf, size_t len) { }
@@ -665,6 +682,10 @@ static void guest_access(unsigned base, uint8_t off, uint8_t *data, uint32_t len
 	case B_TMEM32: a = bar_at(&T.pci, 1, off); break;
 	case B_TMEM64: a = bar_at(&T.pci, 2, off); break;
 	case B_HOLE: a = X86_PCI_MMIO_START + ((uint64_t)off << 12); break;
+	case B_ECAM:	/* slot 0, 1, the test function's or 31; registers 0..0x1f8 */
+		a = X86_PCI_ECAM_BASE + ((uint64_t)slots[B_CFG0 + (off >> 6)] << 15) +
+		    ((off & 0x3fu) << 3);
+		break;
 	default:
 		pio(ports[base] + off, data, plen, is_write);
 		return;
@@ -762,6 +783,7 @@ static void platform_create(uint8_t b)
 		.mmio64_base = b & 0x40 ? 0x8000000000ULL : 0,
 		.mmio64_end = b & 0x40 ? 0x10000000000ULL : 0,
 		.io_base = X86_PCI_IO_START, .io_end = X86_PCI_IO_END,
+		.ecam_base = X86_PCI_ECAM_BASE,
 		.ops = &host_ops,
 	};
 	unsigned lim = (b >> 3) & 7;
@@ -1029,6 +1051,10 @@ static void seed_legacy(struct fuzz_out *o)
 	ev(o, SP_BAR, 2, 1 | 4 << 1, 8);                        /* BAR4 onto BAR0 */
 	rd(o, B_IOWIN, 0, 4);
 	rd(o, B_HOLE, 8, 4);
+	rd(o, B_ECAM, 2 << 6 | 0, 4);                           /* ECAM: IDs of the test function */
+	wr(o, B_ECAM, 2 << 6 | 2, 0xffffffffu, 4);              /* ... its BAR0 sized through ECAM */
+	rd(o, B_ECAM, 2 << 6 | 2, 4);
+	rd(o, B_ECAM, 2 << 6 | 0x30, 4);                        /* past 0xff: zero */
 	wr(o, B_ACPI, 4, 5 << 10 | 1 << 13, 2);                /* S5: power off */
 	wr(o, B_CF8, 1, 0x04, 1);                               /* 0xCF9: reset */
 }

@@ -2,7 +2,7 @@
  * from the RSDP down: signatures, checksums, lengths, pointers that land
  * on the tables inside the buffer, the FADT fields Linux relies on, the
  * MADT for 1, 2, 64 and 254 vCPUs and the DSDT's \_S5 bytes (the rest of
- * the DSDT: test_dsdt.c); and the PM1a register block (devices/acpi_pm.c)
+ * the DSDT: test_dsdt.c), the MCFG of an ECAM window; and the PM1a register block (devices/acpi_pm.c)
  * through a real port-I/O bus. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -281,6 +281,56 @@ static void test_tables_64(void **state)
 static void test_tables_254(void **state)
 {
 	check_tables(ACPI_MAX_CPUS);
+}
+
+/* With an ECAM window: XSDT -> FADT, MADT, MCFG; the MCFG (checksum and
+ * length checked by table()) has one allocation, segment 0, bus 0-0. */
+static void test_tables_mcfg(void **state)
+{
+	uint8_t *buf = malloc(BUF_SIZE);
+	struct acpi_config cfg = config(2);
+	const uint8_t *xsdt, *mcfg = NULL;
+	int used, fadts = 0, madts = 0;
+
+	assert_non_null(buf);
+	memset(buf, 0xcc, BUF_SIZE);
+	cfg.pci_mmio32_end = 0xfeb00000u;
+	cfg.pci_ecam_base = 0xfeb00000u;
+	used = acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg);
+	assert_true(used > 0 && used < BUF_SIZE);
+	assert_int_equal(buf[used], 0xcc);
+	xsdt = table(buf, used, le64(buf + 24), "XSDT");
+	assert_int_equal(le32(xsdt + 4), 36 + 3 * 8);
+	for (int i = 0; i < 3; i++) {
+		uint64_t gpa = le64(xsdt + 36 + 8 * i);
+		const uint8_t *t = buf + (gpa - BASE_GPA);
+
+		assert_true(gpa >= BASE_GPA && gpa < BASE_GPA + (uint64_t)used);
+		if (!memcmp(t, "FACP", 4))
+			fadts++;
+		else if (!memcmp(t, "APIC", 4))
+			madts++;
+		else
+			mcfg = table(buf, used, gpa, "MCFG");
+	}
+	assert_int_equal(fadts, 1);
+	assert_int_equal(madts, 1);
+	assert_non_null(mcfg);
+	assert_int_equal(le32(mcfg + 4), 44 + 16);
+	assert_int_equal(mcfg[8], 1);			/* revision */
+	assert_int_equal(le64(mcfg + 36), 0);		/* reserved */
+	assert_int_equal(le64(mcfg + 44), 0xfeb00000u);	/* base */
+	assert_int_equal(le16(mcfg + 52), 0);		/* segment */
+	assert_int_equal(mcfg[54], 0);			/* start bus */
+	assert_int_equal(mcfg[55], 0);			/* end bus */
+	assert_int_equal(le32(mcfg + 56), 0);
+	/* no PCI, no MCFG */
+	cfg.pci = false;
+	used = acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg);
+	assert_true(used > 0);
+	xsdt = table(buf, used, le64(buf + 24), "XSDT");
+	assert_int_equal(le32(xsdt + 4), 36 + 2 * 8);
+	free(buf);
 }
 
 static void test_tables_rejected(void **state)
@@ -582,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_tables_2),
 		cmocka_unit_test(test_tables_64),
 		cmocka_unit_test(test_tables_254),
+		cmocka_unit_test(test_tables_mcfg),
 		cmocka_unit_test(test_tables_rejected),
 		cmocka_unit_test_setup_teardown(test_pm_reset_state, pm_setup, pm_teardown),
 		cmocka_unit_test_setup_teardown(test_pm_status_enable, pm_setup, pm_teardown),

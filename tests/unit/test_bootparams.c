@@ -52,6 +52,12 @@ static void check_consistent(const struct guest_mem *m, const struct boot_e820_e
 	assert_int_equal(ram, m->ram_size - (X86_KERNEL_ADDR - X86_EBDA_START));
 }
 
+/* The PCI ECAM window, reserved so Linux's early MMCONFIG check takes it. */
+static void expect_ecam(const struct boot_e820_entry *e)
+{
+	expect_entry(e, X86_PCI_ECAM_BASE, X86_PCI_ECAM_END - X86_PCI_ECAM_BASE, RES);
+}
+
 static void check_low(const struct boot_e820_entry *e)
 {
 	expect_entry(&e[0], 0, X86_EBDA_START, RAM);
@@ -72,17 +78,19 @@ static void test_e820_small(void **state)
 
 	mem(&m, 64 * MIB);
 	n = x86_bootparams__e820(&m, e, 16);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	check_low(e);
 	expect_entry(&e[3], X86_KERNEL_ADDR, 63 * MIB, RAM);
+	expect_ecam(&e[4]);
 	check_consistent(&m, e, n);
 	guest_mem__destroy(&m);
 
 	mem(&m, GIB);
 	n = x86_bootparams__e820(&m, e, 16);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	check_low(e);
 	expect_entry(&e[3], X86_KERNEL_ADDR, GIB - MIB, RAM);
+	expect_ecam(&e[4]);
 	check_consistent(&m, e, n);
 	guest_mem__destroy(&m);
 }
@@ -97,15 +105,16 @@ static void test_e820_hole(void **state)
 	mem(&m, 4 * GIB);
 	assert_int_equal(m.nr, 2);
 	n = x86_bootparams__e820(&m, e, 16);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	check_low(e);
 	expect_entry(&e[3], X86_KERNEL_ADDR, X86_MMIO_HOLE_START - X86_KERNEL_ADDR, RAM);
-	expect_entry(&e[4], X86_MMIO_HOLE_END, GIB, RAM);
+	expect_ecam(&e[4]);
+	expect_entry(&e[5], X86_MMIO_HOLE_END, GIB, RAM);
 	check_consistent(&m, e, n);
-	/* Nothing in the MMIO hole. */
+	/* Nothing in the MMIO hole but the ECAM reservation. */
 	for (int i = 0; i < n; i++)
 		assert_true(e[i].addr + e[i].size <= X86_MMIO_HOLE_START ||
-			    e[i].addr >= X86_MMIO_HOLE_END);
+			    e[i].addr >= X86_MMIO_HOLE_END || e[i].type == RES);
 
 	/* A short table is filled as far as it goes. */
 	memset(e, 0, sizeof(e));
@@ -249,15 +258,15 @@ static void test_build(void **state)
 	assert_int_equal(bp->ext_ramdisk_image, 0);
 	assert_int_equal(bp->ext_ramdisk_size, 0);
 	assert_int_equal(bp->e820_entries, x86_bootparams__e820(&m, e, E820_MAX_ENTRIES_ZEROPAGE));
-	assert_int_equal(bp->e820_entries, 5);
-	assert_memory_equal(bp->e820_table, e, 5 * sizeof(e[0]));
+	assert_int_equal(bp->e820_entries, 6);
+	assert_memory_equal(bp->e820_table, e, 6 * sizeof(e[0]));
 	/* Everything else is zero: screen_info, the sentinel, ACPI RSDP, ... */
 	for (size_t i = 0; i < offsetof(struct boot_params, hdr); i++)
 		if (i != offsetof(struct boot_params, e820_entries) &&
 		    (i < offsetof(struct boot_params, ext_ramdisk_image) ||
 		     i >= offsetof(struct boot_params, ext_cmd_line_ptr) + 4) && raw[i])
 			fail_msg("zero page byte 0x%zx is 0x%x", i, raw[i]);
-	for (size_t i = offsetof(struct boot_params, e820_table) + 5 * sizeof(e[0]);
+	for (size_t i = offsetof(struct boot_params, e820_table) + 6 * sizeof(e[0]);
 	     i < sizeof(*bp); i++)
 		if (raw[i])
 			fail_msg("zero page byte 0x%zx is 0x%x", i, raw[i]);

@@ -20,6 +20,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/dsdt.h"
+#include "arch/x86/irq.h"
 #include "devices/pci.h"
 #include "vmm/log.h"
 
@@ -83,6 +84,61 @@ static void test_no_pci(void **state)
 	assert_memory_equal(aml, s5, sizeof(s5));
 }
 
+/* The ECAM window as a PNP0C02 motherboard resource after PCI0, so Linux
+ * accepts the MCFG's window; refused inside a BAR window or unaligned. */
+static void test_ecam_reservation(void **state)
+{
+	struct acpi_config c = config();
+	static const uint8_t mres[] = {
+		'M', 'R', 'E', 'S',
+		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0c, 0x02,
+		0x08, '_', 'U', 'I', 'D', 0x01,
+		0x08, '_', 'C', 'R', 'S', 0x11,
+	};
+	static const uint8_t window[] = {	/* DWordMemory min, max */
+		0x00, 0x00, 0xb0, 0xfe, 0xff, 0xff, 0xbf, 0xfe,
+	};
+	long len, plain;
+	const uint8_t *at;
+	int saved = log__verbosity;
+
+	plain = dsdt__build(aml, sizeof(aml), &c);
+	assert_true(plain > 0);
+	c.pci_mmio32_end = 0xfeb00000u;
+	c.pci_ecam_base = 0xfeb00000u;
+	len = dsdt__build(aml, sizeof(aml), &c);
+	assert_true(len > plain);
+	at = memmem(aml, (size_t)len, mres, sizeof(mres));
+	assert_non_null(at);
+	assert_non_null(memmem(at, (size_t)(aml + len - at), window, sizeof(window)));
+	/* inside Scope (\_SB): "_SB_", DeviceOp 5B 82, PkgLength, "MRES" */
+	assert_memory_equal(at - 7, "_SB_\x5b\x82", 6);
+	/* refused: unaligned, inside the 32-bit or 64-bit BAR window */
+	log__verbosity = -1;
+	c.pci_ecam_base = 0xfeb80000u;
+	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
+	c.pci_ecam_base = 0xfe000000u;
+	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
+	c.pci_ecam_base = 0xfeb00000u;
+	c.pci_mmio64_base = 0xf0000000u;
+	c.pci_mmio64_end = 0x100000000u;
+	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
+	log__verbosity = saved;
+}
+
+/* The PC's INTx map that _PRT (below), the MP table and devices/pci.c
+ * (through arch/x86/vm.c) share. */
+static void test_x86_intx(void **state)
+{
+	assert_int_equal(x86_irq__pci_intx(1, 1), 17);
+	assert_int_equal(x86_irq__pci_intx(7, 2), 16);
+	assert_int_equal(x86_irq__pci_intx(0, 4), 19);
+	assert_int_equal(x86_irq__pci_intx(31, 4), 18);
+	assert_int_equal(x86_irq__pci_intx(1, 0), -1);
+	assert_int_equal(x86_irq__pci_intx(1, 5), -1);
+	assert_int_equal(x86_irq__pci_intx(32, 1), -1);
+}
+
 static void test_pci0(void **state)
 {
 	struct acpi_config c = config();
@@ -131,7 +187,7 @@ static void test_pci0(void **state)
 		for (unsigned pin = 0; pin < 4; pin++) {
 			unsigned gsi = 16 + (slot + pin) % 8;
 
-			assert_int_equal(gsi, pci__intx_irq(slot, pin + 1));
+			assert_int_equal(gsi, x86_irq__pci_intx(slot, pin + 1));
 			assert_int_equal(aml[at++], 0x12);
 			n = pkglength(aml + at, &length);
 			end = at + length;
@@ -401,7 +457,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_pci),
+		cmocka_unit_test(test_x86_intx),
 		cmocka_unit_test(test_pci0),
+		cmocka_unit_test(test_ecam_reservation),
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_iasl_roundtrip),

@@ -178,7 +178,7 @@ static void test_irq_returns_ioctl_errno(void **state)
 	err[1] = irq__irqfd(vm, 0, 24, false);
 	err[2] = irq__ioeventfd(vm, 0, 0xc0003000, 2, false, true);
 	err[3] = irq__ioeventfd(vm, 0, 0xc0003000, 2, false, false);
-	err[4] = irq__signal_msi(vm, 0xfee00000, 0x4021);
+	err[4] = irq__signal_msi(vm, &(struct msi_msg){ 0xfee00000, 0x4021, 8 });
 	out = restore(&r);              /* cmocka reports on stderr */
 	assert_true(fd >= 0);
 	for (int i = 0; i < 5; i++)

@@ -98,7 +98,17 @@ static void on_reset(void *opaque)
 	f->resets++;
 }
 
-static const struct pci_host_ops host_ops = { .set_irq = on_irq, .reset = on_reset };
+/* The platform's INTx map, deliberately not a PC's: 32 + 4 * slot + pin - 1
+ * (one line per pin, as an SPI-based platform might wire it), slot 3
+ * not wired. */
+static int on_intx_irq(void *opaque, unsigned slot, unsigned pin)
+{
+	return slot == 3 ? -1 : 32 + 4 * (int)slot + (int)pin - 1;
+}
+
+static const struct pci_host_ops host_ops = {
+	.intx_irq = on_intx_irq, .set_irq = on_irq, .reset = on_reset,
+};
 
 static int setup(void **state)
 {
@@ -821,22 +831,28 @@ static void test_intx(void **state)
 	struct fixture *f = *state;
 	struct pci_device *d = &f->dev[0].pci;
 
-	assert_int_equal(pci__intx_irq(1, 1), 17);
-	assert_int_equal(pci__intx_irq(7, 2), 16);
-	assert_int_equal(pci__intx_irq(0, 4), 19);
-	assert_int_equal(pci__intx_irq(1, 0), -1);
-	assert_int_equal(pci__intx_irq(1, 5), -1);
-	assert_int_equal(pci__intx_irq(32, 1), -1);
+	/* the platform's map, checked for range around it */
+	assert_int_equal(pci__intx_irq(f->host, 1, 1), 36);
+	assert_int_equal(pci__intx_irq(f->host, 7, 2), 61);
+	assert_int_equal(pci__intx_irq(f->host, 0, 4), 35);
+	assert_int_equal(pci__intx_irq(f->host, 3, 1), -1);	/* not wired */
+	assert_int_equal(pci__intx_irq(f->host, 1, 0), -1);
+	assert_int_equal(pci__intx_irq(f->host, 1, 5), -1);
+	assert_int_equal(pci__intx_irq(f->host, 32, 1), -1);
 
 	assert_int_equal(add_dev(f, 0, NULL, NULL, 0), 1);
 	assert_int_equal(add_dev(f, 1, NULL, NULL, 0), 2);
-	assert_int_equal(cfg_rd(f, 1, PCI_INTERRUPT_LINE, 2), 0x0100 | 17);
-	assert_int_equal(cfg_rd(f, 2, PCI_INTERRUPT_LINE, 1), 18);
+	assert_int_equal(cfg_rd(f, 1, PCI_INTERRUPT_LINE, 2), 0x0100 | 36);
+	assert_int_equal(cfg_rd(f, 2, PCI_INTERRUPT_LINE, 1), 40);
 	assert_int_equal(f->irq_calls, 0);
+	/* MSIs name their sender: bus 0, the slot, function 0 */
+	assert_int_equal(pci__requester_id(d), 1 << 3);
+	assert_int_equal(pci__requester_id(&f->dev[1].pci), 2 << 3);
+	assert_int_equal(pci__requester_id(&f->dev[3].pci), 0);	/* not registered */
 
 	pci__set_irq(d, 1);
 	assert_int_equal(f->irq_calls, 1);
-	assert_int_equal(f->last_irq, 17);
+	assert_int_equal(f->last_irq, 36);
 	assert_int_equal(f->last_level, 1);
 	assert_true(cfg_rd(f, 1, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
 	pci__set_irq(d, 1);				/* no change, no call */
@@ -858,7 +874,25 @@ static void test_intx(void **state)
 	assert_false(cfg_rd(f, 1, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
 	/* The other device's line is separate. */
 	pci__set_irq(&f->dev[1].pci, 1);
-	assert_int_equal(f->last_irq, 18);
+	assert_int_equal(f->last_irq, 40);
+}
+
+/* A slot the platform does not wire: line register 0xff ("not
+ * connected"), the status bit still follows the device, no line driven. */
+static void test_intx_unwired(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_device *d = &f->dev[2].pci;
+
+	assert_int_equal(add_dev(f, 0, NULL, NULL, 0), 1);
+	assert_int_equal(add_dev(f, 1, NULL, NULL, 0), 2);
+	assert_int_equal(add_dev(f, 2, NULL, NULL, 0), 3);
+	assert_int_equal(cfg_rd(f, 3, PCI_INTERRUPT_LINE, 2), 0x01ff);
+	pci__set_irq(d, 1);
+	assert_true(cfg_rd(f, 3, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	pci__set_irq(d, 0);
+	assert_false(cfg_rd(f, 3, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	assert_int_equal(f->irq_calls, 0);
 }
 
 static void test_reset_control(void **state)
@@ -1024,6 +1058,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_unwired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registration_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocation_alignment, setup, teardown),

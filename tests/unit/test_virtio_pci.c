@@ -90,8 +90,8 @@ int irq__alloc_msi_gsi(struct vm *vm, uint32_t *gsi)
 	return 0;
 }
 
-int irq__set_msi(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data) { return 0; }
-int irq__signal_msi(struct vm *vm, uint64_t addr, uint32_t data) { return 0; }
+int irq__set_msi(struct vm *vm, uint32_t gsi, const struct msi_msg *m) { return 0; }
+int irq__signal_msi(struct vm *vm, const struct msi_msg *m) { return 0; }
 int irq__irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign) { return 0; }
 
 int irq__ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio, bool assign)

@@ -12,6 +12,10 @@ vdev=$(ls -d "$dev"/virtio* 2>/dev/null | head -n 1)
 ifname=$(ls "$vdev/net" 2>/dev/null | head -n 1)
 echo "NET-VIRTIO driver=$(basename "$(readlink "$vdev/driver")") ifname=$ifname mac=$(cat "/sys/class/net/$ifname/address")"
 echo "NET-MSIX irqs=$(ls "$dev/msi_irqs" 2>/dev/null | wc -l)"
+# The ECAM window from the MCFG: Linux claims it in /proc/iomem only when
+# it accepted it (found it reserved, e820 or PNP0C02).
+grep -Ei "mmconfig|ecam" /proc/iomem | sed 's/^ */NET-ECAM /'
+dmesg | grep -Ei "mmconfig|ecam" | sed 's/^/NET-ECAMLOG /'
 
 ip addr add 192.168.100.2/24 dev "$ifname"
 ip link set "$ifname" up

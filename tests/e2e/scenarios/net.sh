@@ -62,6 +62,7 @@ need "VirtIO: DeviceCfg" cap-devcfg
 need "Kernel driver in use: virtio-pci" driver-pci
 need "NET-VIRTIO driver=virtio_net ifname=eth0 mac=02:ca:fe:fa:ce:01" virtio-net
 need "NET-PING ok" ping
+grep -Eq "NET-ECAM feb00000-febfffff : PCI (MMCONFIG|ECAM) 0000 \[bus 00(-00)?\]" "$out" || fail="$fail ecam-accepted"
 need "NET-RELOAD ok" reload
 grep -q "/dev/kvm" /tmp/vmm.fds 2>/dev/null || fail="$fail fd-kvm"
 grep -q "/dev/net/tun" /tmp/vmm.fds 2>/dev/null || fail="$fail fd-tun"
