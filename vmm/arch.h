@@ -7,6 +7,11 @@
 struct vm;
 struct vcpu;
 
+/* The guest's console device as its kernel names it (x86: ttyS0), and the
+ * command line used when the user gives none (console on it, reboot and
+ * panic ending the VM). */
+const char *arch__console_name(void);
+const char *arch__default_params(void);
 /* Guest RAM layout: the hole below 4 GiB reserved for MMIO (PCI, IOAPIC,
  * LAPIC). hole_start == hole_end means none. */
 void arch__ram_hole(uint64_t ram_size, uint64_t *hole_start, uint64_t *hole_end);

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/arch.h"
 #include "vmm/cli.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
 
-static const char usage[] =
+/* Two %s: the platform's console device and its default command line. */
+static const char usage_fmt[] =
 "usage: vmm run -k KERNEL [options]\n"
 "       vmm run --disk IMAGE [options]   boot the image's own kernel\n"
 "       vmm list                 running VMs: name, pid, vCPUs, memory, NICs\n"
@@ -28,13 +30,13 @@ static const char usage[] =
 "       vmm --help | --version\n"
 "\n"
 "vmm run: boot a Linux kernel in a KVM virtual machine with the guest's\n"
-"serial console (ttyS0) on this terminal. Ctrl-A x quits, Ctrl-A Ctrl-A\n"
+"serial console (%s) on this terminal. Ctrl-A x quits, Ctrl-A Ctrl-A\n"
 "sends Ctrl-A. The VM ends when the guest reboots or powers off.\n"
 "\n"
 "  -k, --kernel FILE    bzImage or ELF vmlinux to boot (without it: the\n"
 "                       first --disk's default boot entry, /boot/loader)\n"
 "  -i, --initrd FILE    initial ramdisk\n"
-"  -p, --params TEXT    kernel command line (default: \"" VMM_DEFAULT_PARAMS "\";\n"
+"  -p, --params TEXT    kernel command line (default: \"%s\";\n"
 "                       booting a disk: appended to the entry's options)\n"
 "  -m, --mem SIZE       guest RAM, MiB or with K/M/G suffix (default 512;\n"
 "                       booting a disk: 1024)\n"
@@ -75,6 +77,9 @@ static const char usage[] =
 
 const char *cli__usage(void)
 {
+	static char usage[sizeof(usage_fmt) + 256];
+
+	snprintf(usage, sizeof(usage), usage_fmt, arch__console_name(), arch__default_params());
 	return usage;
 }
 
@@ -356,7 +361,7 @@ int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->params = VMM_DEFAULT_PARAMS;
+	cfg->params = arch__default_params();
 	cfg->mem_bytes = 512 * MiB;
 	cfg->nr_cpus = 1;
 	cfg->seccomp = true;

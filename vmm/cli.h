@@ -55,8 +55,6 @@ enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION, CLI_VERB_LIST, CL
 #define VMM_DISK_BOOT_MEM  (1024ULL << 20)
 #define VMM_DISK_BOOT_CPUS 2
 
-#define VMM_DEFAULT_PARAMS "console=ttyS0 reboot=k panic=-1"
-
 /* Parse argv (argv[0] is the program). On a user error, writes one line to
  * 'err' and returns -1; otherwise fills *verb and *cfg and returns 0. */
 int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg,

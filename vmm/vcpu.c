@@ -148,11 +148,6 @@ static bool handle_exit(struct vcpu *v)
 		vcpu__count(&v->exits_hlt);
 		vm__request_exit(vm, 0, "guest halted (vCPU %d)", v->id);
 		return false;
-	case KVM_EXIT_SHUTDOWN:
-		if (vm->cfg->verbose)  /* where it died, for whoever debugs it */
-			vcpu__dump(v);
-		vm__request_exit(vm, 0, "guest reset (triple fault on vCPU %d)", v->id);
-		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {
 		case KVM_SYSTEM_EVENT_SHUTDOWN:

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "devices/boot_marker.h"
 #include "devices/disk.h"
 #include "virtio/blk.h"
 #include "virtio/net.h"
@@ -287,7 +288,6 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	vm->control.fd = vm->control.stop_fd = -1;
 	vm->start_ns = util__now_ns();
 	pthread_mutex_init(&vm->exit_lock, NULL);
-	pthread_mutex_init(&vm->marker_lock, NULL);
 
 	{
 		char err[256];
@@ -429,17 +429,6 @@ int vm__set_irq_line(struct vm *vm, unsigned irq, int level)
 	return 0;
 }
 
-void vm__record_marker(struct vm *vm, uint8_t value)
-{
-	uint64_t ns = util__now_ns() - vm->start_ns;
-
-	pthread_mutex_lock(&vm->marker_lock);
-	if (vm->marker_count[value]++ == 0)
-		vm->marker_ns[value] = ns;
-	pthread_mutex_unlock(&vm->marker_lock);
-	pr_debug("boot marker 0x%02x at %.1f ms", value, (double)ns / 1e6);
-}
-
 void vm__print_stats(struct vm *vm)
 {
 	uint64_t io = 0, mmio = 0, hlt = 0, other = 0, total = 0, k[KVM_STAT_NR] = { 0 };
@@ -485,29 +474,6 @@ void vm__print_stats(struct vm *vm)
 	pr_info("%s", line);
 }
 
-/* In order of first appearance. */
-static void print_markers(struct vm *vm)
-{
-	uint64_t last = 0;
-	bool first = true;
-
-	pthread_mutex_lock(&vm->marker_lock);
-	for (;;) {
-		int next = -1;
-		for (int v = 0; v < 256; v++)
-			if (vm->marker_count[v] && (first || vm->marker_ns[v] > last) &&
-			    (next < 0 || vm->marker_ns[v] < vm->marker_ns[next]))
-				next = v;
-		if (next < 0)
-			break;
-		pr_info("boot marker 0x%02x at %.1f ms (written %u times)", next,
-			(double)vm->marker_ns[next] / 1e6, vm->marker_count[next]);
-		last = vm->marker_ns[next];
-		first = false;
-	}
-	pthread_mutex_unlock(&vm->marker_lock);
-}
-
 int vm__run(struct vm *vm)
 {
 	char err[256];
@@ -540,8 +506,8 @@ int vm__run(struct vm *vm)
 	control__stop_thread(&vm->control);
 	console__restore(&vm->console);
 
-	if (vm->cfg->boot_markers)
-		print_markers(vm);
+	if (vm->cfg->boot_markers && vm->markers)
+		boot_marker__print(vm->markers);
 	if (vm->cfg->verbose)
 		vm__print_stats(vm);
 	/* Stopped from outside with -v (e.g. a test harness that saw no

@@ -57,12 +57,9 @@ struct vm {
 	int exit_fd;                /* eventfd: signalled on exit request */
 	int signal_fd;              /* SIGINT/SIGTERM/SIGHUP */
 	pthread_mutex_t exit_lock;
-
-	/* Boot markers: first time (ns since start) each byte value was
-	 * written to the marker port, and how often. */
-	pthread_mutex_t marker_lock;
-	uint64_t marker_ns[256];
-	uint32_t marker_count[256];
+	/* The platform's boot-marker device (devices/boot_marker.c keeps the
+	 * times), for --boot-markers at exit; NULL where there is none. */
+	struct boot_marker_dev *markers;
 };
 
 /* Open /dev/kvm, create the VM, memory, buses, irqchip, devices, vCPUs
@@ -86,8 +83,6 @@ int vm__set_irq_line(struct vm *vm, unsigned irq, int level);
 
 /* Register a memory slot with KVM for a RAM region. */
 int vm__add_memslot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva);
-
-void vm__record_marker(struct vm *vm, uint8_t value);
 
 /* One line of counters on stderr: KVM exits by reason (all vCPUs), and
  * per NIC packets/bytes each way with guest kicks and interrupts. Sent on

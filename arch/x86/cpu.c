@@ -236,8 +236,15 @@ int arch__vcpu_init(struct vcpu *v)
 	return 0;
 }
 
+/* KVM_EXIT_SHUTDOWN is x86's triple fault: the CPU resets, which for vmm
+ * ends the VM as a reboot would. */
 int arch__handle_exit(struct vcpu *v)
 {
+	if (v->run->exit_reason != KVM_EXIT_SHUTDOWN)
+		return -1;
+	if (v->vm->cfg->verbose)  /* where it died, for whoever debugs it */
+		vcpu__dump(v);
+	vm__request_exit(v->vm, 0, "guest reset (triple fault on vCPU %d)", v->id);
 	return -1;
 }
 

@@ -154,6 +154,18 @@ static int pci_init(struct vm *vm)
 	return vm->pci ? 0 : -1;
 }
 
+const char *arch__console_name(void)
+{
+	return "ttyS0";
+}
+
+/* reboot=k: the keyboard controller's reset line, which vmm turns into
+ * the end of the VM; panic=-1: reboot at once on a panic. */
+const char *arch__default_params(void)
+{
+	return "console=ttyS0 reboot=k panic=-1";
+}
+
 int arch__devices_init(struct vm *vm)
 {
 	struct arch_vm *a = vm->arch;
@@ -161,7 +173,7 @@ int arch__devices_init(struct vm *vm)
 	a->com1 = uart8250__create(&com1_ops, vm);
 	a->i8042 = i8042__create(&i8042_ops, vm);
 	a->rtc = rtc__create();
-	a->marker = boot_marker__create(vm);
+	a->marker = boot_marker__create(vm->start_ns);
 	a->acpi_pm = acpi_pm__create(&acpi_pm_ops, vm, ACPI_S5_SLP_TYP);
 	if (!a->com1 || !a->i8042 || !a->rtc || !a->marker || !a->acpi_pm) {
 		pr_err("cannot create the platform devices: out of memory");
@@ -177,6 +189,7 @@ int arch__devices_init(struct vm *vm)
 		pr_err("cannot register the platform devices");
 		return -1;
 	}
+	vm->markers = a->marker;
 	if (pci_init(vm) < 0)
 		return -1;
 	return console__init(&vm->console, vm, a->com1, !vm->cfg->no_console);
@@ -197,6 +210,7 @@ void arch__vm_destroy(struct vm *vm)
 		i8042__free(a->i8042);
 	if (a->rtc)
 		rtc__free(a->rtc);
+	vm->markers = NULL;
 	boot_marker__free(a->marker);
 	acpi_pm__free(a->acpi_pm);
 	free(a->kernel_img);

@@ -54,7 +54,7 @@ static void test_defaults(void **state)
 	assert_int_equal(v, CLI_VERB_RUN);
 	assert_string_equal(c.kernel, "bz");
 	assert_null(c.initrd);
-	assert_string_equal(c.params, VMM_DEFAULT_PARAMS);
+	assert_string_equal(c.params, "console=ttyS0 reboot=k panic=-1");	/* x86 */
 	assert_int_equal(c.mem_bytes, 512 * MiB);
 	assert_int_equal(c.nr_cpus, 1);
 	assert_false(c.boot_markers);
@@ -160,6 +160,8 @@ static void test_help_version(void **state)
 	assert_int_equal(parse(&c, &v, "--version", NULL), 0);
 	assert_int_equal(v, CLI_VERB_VERSION);
 	assert_non_null(strstr(cli__usage(), "--kernel"));
+	assert_non_null(strstr(cli__usage(), "(default: \"console=ttyS0 reboot=k panic=-1\";"));
+	assert_non_null(strstr(cli__usage(), "serial console (ttyS0) on this"));
 }
 
 static void expect_error(const char *needle, ...)
