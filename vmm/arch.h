@@ -12,6 +12,9 @@ struct vcpu;
  * panic ending the VM). */
 const char *arch__console_name(void);
 const char *arch__default_params(void);
+/* KVM_IRQ_LINE's 'irq' field for one of the platform's wired lines (x86:
+ * the GSI itself; arm64 packs type and number). */
+uint32_t arch__irq_line(unsigned line);
 /* Guest RAM layout: the hole below 4 GiB reserved for MMIO (PCI, IOAPIC,
  * LAPIC). hole_start == hole_end means none. */
 void arch__ram_hole(uint64_t ram_size, uint64_t *hole_start, uint64_t *hole_end);

@@ -420,7 +420,7 @@ void vm__request_exit(struct vm *vm, int status, const char *fmt, ...)
 
 int vm__set_irq_line(struct vm *vm, unsigned irq, int level)
 {
-	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
+	struct kvm_irq_level l = { .irq = arch__irq_line(irq), .level = (uint32_t)level };
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0) {
 		pr_warn("KVM_IRQ_LINE %u=%d: %s", irq, level, strerror(errno));

@@ -78,7 +78,8 @@ void vm__destroy(struct vm *vm);
 void vm__request_exit(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Drive an interrupt line of the in-kernel irqchip (ISA IRQ / GSI). */
+/* Drive an interrupt line of the in-kernel irqchip: the platform's line
+ * number (x86: ISA IRQ / GSI), encoded for KVM_IRQ_LINE by the arch. */
 int vm__set_irq_line(struct vm *vm, unsigned irq, int level);
 
 /* Register a memory slot with KVM for a RAM region. */

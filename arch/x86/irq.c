@@ -3,6 +3,7 @@
  * when the irqchip is created (so replacing the table keeps them); and
  * PCI INTx's place on them. */
 #include "arch/x86/irq.h"
+#include "vmm/arch.h"
 #include "vmm/irq.h"
 
 #define IOAPIC_PINS 24
@@ -32,6 +33,12 @@ int arch__irq_default_routes(struct kvm_irq_routing_entry *e, int max, uint32_t 
 		route(&e[n++], i, KVM_IRQCHIP_IOAPIC, i);
 	*next_gsi = IOAPIC_PINS;
 	return n;
+}
+
+/* KVM_IRQ_LINE on x86 takes the GSI as it is. */
+uint32_t arch__irq_line(unsigned line)
+{
+	return line;
 }
 
 /* The LAPIC takes an MSI's address and data only. */

@@ -1,6 +1,7 @@
 /* test_irq.c — the KVM forms of an MSI (vmm/irq.c): the device id reaches
  * KVM, flagged KVM_MSI_VALID_DEVID, only when the arch asks for it, and
- * x86 does not (its LAPIC takes address and data only). */
+ * x86 does not (its LAPIC takes address and data only); x86's
+ * KVM_IRQ_LINE number is the GSI itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "vmm/arch.h"
 #include "vmm/irq.h"
 
 static const struct msi_msg msg = {
@@ -58,6 +60,8 @@ static void test_signal(void **state)
 static void test_x86_no_devid(void **state)
 {
 	assert_false(arch__msi_needs_devid());
+	assert_int_equal(arch__irq_line(9), 9);		/* KVM_IRQ_LINE takes the GSI */
+	assert_int_equal(arch__irq_line(23), 23);
 }
 
 int main(void)
