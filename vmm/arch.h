@@ -15,9 +15,10 @@ const char *arch__default_params(void);
 /* KVM_IRQ_LINE's 'irq' field for one of the platform's wired lines (x86:
  * the GSI itself; arm64 packs type and number). */
 uint32_t arch__irq_line(unsigned line);
-/* Guest RAM layout: the hole below 4 GiB reserved for MMIO (PCI, IOAPIC,
- * LAPIC). hole_start == hole_end means none. */
-void arch__ram_hole(uint64_t ram_size, uint64_t *hole_start, uint64_t *hole_end);
+/* Where guest RAM of this size goes (vmm/memory.h): x86 from 0, around
+ * the MMIO hole below 4 GiB (PCI, IOAPIC, LAPIC). */
+struct mem_layout;
+void arch__ram_layout(uint64_t ram_size, struct mem_layout *l);
 /* Before KVM is touched: read and validate the kernel and initrd named in
  * the config, so a bad image is reported first and cheaply. Allocates
  * vm->arch. */

@@ -15,13 +15,30 @@ static int add_region(struct guest_mem *m, uint64_t gpa, uint64_t size, uint8_t 
 	return 0;
 }
 
-int guest_mem__init(struct guest_mem *m, uint64_t ram_size,
-		    uint64_t hole_start, uint64_t hole_end)
+#define PAGE_MASK_4K 0xfffULL
+
+static bool layout_ok(uint64_t ram_size, const struct mem_layout *l)
 {
+	bool hole = l->hole_start != l->hole_end;
+	uint64_t span = ram_size + (hole ? l->hole_end - l->hole_start : 0);
+
+	return ram_size != 0 && !(l->base & PAGE_MASK_4K) &&
+	       l->hole_end >= l->hole_start &&
+	       !(hole && (l->hole_start < l->base || (l->hole_start & PAGE_MASK_4K) ||
+			  (l->hole_end & PAGE_MASK_4K))) &&
+	       span >= ram_size && l->base + span >= l->base;
+}
+
+int guest_mem__init(struct guest_mem *m, uint64_t ram_size, const struct mem_layout *l)
+{
+	static const struct mem_layout flat;
 	uint8_t *base;
+	uint64_t below;
 
 	memset(m, 0, sizeof(*m));
-	if (ram_size == 0 || hole_end < hole_start)
+	if (!l)
+		l = &flat;
+	if (!layout_ok(ram_size, l))
 		return -EINVAL;
 	base = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -31,10 +48,11 @@ int guest_mem__init(struct guest_mem *m, uint64_t ram_size,
 	madvise(base, ram_size, MADV_HUGEPAGE);
 	m->mapping = base;
 	m->mapping_size = ram_size;
-	if (hole_start == hole_end || ram_size <= hole_start)
-		return add_region(m, 0, ram_size, base);
-	add_region(m, 0, hole_start, base);
-	return add_region(m, hole_end, ram_size - hole_start, base + hole_start);
+	below = l->hole_start - l->base;	/* RAM that fits under the hole */
+	if (l->hole_start == l->hole_end || ram_size <= below)
+		return add_region(m, l->base, ram_size, base);
+	add_region(m, l->base, below, base);
+	return add_region(m, l->hole_end, ram_size - below, base + below);
 }
 
 int guest_mem__init_from(struct guest_mem *m, const struct mem_region *r, int nr)

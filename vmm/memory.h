@@ -29,11 +29,19 @@ struct guest_mem {
 	size_t mapping_size;
 };
 
-/* Lay 'ram_size' bytes of RAM out from guest-physical 0, skipping the hole
- * [hole_start, hole_end) (pass hole_start == hole_end for none), and back
- * it with anonymous memory. Returns 0 or -errno. */
-int guest_mem__init(struct guest_mem *m, uint64_t ram_size,
-		    uint64_t hole_start, uint64_t hole_end);
+/* Where a platform puts RAM: from 'base' (x86: 0; arm64 virt: 1 GiB),
+ * skipping [hole_start, hole_end) if it gets that far (x86: the 32-bit
+ * MMIO hole; hole_start == hole_end: none). */
+struct mem_layout {
+	uint64_t base;
+	uint64_t hole_start, hole_end;
+};
+
+/* Lay 'ram_size' bytes of RAM out as 'l' says (NULL: from 0, no hole) and
+ * back it with anonymous memory. Returns 0, -EINVAL for no RAM or a
+ * layout that is not 4 KiB aligned, overflows or puts the hole below the
+ * base, or -errno. */
+int guest_mem__init(struct guest_mem *m, uint64_t ram_size, const struct mem_layout *l);
 /* Describe caller-owned memory (unit tests: a ring built in a buffer). */
 int guest_mem__init_from(struct guest_mem *m, const struct mem_region *r, int nr);
 void guest_mem__destroy(struct guest_mem *m);

@@ -96,11 +96,11 @@ int vm__add_memslot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *
 
 static int setup_memory(struct vm *vm)
 {
-	uint64_t hole_start, hole_end;
+	struct mem_layout l;
 	int err;
 
-	arch__ram_hole(vm->cfg->mem_bytes, &hole_start, &hole_end);
-	err = guest_mem__init(&vm->mem, vm->cfg->mem_bytes, hole_start, hole_end);
+	arch__ram_layout(vm->cfg->mem_bytes, &l);
+	err = guest_mem__init(&vm->mem, vm->cfg->mem_bytes, &l);
 	if (err) {
 		pr_err("cannot allocate %llu MiB of guest RAM: %s",
 		       (unsigned long long)(vm->cfg->mem_bytes / MiB), strerror(-err));

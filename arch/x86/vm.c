@@ -21,13 +21,12 @@
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-void arch__ram_hole(uint64_t ram_size, uint64_t *hole_start, uint64_t *hole_end)
+void arch__ram_layout(uint64_t ram_size, struct mem_layout *l)
 {
+	*l = (struct mem_layout){ .base = 0 };
 	if (ram_size > X86_MMIO_HOLE_START) {
-		*hole_start = X86_MMIO_HOLE_START;
-		*hole_end = X86_MMIO_HOLE_END;
-	} else {
-		*hole_start = *hole_end = 0;
+		l->hole_start = X86_MMIO_HOLE_START;
+		l->hole_end = X86_MMIO_HOLE_END;
 	}
 }
 

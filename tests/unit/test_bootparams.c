@@ -22,7 +22,8 @@ static char err[256];
  * touched by these tests except for the pages build() does not use). */
 static void mem(struct guest_mem *m, uint64_t size)
 {
-	assert_int_equal(guest_mem__init(m, size, X86_MMIO_HOLE_START, X86_MMIO_HOLE_END), 0);
+	assert_int_equal(guest_mem__init(m, size, &(struct mem_layout){ 0, X86_MMIO_HOLE_START,
+								      X86_MMIO_HOLE_END }), 0);
 }
 
 static void expect_entry(const struct boot_e820_entry *e, uint64_t addr,

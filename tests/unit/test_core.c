@@ -1,5 +1,6 @@
 /* test_core.c — guest memory bounds checks, bus dispatch, and the console
  * (escape filter, a closed stdout). */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -24,7 +25,7 @@ static void test_mem_single_region(void **state)
 	struct guest_mem m;
 	uint8_t buf[16];
 
-	assert_int_equal(guest_mem__init(&m, 64 * MiB, 0, 0), 0);
+	assert_int_equal(guest_mem__init(&m, 64 * MiB, NULL), 0);
 	assert_int_equal(m.nr, 1);
 	assert_non_null(guest_mem__ptr(&m, 0, 64 * MiB));
 	assert_non_null(guest_mem__ptr(&m, 64 * MiB - 1, 1));
@@ -42,12 +43,48 @@ static void test_mem_single_region(void **state)
 	guest_mem__destroy(&m);
 }
 
+/* RAM from a base above 0 (an arm64 virt board's 1 GiB), with and without
+ * reaching a hole above it; layouts that cannot work are refused. */
+static void test_mem_base(void **state)
+{
+	struct guest_mem m;
+	const struct mem_layout arm = { .base = 1 * GiB };
+	const struct mem_layout holed = { .base = 1 * GiB, .hole_start = 2 * GiB,
+					  .hole_end = 3 * GiB };
+
+	assert_int_equal(guest_mem__init(&m, 512 * MiB, &arm), 0);
+	assert_int_equal(m.nr, 1);
+	assert_int_equal(m.region[0].gpa, 1 * GiB);
+	assert_null(guest_mem__ptr(&m, 0, 1));
+	assert_null(guest_mem__ptr(&m, 1 * GiB - 1, 2));
+	assert_non_null(guest_mem__ptr(&m, 1 * GiB, 512 * MiB));
+	assert_null(guest_mem__ptr(&m, 1 * GiB + 512 * MiB, 1));
+	guest_mem__destroy(&m);
+
+	assert_int_equal(guest_mem__init(&m, 1 * GiB + 256 * MiB, &holed), 0);
+	assert_int_equal(m.nr, 2);
+	assert_int_equal(m.region[0].gpa, 1 * GiB);
+	assert_int_equal(m.region[0].size, 1 * GiB);
+	assert_int_equal(m.region[1].gpa, 3 * GiB);
+	assert_int_equal(m.region[1].size, 256 * MiB);
+	assert_null(guest_mem__ptr(&m, 2 * GiB, 1));
+	assert_int_equal(guest_mem__write(&m, 3 * GiB, "x", 1), 0);
+	guest_mem__destroy(&m);
+
+	assert_int_equal(guest_mem__init(&m, 0, NULL), -EINVAL);
+	assert_int_equal(guest_mem__init(&m, MiB, &(struct mem_layout){ .base = 0x800 }), -EINVAL);
+	assert_int_equal(guest_mem__init(&m, MiB, &(struct mem_layout){ GiB, 0, MiB }), -EINVAL);
+	assert_int_equal(guest_mem__init(&m, MiB, &(struct mem_layout){ 0, 2 * MiB, MiB }), -EINVAL);
+	assert_int_equal(guest_mem__init(&m, 2 * MiB,
+					 &(struct mem_layout){ .base = UINT64_MAX - MiB - 0xfff }), -EINVAL);
+}
+
 static void test_mem_hole(void **state)
 {
 	struct guest_mem m;
 	uint64_t hole = 3 * GiB, end = 4 * GiB;
 
-	assert_int_equal(guest_mem__init(&m, 4 * GiB, hole, end), 0);
+	assert_int_equal(guest_mem__init(&m, 4 * GiB, &(struct mem_layout){ 0, hole, end }), 0);
 	assert_int_equal(m.nr, 2);
 	assert_int_equal(m.region[1].gpa, 4 * GiB);
 	assert_int_equal(m.region[1].size, 1 * GiB);
@@ -208,6 +245,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mem_single_region),
+		cmocka_unit_test(test_mem_base),
 		cmocka_unit_test(test_mem_hole),
 		cmocka_unit_test(test_bus),
 		cmocka_unit_test(test_bus_many),

@@ -356,7 +356,7 @@ static int setup(void **state)
 	log__verbosity = LOG_ERR;
 	T.vm = calloc(1, sizeof(*T.vm));
 	assert_non_null(T.vm);
-	assert_int_equal(guest_mem__init(&T.vm->mem, RAM_SIZE, 0, 0), 0);
+	assert_int_equal(guest_mem__init(&T.vm->mem, RAM_SIZE, NULL), 0);
 	assert_int_equal(bus__init(&T.vm->pio, "pio"), 0);
 	assert_int_equal(bus__init(&T.vm->mmio, "mmio"), 0);
 	cfg.pio = &T.vm->pio;

@@ -553,7 +553,7 @@ static void test_chain_over_4g(void **state)
 	struct vring_desc *d;
 	struct vring_avail *a;
 
-	assert_int_equal(guest_mem__init(&big, 2 * GiB + 64 * KiB, 0, 0), 0);
+	assert_int_equal(guest_mem__init(&big, 2 * GiB + 64 * KiB, NULL), 0);
 	d = guest_mem__ptr(&big, 2 * GiB, 64);
 	a = guest_mem__ptr(&big, 2 * GiB + 4096, 16);
 	set_desc(&d[0], 0, 0x80000000u, VRING_DESC_F_NEXT, 1);
