@@ -27,10 +27,12 @@ int arch__prepare(struct vm *vm);
 int arch__vm_init(struct vm *vm);
 /* Platform devices on the buses: UART, i8042, debug port, ... */
 int arch__devices_init(struct vm *vm);
-/* Copy the prepared kernel, initrd and command line into guest memory and
- * write the platform tables (MP table / ACPI, e820). */
+/* The late init, after the vCPUs exist (arm64's vGIC and device tree need
+ * them): copy the prepared kernel, initrd and command line into guest
+ * memory, write the platform tables (MP table / ACPI, e820) and point the
+ * boot vCPU at the entry. */
 int arch__load_kernel(struct vm *vm);
-/* Per vCPU: CPUID, MSRs, LAPIC, and for the boot CPU the entry registers. */
+/* Per vCPU, as each is created: CPUID, MSRs, LAPIC. */
 int arch__vcpu_init(struct vcpu *v);
 /* An exit the generic loop does not handle; return 0 to continue, or -1
  * after vm__request_exit(). */

@@ -367,9 +367,6 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	}
 	if (disks__attach(&vm->disks, vm) < 0)
 		return -1;
-	if (cfg->kernel && arch__load_kernel(vm) < 0)
-		return -1;
-
 	vm->vcpu = calloc((size_t)cfg->nr_cpus, sizeof(*vm->vcpu));
 	if (!vm->vcpu)
 		return -1;
@@ -381,6 +378,8 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 		if (arch__vcpu_init(vm->vcpu[i]) < 0)
 			return -1;
 	}
+	if (cfg->kernel && arch__load_kernel(vm) < 0)
+		return -1;
 	/* Set up: nothing from here on needs root. */
 	if (vm->privs.drop) {
 		char err[256];

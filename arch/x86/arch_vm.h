@@ -26,4 +26,9 @@ struct arch_vm {
 	size_t kernel_len, initrd_len;
 };
 
+struct vcpu;
+
+/* Point a vCPU at the loaded kernel's 64-bit entry (arch/x86/cpu.c). */
+int x86_cpu__set_boot_regs(struct vcpu *v);
+
 #endif

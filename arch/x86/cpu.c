@@ -187,7 +187,7 @@ static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, int 
 /* Long mode, paging on with the identity map written by
  * arch__load_kernel, CS = __BOOT_CS (0x10), data = __BOOT_DS (0x18),
  * %rsi = the zero page, %rip = the 64-bit entry. */
-static int setup_boot_regs(struct vcpu *v)
+int x86_cpu__set_boot_regs(struct vcpu *v)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {
@@ -227,13 +227,11 @@ static int setup_boot_regs(struct vcpu *v)
 
 int arch__vcpu_init(struct vcpu *v)
 {
-	if (setup_cpuid(v) < 0 || setup_msrs(v) < 0 || setup_lapic(v) < 0 || setup_fpu(v) < 0)
-		return -1;
-	/* Application processors wait for INIT/SIPI from the boot CPU in
-	 * the in-kernel LAPIC; only vCPU 0 gets entry registers. */
-	if (v->id == 0 && v->vm->arch->entry)
-		return setup_boot_regs(v);
-	return 0;
+	/* The boot vCPU's entry registers come later, with the kernel
+	 * (arch__load_kernel); application processors wait for INIT/SIPI
+	 * from it in the in-kernel LAPIC. */
+	return setup_cpuid(v) < 0 || setup_msrs(v) < 0 || setup_lapic(v) < 0 ||
+	       setup_fpu(v) < 0 ? -1 : 0;
 }
 
 /* KVM_EXIT_SHUTDOWN is x86's triple fault: the CPU resets, which for vmm

@@ -193,6 +193,8 @@ int arch__load_kernel(struct vm *vm)
 		goto out;
 	bp->acpi_rsdp_addr = X86_ACPI_START;
 	a->entry = k->entry;
+	if (x86_cpu__set_boot_regs(vm->vcpu[0]) < 0)
+		goto out;
 	pr_debug("kernel: %s, entry 0x%llx, initrd at 0x%llx (%zu bytes), command line \"%s\"",
 		 k->format == X86_KERNEL_BZIMAGE ? "bzImage" : "ELF",
 		 (unsigned long long)k->entry, (unsigned long long)initrd_gpa, a->initrd_len,
