@@ -15,7 +15,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "devices/uart8250.h"
 #include "vmm/console.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
@@ -64,8 +63,9 @@ size_t console__filter(struct console *c, const uint8_t *in, size_t len,
 static void push_pending(struct console *c)
 {
 	while (c->pending_off < c->npending) {
-		size_t n = uart8250__receive(c->uart, c->pending + c->pending_off,
-					     c->npending - c->pending_off);
+		size_t n = c->sink.receive ?
+			   c->sink.receive(c->sink.opaque, c->pending + c->pending_off,
+					   c->npending - c->pending_off) : 0;
 		if (n == 0)
 			return;
 		c->pending_off += n;
@@ -153,7 +153,8 @@ void console__rx_ready(void *opaque)
 		return;
 }
 
-int console__init(struct console *c, struct vm *vm, struct uart8250 *uart, bool interactive)
+int console__init(struct console *c, struct vm *vm, const struct console_sink *sink,
+		  bool interactive)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 
@@ -161,7 +162,8 @@ int console__init(struct console *c, struct vm *vm, struct uart8250 *uart, bool 
 	sigaction(SIGPIPE, &ign, NULL);
 	memset(c, 0, sizeof(*c));
 	c->vm = vm;
-	c->uart = uart;
+	if (sink)
+		c->sink = *sink;
 	c->in_fd = interactive ? STDIN_FILENO : -1;
 	c->out_fd = STDOUT_FILENO;
 	c->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -1,5 +1,7 @@
 /* console.h — the host side of the guest's serial console: this terminal
- * in raw mode feeding a UART, guest output to stdout, Ctrl-A x to quit. */
+ * in raw mode feeding the platform's console device (x86: the 16550A on
+ * COM1), guest output to stdout, Ctrl-A x to quit. The console knows the
+ * device only as a sink taking input bytes. */
 #ifndef VMM_CONSOLE_H
 #define VMM_CONSOLE_H
 
@@ -9,11 +11,18 @@
 #include <termios.h>
 
 struct vm;
-struct uart8250;
+
+/* The guest-side device: takes as many input bytes as it has room for
+ * and returns how many; once it has room again after taking fewer, it
+ * calls console__rx_ready(). */
+struct console_sink {
+	size_t (*receive)(void *opaque, const uint8_t *buf, size_t len);
+	void *opaque;
+};
 
 struct console {
 	struct vm *vm;
-	struct uart8250 *uart;
+	struct console_sink sink;
 	int in_fd, out_fd;
 	bool reading;          /* in_fd registered with the I/O loop */
 	bool raw;              /* terminal attributes changed (restore them) */
@@ -33,10 +42,13 @@ struct console {
 size_t console__filter(struct console *c, const uint8_t *in, size_t len,
 		       uint8_t *out, bool *quit);
 
-/* Attach stdin/stdout to 'uart'. With 'interactive' false stdin is never
- * read. Puts a terminal stdin in raw mode until console__restore(). */
-int console__init(struct console *c, struct vm *vm, struct uart8250 *uart, bool interactive);
-/* UART callbacks (installed by whoever creates the UART). */
+/* Attach stdin/stdout to the device behind 'sink' (NULL: output only).
+ * With 'interactive' false stdin is never read. Puts a terminal stdin in
+ * raw mode until console__restore(). */
+int console__init(struct console *c, struct vm *vm, const struct console_sink *sink,
+		  bool interactive);
+/* The device's callbacks (installed by whoever creates it): guest output,
+ * and room for input again. */
 void console__tx(void *opaque, const uint8_t *buf, size_t len);
 void console__rx_ready(void *opaque);
 /* Restore the terminal; safe to call more than once and from atexit. */

@@ -165,6 +165,12 @@ const char *arch__default_params(void)
 	return "console=ttyS0 reboot=k panic=-1";
 }
 
+/* The console's input goes to COM1's receive FIFO. */
+static size_t com1_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+	return uart8250__receive(opaque, buf, len);
+}
+
 int arch__devices_init(struct vm *vm)
 {
 	struct arch_vm *a = vm->arch;
@@ -191,7 +197,9 @@ int arch__devices_init(struct vm *vm)
 	vm->markers = a->marker;
 	if (pci_init(vm) < 0)
 		return -1;
-	return console__init(&vm->console, vm, a->com1, !vm->cfg->no_console);
+	return console__init(&vm->console, vm,
+			     &(struct console_sink){ com1_receive, a->com1 },
+			     !vm->cfg->no_console);
 }
 
 void arch__vm_destroy(struct vm *vm)
