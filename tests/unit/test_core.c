@@ -1,6 +1,7 @@
 /* test_core.c — guest memory bounds checks, bus dispatch, and the console
  * (escape filter, a closed stdout). */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -241,6 +242,87 @@ static void test_console_stdout_closed(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A device with a 3-byte receive FIFO the test drains by hand. */
+struct fake_sink {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint8_t got[64];
+	size_t n, room;
+};
+
+static size_t sink_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct fake_sink *s = opaque;
+	size_t take;
+
+	pthread_mutex_lock(&s->lock);
+	take = len < s->room ? len : s->room;
+	if (take > sizeof(s->got) - s->n)
+		take = sizeof(s->got) - s->n;
+	memcpy(s->got + s->n, buf, take);
+	s->n += take;
+	s->room -= take;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return take;
+}
+
+/* Wait (bounded: 5 s) until the sink holds 'want' bytes. */
+static bool sink_wait(struct fake_sink *s, size_t want)
+{
+	struct timespec t;
+	bool ok = true;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += 5;
+	pthread_mutex_lock(&s->lock);
+	while (s->n < want && ok)
+		ok = pthread_cond_timedwait(&s->cond, &s->lock, &t) == 0;
+	ok = s->n >= want;
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+/* Host input reaches the console's sink through the escape filter; when
+ * the sink is full the console stops reading and resumes, in order, on
+ * console__rx_ready() (the I/O thread running for real). */
+static void test_console_input_sink(void **state)
+{
+	struct fake_sink s = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			       .cond = PTHREAD_COND_INITIALIZER, .room = 3 };
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct console c;
+	int p[2], saved_stdin = dup(STDIN_FILENO);
+	static const char in[] = "ab\001\001cdefg";	/* Ctrl-A Ctrl-A: one Ctrl-A */
+
+	assert_non_null(vm);
+	assert_true(saved_stdin >= 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
+	assert_int_equal(loop__init(&vm->loop), 0);
+	assert_int_equal(console__init(&c, vm, &(struct console_sink){ sink_receive, &s }, true), 0);
+	assert_int_equal(loop__start(&vm->loop), 0);
+	assert_int_equal(write(p[1], in, sizeof(in) - 1), (ssize_t)sizeof(in) - 1);
+	assert_true(sink_wait(&s, 3));
+	for (size_t want = 6; want <= 9; want += 3) {
+		pthread_mutex_lock(&s.lock);
+		s.room = 3;
+		pthread_mutex_unlock(&s.lock);
+		console__rx_ready(&c);
+		assert_true(sink_wait(&s, want < 8 ? want : 8));
+	}
+	assert_int_equal(s.n, 8);
+	assert_memory_equal(s.got, "ab\001cdefg", 8);
+	loop__stop(&vm->loop);
+	console__destroy(&c);
+	loop__destroy(&vm->loop);
+	dup2(saved_stdin, STDIN_FILENO);
+	close(saved_stdin);
+	close(p[0]);
+	close(p[1]);
+	free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_bus_many),
 		cmocka_unit_test(test_console_escape),
 		cmocka_unit_test(test_console_stdout_closed),
+		cmocka_unit_test(test_console_input_sink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
