@@ -20,7 +20,8 @@
 #      E2E_SILENCE_S (300: a console silent that long means L1 froze),
 #      E2E_VERBOSE=1 (copy the serial log to stdout as it runs),
 #      E2E_L2_ARGS (extra L2 kernel parameters), E2E_L2_CPUS (2),
-#      E2E_L2_MEM (512, MiB), E2E_L1_MEM (4096),
+#      E2E_L2_MEM (512, MiB), E2E_L1_MEM (3072: all of L1's RAM below
+#        4 GiB, the fewest nested-TCG flakes in docs/running.md's A/B),
 #      E2E_L1_IMAGE (boot this L1 initramfs instead of the one built here),
 #      E2E_L1_ACCEL (tcg,thread=multi), E2E_L1_CPUS (2),
 #      E2E_L1_ARGS (more L1 kernel parameters; MODULE.PARAM=V reach insmod),
@@ -43,7 +44,7 @@ set +e
 BUILD=${BUILD:-build}
 QEMU=${QEMU:-qemu-system-x86_64}
 STALL_S=${E2E_STALL_S:-90}
-L1_MEM=${E2E_L1_MEM:-4096}
+L1_MEM=${E2E_L1_MEM:-3072}
 l2_vmm=vmm
 
 while [ $# -gt 0 ]; do

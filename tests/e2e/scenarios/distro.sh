@@ -59,6 +59,24 @@ gssh()
 		-o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR "root@$GUEST_IP" "$@"
 }
 
+# gssh, but a connection refused (ssh's 255) is tried again, up to 30
+# times 2 s apart: cloud-init restarts sshd while it configures password
+# logins, so a guest that answered once may refuse for a moment after.
+gssh_retry()
+{
+	local i=0 rc
+	while :; do
+		gssh "$@" 2> "$W/gssh_retry.err"
+		rc=$?
+		[ $rc -eq 255 ] && grep -q "Connection refused" "$W/gssh_retry.err" && [ $i -lt 30 ] ||
+			break
+		i=$((i + 1))
+		sleep 2
+	done
+	cat "$W/gssh_retry.err" >&2
+	return $rc
+}
+
 # distro__dhcp: udhcpd serving the tap, started again if it is not running.
 distro__dhcp()
 {
@@ -157,7 +175,7 @@ distro__boot()
 	done
 	ssh_ms=$(( $(e2e__uptime_ms) - t0 ))
 	echo "$P $tag: login prompt on ttyS0 after $(awk "BEGIN { printf \"%.1f\", $login_ms / 1000 }") s, ssh after $(awk "BEGIN { printf \"%.1f\", $ssh_ms / 1000 }") s (vhost $2, nested TCG)"
-	state=$(gssh 'timeout 300 systemctl is-system-running --wait' 2>&1)
+	state=$(gssh_retry 'timeout 300 systemctl is-system-running --wait' 2>&1)
 	echo "$P $tag: systemctl is-system-running: $state"
 	case $state in
 	running) ;;
