@@ -79,6 +79,10 @@ static size_t put_uint(char *buf, size_t pos, size_t len, unsigned long v)
 	return pos;
 }
 
+/* The ABI vmm was built for (SCMP_ARCH_* equals the AUDIT_ARCH_* value
+ * the kernel reports in si_arch); read once, outside the handler. */
+static uint32_t native_arch;
+
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
 	char line[200];
@@ -88,8 +92,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 
 	(void)sig;
 	(void)uc;
-	if (si->si_arch != SCMP_ARCH_X86_64)
-		name = "(not an x86-64 system call)";
+	if (si->si_arch != native_arch)
+		name = "(a system call of another ABI)";
 	/* The terminal first, so the line lands on a sane screen. */
 	if (env.tty_fd >= 0 && tty_saved)
 		ioctl(env.tty_fd, TCSETS, tty_saved);
@@ -117,8 +121,9 @@ static int prepare_handler(char *err, size_t errlen)
 
 	if (handler_ready)
 		return 0;
+	native_arch = seccomp_arch_native();
 	for (int nr = 0; nr < NAMES_MAX; nr++)
-		names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+		names[nr] = seccomp_syscall_resolve_num_arch(native_arch, nr);
 	sigfillset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		return util__fail(err, errlen, "seccomp: cannot handle SIGSYS: %s", strerror(errno));

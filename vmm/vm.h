@@ -19,7 +19,6 @@
 #include "vmm/privs.h"
 
 struct vcpu;
-struct uart8250;
 struct arch_vm;
 struct pci_host;
 struct net_tap;
