@@ -27,7 +27,7 @@ CORE_SRCS := vmm/log.c vmm/memory.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/loop.c \
              vmm/console.c vmm/cli.c vmm/util.c vmm/irq.c vmm/kvm_stats.c \
              vmm/control.c vmm/stats.c vmm/stats_parse.c vmm/bls.c vmm/diskboot.c \
              vmm/strbuf.c vmm/grubcfg.c vmm/grubcfg_words.c vmm/bootfs.c \
-             vmm/disks.c
+             vmm/disks.c vmm/iov.c
 # Least privilege: seccomp filters, --user, the disk-boot parser's child.
 CORE_SRCS += vmm/seccomp.c vmm/seccomp_rules.c vmm/privs.c vmm/parse_child.c \
              vmm/control_thread.c

@@ -12,6 +12,7 @@
 #include "devices/disk_lock.h"
 #include "devices/disk_raw.h"
 #include "devices/qcow2.h"
+#include "vmm/iov.h"
 
 struct disk *disk__alloc(const char *path, const char *format)
 {
@@ -164,26 +165,14 @@ ssize_t disk__pwrite(struct disk *d, const void *buf, size_t len, uint64_t off)
 
 /* ---- memory-backed, read-only --------------------------------------- */
 
-static size_t iov_total(const struct iovec *iov, int iovcnt)
-{
-	size_t t = 0;
-
-	for (int i = 0; i < iovcnt; i++)
-		t += iov[i].iov_len;
-	return t;
-}
-
 static ssize_t mem_preadv(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
 {
 	const uint8_t *buf = d->priv;
-	size_t total = iov_total(iov, iovcnt);
+	size_t total = iov__len(iov, iovcnt);
 
 	if (!disk__range_ok(d, off, total))
 		return -EINVAL;
-	for (int i = 0; i < iovcnt; i++) {
-		memcpy(iov[i].iov_base, buf + off, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
+	iov__from_buf(iov, iovcnt, 0, buf + off, total);
 	return (ssize_t)total;
 }
 

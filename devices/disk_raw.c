@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "devices/disk_raw.h"
+#include "vmm/iov.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
 
@@ -28,59 +29,27 @@ static struct disk_raw *raw(struct disk *d)
 	return d->priv;
 }
 
-/* Loop over short transfers; a read past the end of a file that shrank
- * under us reads as zeroes. */
+/* Loop over short transfers (iov__preadv_all, iov__pwritev_all); a read
+ * past the end of a file that shrank under us reads as zeroes. Those
+ * consume the iovecs they are given and the caller's are const: a copy. */
 static ssize_t raw_xfer(struct disk *d, const struct iovec *iov_in, int iovcnt, uint64_t off,
 			bool write)
 {
 	struct iovec iov[IOV_MAX];
-	size_t total = 0;
-	int i = 0;
+	size_t total;
+	int r;
 
 	if (iovcnt <= 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
 	memcpy(iov, iov_in, (size_t)iovcnt * sizeof(*iov));
-	for (int k = 0; k < iovcnt; k++)
-		total += iov[k].iov_len;
+	total = iov__len(iov, iovcnt);
 	if (!disk__range_ok(d, off, total))
 		return -EINVAL;
 	if (write && d->read_only)
 		return -EROFS;
-	while (i < iovcnt) {
-		ssize_t n;
-
-		if (iov[i].iov_len == 0) {
-			i++;
-			continue;
-		}
-		n = write ? pwritev(raw(d)->fd, &iov[i], iovcnt - i, (off_t)off)
-			  : preadv(raw(d)->fd, &iov[i], iovcnt - i, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			if (write)
-				return -EIO;
-			for (; i < iovcnt; i++)
-				memset(iov[i].iov_base, 0, iov[i].iov_len);
-			break;
-		}
-		off += (uint64_t)n;
-		while (n > 0 && i < iovcnt) {
-			if ((size_t)n >= iov[i].iov_len) {
-				n -= (ssize_t)iov[i].iov_len;
-				iov[i].iov_len = 0;
-				i++;
-			} else {
-				iov[i].iov_base = (char *)iov[i].iov_base + n;
-				iov[i].iov_len -= (size_t)n;
-				n = 0;
-			}
-		}
-	}
-	return (ssize_t)total;
+	r = write ? iov__pwritev_all(raw(d)->fd, iov, iovcnt, off, NULL)
+		  : iov__preadv_all(raw(d)->fd, iov, iovcnt, off);
+	return r < 0 ? r : (ssize_t)total;
 }
 
 static ssize_t raw_preadv(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
@@ -100,12 +69,11 @@ static ssize_t raw_preadv(struct disk *d, const struct iovec *iov, int iovcnt, u
 static int probe_guard(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)
 {
 	uint8_t head[DISK_PROBE_BYTES];
-	size_t total = 0, at = 0;
+	size_t total;
 
 	if (!d->probed || off >= sizeof(head))
 		return 0;
-	for (int i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
+	total = iov__len(iov, iovcnt);
 	if (!total)
 		return 0;
 	memset(head, 0, sizeof(head));
@@ -117,12 +85,7 @@ static int probe_guard(struct disk *d, const struct iovec *iov, int iovcnt, uint
 			return (int)n;
 	}
 	/* the write's bytes that land in [off, sizeof(head)) */
-	for (int i = 0; i < iovcnt && off + at < sizeof(head); i++) {
-		size_t n = MIN(iov[i].iov_len, sizeof(head) - (size_t)(off + at));
-
-		memcpy(head + off + at, iov[i].iov_base, n);
-		at += iov[i].iov_len;
-	}
+	iov__to_buf(iov, iovcnt, 0, head + off, sizeof(head) - (size_t)off);
 	if (disk__probe(head, sizeof(head)) == DISK_FORMAT_RAW)
 		return 0;
 	__atomic_fetch_add(&d->refused_writes, 1, __ATOMIC_RELAXED);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "devices/qcow2_priv.h"
+#include "vmm/iov.h"
 
 /* ---- file I/O -------------------------------------------------------- */
 
@@ -22,46 +23,19 @@ static void note_end(struct qcow2 *s, uint64_t end)
 		s->end_cluster = end;
 }
 
-/* Transfer all of iov (which it consumes) at 'off'. */
+/* Transfer all of iov (which it consumes) at 'off'. A write moves the
+ * file's end past what reached the file, even when it fails half-way. */
 static int xfer(struct qcow2 *s, struct iovec *iov, int n, uint64_t off, bool write)
 {
-	int i = 0;
+	size_t done;
+	int r;
 
-	while (i < n) {
-		ssize_t r;
-
-		if (!iov[i].iov_len) {
-			i++;
-			continue;
-		}
-		r = write ? pwritev(s->fd, iov + i, n - i, (off_t)off)
-			  : preadv(s->fd, iov + i, n - i, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0) {
-			if (write)
-				return -EIO;
-			for (; i < n; i++)
-				memset(iov[i].iov_base, 0, iov[i].iov_len);
-			break;
-		}
-		if (write)
-			note_end(s, off + (uint64_t)r);
-		off += (uint64_t)r;
-		while (r > 0) {
-			size_t k = (size_t)r < iov[i].iov_len ? (size_t)r : iov[i].iov_len;
-
-			iov[i].iov_base = (char *)iov[i].iov_base + k;
-			iov[i].iov_len -= k;
-			r -= (ssize_t)k;
-			if (!iov[i].iov_len)
-				i++;
-		}
-	}
-	return 0;
+	if (!write)
+		return iov__preadv_all(s->fd, iov, n, off);
+	r = iov__pwritev_all(s->fd, iov, n, off, &done);
+	if (done)
+		note_end(s, off + done);
+	return r;
 }
 
 int qcow2__pread(struct qcow2 *s, void *buf, size_t len, uint64_t off)
@@ -92,45 +66,10 @@ struct req {
 	struct iovec *tmp;      /* cnt slots */
 };
 
+/* The request's bytes [pos, pos + len) as iovecs in q->tmp. */
 static int piece(const struct req *q, size_t pos, size_t len)
 {
-	int n = 0;
-
-	for (int i = 0; i < q->cnt && len; i++) {
-		size_t l = q->iov[i].iov_len;
-
-		if (pos >= l) {
-			pos -= l;
-			continue;
-		}
-		q->tmp[n].iov_base = (char *)q->iov[i].iov_base + pos;
-		q->tmp[n].iov_len = l - pos < len ? l - pos : len;
-		len -= q->tmp[n].iov_len;
-		pos = 0;
-		n++;
-	}
-	return n;
-}
-
-static void piece_copy(const struct req *q, size_t pos, size_t len, uint8_t *buf, bool to_iov)
-{
-	int n = piece(q, pos, len);
-
-	for (int i = 0; i < n; i++) {
-		if (to_iov)
-			memcpy(q->tmp[i].iov_base, buf, q->tmp[i].iov_len);
-		else
-			memcpy(buf, q->tmp[i].iov_base, q->tmp[i].iov_len);
-		buf += q->tmp[i].iov_len;
-	}
-}
-
-static void piece_zero(const struct req *q, size_t pos, size_t len)
-{
-	int n = piece(q, pos, len);
-
-	for (int i = 0; i < n; i++)
-		memset(q->tmp[i].iov_base, 0, q->tmp[i].iov_len);
+	return iov__slice(q->iov, q->cnt, pos, len, q->tmp);
 }
 
 /* ---- reads ----------------------------------------------------------- */
@@ -148,7 +87,7 @@ static int read_backing(struct qcow2 *s, uint64_t vaddr, const struct req *q, si
 		if (r < 0)
 			return (int)r;
 	}
-	piece_zero(q, pos + n, len - n);
+	iov__zero(q->iov, q->cnt, pos + n, len - n);
 	return 0;
 }
 
@@ -169,12 +108,12 @@ static int read_piece(struct qcow2 *s, uint64_t vaddr, uint64_t entry, const str
 		return read_backing(s, vaddr, q, pos, len);
 	case QCOW2_ZERO_PLAIN:
 	case QCOW2_ZERO_ALLOC:
-		piece_zero(q, pos, len);
+		iov__zero(q->iov, q->cnt, pos, len);
 		return 0;
 	case QCOW2_COMPRESSED:
 		r = qcow2__read_compressed(s, entry, &z);
 		if (r == 0)
-			piece_copy(q, pos, len, (uint8_t *)z + in, true);
+			iov__from_buf(q->iov, q->cnt, pos, z + in, len);
 		return r;
 	default:
 		return xfer(s, q->tmp, piece(q, pos, len), host + in, false);
@@ -234,7 +173,7 @@ static int write_piece(struct qcow2 *s, uint64_t vaddr, const struct req *q, siz
 		else
 			r = old_cluster(s, vbase, entry);
 		if (r == 0) {
-			piece_copy(q, pos, len, s->cbuf + in, false);
+			iov__to_buf(q->iov, q->cnt, pos, s->cbuf + in, len);
 			r = qcow2__pwrite(s, s->cbuf, cs, target);
 		}
 	}
@@ -248,15 +187,6 @@ static int write_piece(struct qcow2 *s, uint64_t vaddr, const struct req *q, siz
 
 /* ---- the ops ---------------------------------------------------------- */
 
-static size_t iov_total(const struct iovec *iov, int cnt)
-{
-	size_t t = 0;
-
-	for (int i = 0; i < cnt; i++)
-		t += iov[i].iov_len;
-	return t;
-}
-
 static ssize_t rw(struct disk *d, const struct iovec *iov, int cnt, uint64_t off, bool write)
 {
 	struct qcow2 *s = d->priv;
@@ -266,7 +196,7 @@ static ssize_t rw(struct disk *d, const struct iovec *iov, int cnt, uint64_t off
 
 	if (cnt <= 0 || cnt > IOV_MAX)
 		return cnt == 0 ? 0 : -EINVAL;
-	total = iov_total(iov, cnt);
+	total = iov__len(iov, cnt);
 	if (!disk__range_ok(d, off, total))
 		return -EINVAL;
 	if (write && d->read_only)

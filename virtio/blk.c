@@ -29,6 +29,7 @@
 
 #include "devices/disk.h"
 #include "virtio/blk.h"
+#include "vmm/iov.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
 #include "vmm/util.h"
@@ -104,27 +105,6 @@ static void blk_violation(struct blk_dev *bd, const char *why)
 	virtio_dev__needs_reset(&bd->vdev, why);
 }
 
-/* ---- iovec helpers ------------------------------------------------------ */
-
-/* Copy between the start of an iovec array and buf (to_iov: into the
- * iovecs); returns the bytes copied (fewer when the iovecs end first). */
-static size_t iov_copy(const struct iovec *iov, unsigned int cnt, void *buf, size_t len,
-		       bool to_iov)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < cnt && done < len; i++) {
-		size_t n = MIN(iov[i].iov_len, len - done);
-
-		if (to_iov)
-			memcpy(iov[i].iov_base, (uint8_t *)buf + done, n);
-		else
-			memcpy((uint8_t *)buf + done, iov[i].iov_base, n);
-		done += n;
-	}
-	return done;
-}
-
 /* ---- parsing (worker, under vdev->lock) -------------------------------- */
 
 /* Turn a popped chain into r. 0: done; 1: the pool is too full for it
@@ -135,7 +115,7 @@ static int req_parse(struct blk_dev *bd, const struct vq_chain *ch, struct blk_r
 	struct virtio_blk_outhdr hdr;
 	const struct iovec *last;
 	struct iovec *dst = &bd->pool[bd->npool];
-	unsigned int n = 0;
+	int n;
 
 	if (ch->in_len < 1 || ch->out_len < BLK_HDR_LEN) {
 		*why = ch->in_len < 1 ? "request without a device-writable status byte" :
@@ -144,7 +124,7 @@ static int req_parse(struct blk_dev *bd, const struct vq_chain *ch, struct blk_r
 	}
 	if (ch->out_num + ch->in_num > BLK_POOL_IOV - bd->npool)
 		return 1;
-	iov_copy(ch->iov, ch->out_num, &hdr, sizeof(hdr), false);
+	iov__to_buf(ch->iov, (int)ch->out_num, 0, &hdr, sizeof(hdr));
 	r->head = ch->head;
 	r->type = le32toh(hdr.type);
 	r->sector = le64toh(hdr.sector);
@@ -154,29 +134,16 @@ static int req_parse(struct blk_dev *bd, const struct vq_chain *ch, struct blk_r
 
 	if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_GET_ID) {
 		/* The writable part minus the status byte. */
-		for (unsigned int i = ch->out_num; i < ch->out_num + ch->in_num; i++)
-			dst[n++] = ch->iov[i];
-		if (--dst[n - 1].iov_len == 0)
-			n--;
 		r->data_len = ch->in_len - 1;
+		n = iov__slice(&ch->iov[ch->out_num], (int)ch->in_num, 0, r->data_len, dst);
 	} else {
 		/* The readable part after the header. */
-		size_t skip = BLK_HDR_LEN;
-
-		for (unsigned int i = 0; i < ch->out_num; i++) {
-			if (skip >= ch->iov[i].iov_len) {
-				skip -= ch->iov[i].iov_len;
-				continue;
-			}
-			dst[n].iov_base = (uint8_t *)ch->iov[i].iov_base + skip;
-			dst[n++].iov_len = ch->iov[i].iov_len - skip;
-			skip = 0;
-		}
 		r->data_len = ch->out_len - BLK_HDR_LEN;
+		n = iov__slice(ch->iov, (int)ch->out_num, BLK_HDR_LEN, r->data_len, dst);
 	}
 	r->iov_first = bd->npool;
-	r->iov_cnt = n;
-	bd->npool += n;
+	r->iov_cnt = (unsigned int)n;
+	bd->npool += (unsigned int)n;
 	return 0;
 }
 
@@ -245,7 +212,7 @@ static uint8_t do_dwz(struct blk_dev *bd, struct blk_req *r)
 		return VIRTIO_BLK_S_UNSUPP;
 	if (!r->data_len || r->data_len % sizeof(seg[0]) || nseg > BLK_DWZ_MAX_SEG)
 		return VIRTIO_BLK_S_IOERR;
-	iov_copy(&bd->pool[r->iov_first], r->iov_cnt, seg, r->data_len, false);
+	iov__to_buf(&bd->pool[r->iov_first], (int)r->iov_cnt, 0, seg, r->data_len);
 	for (unsigned int i = 0; i < nseg; i++) {
 		uint32_t flags = le32toh(seg[i].flags);
 		uint32_t nsect = le32toh(seg[i].num_sectors);
@@ -292,8 +259,8 @@ static void req_run(struct blk_dev *bd, struct blk_req *r)
 	case VIRTIO_BLK_T_GET_ID:   /* NUL-padded; no NUL at 20 characters */
 		count(&bd->stats.get_ids, 1);
 		memcpy(id, bd->disk->serial, strnlen(bd->disk->serial, sizeof(id)));
-		r->used_len += (uint32_t)iov_copy(&bd->pool[r->iov_first], r->iov_cnt, id,
-						  MIN(sizeof(id), r->data_len), true);
+		r->used_len += (uint32_t)iov__from_buf(&bd->pool[r->iov_first], (int)r->iov_cnt, 0,
+						       id, MIN(sizeof(id), r->data_len));
 		st = VIRTIO_BLK_S_OK;
 		break;
 	case VIRTIO_BLK_T_DISCARD:

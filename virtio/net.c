@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "virtio/net_priv.h"
+#include "vmm/iov.h"
 #include "vmm/log.h"
 #include "vmm/loop.h"
 #include "vmm/util.h"
@@ -244,7 +245,7 @@ static void rx_deliver(struct net_dev *nd, size_t n)
 		net__count(&nd->stats.rx_dropped, 1);   /* runt or truncated */
 		return;
 	}
-	net__iov_to_buf(nd->rx_iov, nd->rx_niov, NET_HDR_LEN, dst, sizeof(dst));
+	iov__to_buf(nd->rx_iov, (int)nd->rx_niov, NET_HDR_LEN, dst, sizeof(dst));
 	if (!net_ctrl__accept(nd, dst)) {
 		net__count(&nd->stats.rx_filtered, 1);
 		return;
@@ -257,9 +258,9 @@ static void rx_deliver(struct net_dev *nd, size_t n)
 		left -= len;
 	}
 	nbuf = htole16((uint16_t)k);
-	net__buf_to_iov(nd->rx_iov, nd->rx_held[0].iov_cnt,
-			offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
-			&nbuf, sizeof(nbuf));
+	iov__from_buf(nd->rx_iov, (int)nd->rx_held[0].iov_cnt,
+		      offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
+		      &nbuf, sizeof(nbuf));
 	left = n;
 	for (unsigned int i = 0; i < k; i++) {
 		uint32_t len = left < nd->rx_held[i].cap ? (uint32_t)left : nd->rx_held[i].cap;

@@ -15,45 +15,8 @@
 #include <string.h>
 
 #include "virtio/net_priv.h"
+#include "vmm/iov.h"
 #include "vmm/log.h"
-
-/* Copy between bytes [off, off + len) of an iovec array and a flat buffer,
- * in the direction 'to_iov' says; stops where the iovecs end. */
-static size_t iov_copy(const struct iovec *iov, unsigned int cnt, size_t off,
-		       uint8_t *buf, size_t len, bool to_iov)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < cnt && done < len; i++) {
-		uint8_t *p;
-		size_t n;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		p = (uint8_t *)iov[i].iov_base + off;
-		memcpy(to_iov ? p : buf + done, to_iov ? buf + done : p, n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
-size_t net__iov_to_buf(const struct iovec *iov, unsigned int cnt, size_t off,
-		       void *buf, size_t len)
-{
-	return iov_copy(iov, cnt, off, buf, len, false);
-}
-
-size_t net__buf_to_iov(const struct iovec *iov, unsigned int cnt, size_t off,
-		       const void *buf, size_t len)
-{
-	return iov_copy(iov, cnt, off, (uint8_t *)buf, len, true);
-}
 
 void net_ctrl__reset(struct net_dev *nd)
 {
@@ -73,7 +36,7 @@ static bool cur_read(struct cursor *c, void *buf, size_t len)
 {
 	if (len > c->left)
 		return false;
-	net__iov_to_buf(c->iov, c->cnt, c->off, buf, len);
+	iov__to_buf(c->iov, (int)c->cnt, c->off, buf, len);
 	c->off += len;
 	c->left -= len;
 	return true;

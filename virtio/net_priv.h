@@ -68,13 +68,6 @@ static inline void net__count(uint64_t *c, uint64_t v)
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }
 
-/* Copy between a flat buffer and bytes [off, off + len) of an iovec
- * array; returns the bytes copied (fewer when the iovecs end first). */
-size_t net__iov_to_buf(const struct iovec *iov, unsigned int cnt, size_t off,
-		       void *buf, size_t len);
-size_t net__buf_to_iov(const struct iovec *iov, unsigned int cnt, size_t off,
-		       const void *buf, size_t len);
-
 /* A guest protocol violation: stop the datapath, ask for a reset. */
 void net__violation(struct net_dev *nd, const char *why);
 /* Interrupt for queue q if the driver wants one; counts it. */

@@ -22,7 +22,6 @@ int util__read_file(const char *path, uint8_t **buf, size_t *len, size_t limit)
 {
 	struct stat st;
 	uint8_t *p;
-	size_t off = 0;
 	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -45,23 +44,32 @@ int util__read_file(const char *path, uint8_t **buf, size_t *len, size_t limit)
 		err = -ENOMEM;
 		goto out;
 	}
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + off, (size_t)st.st_size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			free(p);
-			goto out;
-		}
-		off += (size_t)n;
+	err = util__read_all(fd, p, (size_t)st.st_size);
+	if (err < 0) {
+		free(p);
+		goto out;
 	}
 	*buf = p;
-	*len = off;
-	err = 0;
+	*len = (size_t)st.st_size;
 out:
 	close(fd);
 	return err;
+}
+
+int util__read_all(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 int util__write_all(int fd, const void *buf, size_t len)

@@ -22,7 +22,15 @@ uint64_t util__now_ns(void);
  * 'limit' bounds the size (-EFBIG beyond it). */
 int util__read_file(const char *path, uint8_t **buf, size_t *len, size_t limit);
 
-/* write()/read() the whole buffer, retrying on EINTR and short counts. */
+/* read()/write() exactly len bytes, again after EINTR and after short
+ * counts (a pipe, socket or terminal moves what it has; a signal may
+ * stop a transfer early). 0 when all of it moved, else -errno of the
+ * failing call, part of the buffer maybe moved. util__read_all: end of
+ * file before len bytes is -EIO (what was read stays in buf). A
+ * non-blocking fd with nothing ready fails with -EAGAIN: nothing here
+ * waits for it. The positional, vectored kind for disk images is
+ * iov__preadv_all/iov__pwritev_all (vmm/iov.h). */
+int util__read_all(int fd, void *buf, size_t len);
 int util__write_all(int fd, const void *buf, size_t len);
 
 /* printf a one-line reason into err (which may be NULL or zero-sized) and
