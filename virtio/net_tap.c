@@ -15,7 +15,6 @@
 #include "virtio/pci.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
-#include "vmm/vm.h"
 
 static ssize_t tap_tx(void *b, const struct iovec *iov, int iovcnt)
 {
@@ -91,7 +90,7 @@ static int tap_start(void *b, struct virtio_dev *vdev, uint64_t features)
 			.call_fd = call,
 		};
 	}
-	if (vhost_net__start(&nt->vhost, features, &nt->vm->mem, q, NR_DATA_QUEUES,
+	if (vhost_net__start(&nt->vhost, features, nt->svc.mem, q, NR_DATA_QUEUES,
 			     nt->tap.fd, err, sizeof(err)) < 0) {
 		pr_guest_err("eth%d: %s", nt->index, err);
 		attach_back(vdev, NR_DATA_QUEUES);
@@ -173,7 +172,8 @@ static enum net_datapath datapath(struct net_tap *nt)
 	return __atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED) ? NET_DP_VHOST : NET_DP_USERSPACE;
 }
 
-struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int index)
+struct net_tap *net_tap__create(const struct vm_services *svc, const struct net_config *cfg,
+				int index)
 {
 	struct net_tap *nt = calloc(1, sizeof(*nt));
 	struct net_dev_config dcfg;
@@ -181,7 +181,7 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
 
 	if (!nt)
 		return NULL;
-	nt->vm = vm;
+	nt->svc = *svc;
 	nt->index = index;
 	nt->tap.fd = -1;
 	nt->vhost.fd = -1;
@@ -220,7 +220,7 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
 	dcfg = (struct net_dev_config){
 		.backend = &tap_backend_ops,
 		.backend_priv = nt,
-		.loop = &vm->loop,
+		.loop = svc->loop,
 		/* The guest must not negotiate a ring feature vhost lacks. */
 		.extra_feature_mask = nt->use_vhost ? vhost_net__offer_mask(nt->vhost.features) : 0,
 	};
@@ -228,7 +228,7 @@ struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int
 	nt->dev = net_dev__create(&dcfg);
 	if (!nt->dev)
 		goto fail;
-	nt->pci = virtio_pci__create(vm, vm->pci, net_dev__virtio(nt->dev));
+	nt->pci = virtio_pci__create(svc, net_dev__virtio(nt->dev));
 	if (!nt->pci)
 		goto fail;
 	pr_info("eth%d: virtio-net %02x:%02x:%02x:%02x:%02x:%02x on tap %s (%s, %s datapath)",

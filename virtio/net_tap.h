@@ -14,13 +14,13 @@
 #include "devices/tap.h"
 #include "virtio/net_dpcount.h"
 #include "virtio/vhost_net.h"
+#include "vmm/services.h"
 
-struct vm;
 struct net_dev;
 struct virtio_pci;
 
 struct net_tap {
-	struct vm *vm;
+	struct vm_services svc;   /* what the NIC may use of the VM */
 	int index;                /* ethN in messages */
 	struct tap tap;
 	struct net_dev *dev;
@@ -44,7 +44,8 @@ int net_tap__check_vhost(struct net_config *cfg, int index);
 /* Open or create the tap, configure the host side, and put the NIC on
  * the guest's PCI bus. NULL on failure, with one line printed; nothing
  * is left behind on the host. */
-struct net_tap *net_tap__create(struct vm *vm, const struct net_config *cfg, int index);
+struct net_tap *net_tap__create(const struct vm_services *svc, const struct net_config *cfg,
+				int index);
 /* vmm is about to drop root (--user USER): what it did to the host must
  * come undone without CAP_NET_ADMIN. A tap it created does (the kernel
  * removes it at close); a reused tap it changed (address, bridge, link

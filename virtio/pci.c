@@ -24,7 +24,7 @@
 #include "virtio/pci_priv.h"
 #include "vmm/irq.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
+#include "vmm/loop.h"
 
 /* ---- interrupts --------------------------------------------------------- */
 
@@ -86,7 +86,7 @@ static int transport_queue_detach(struct virtio_dev *vdev, int q, int *kick_fd, 
 	if (vq->vector == VIRTIO_MSI_NO_VECTOR || (int)vq->vector >= vp->nr_vectors ||
 	    !msix__enabled(vp->msix) || !kick_addr)
 		return -1;
-	if (!vq->detached && loop__del(&vp->vm->loop, vq->kick_fd) < 0)
+	if (!vq->detached && loop__del(vp->svc.loop, vq->kick_fd) < 0)
 		return -1;
 	vq->detached = true;
 	*kick_fd = vq->kick_fd;
@@ -101,7 +101,7 @@ static void transport_queue_attach(struct virtio_dev *vdev, int q)
 
 	if (!vq->detached)
 		return;
-	if (loop__add(&vp->vm->loop, vq->kick_fd, EPOLLIN, queue_kick, vq) == 0)
+	if (loop__add(vp->svc.loop, vq->kick_fd, EPOLLIN, queue_kick, vq) == 0)
 		vq->detached = false;
 }
 
@@ -127,14 +127,14 @@ static void msix_vector_changed(void *opaque, unsigned vector, uint64_t addr,
 		/* Unbind the irqfd: writes to it (vhost's, which bypass the
 		 * MSI-X model) now only count up in the eventfd, which is
 		 * the pending bit; binding it again on unmask injects them. */
-		if (v->routed && irq__irqfd(vp->vm, v->fd, v->gsi, false) == 0)
+		if (v->routed && vp->svc.irq->irqfd(vp->svc.irq_opaque, v->fd, v->gsi, false) == 0)
 			v->routed = false;
 		return;
 	}
-	if (irq__set_msi(vp->vm, v->gsi, &(struct msi_msg){ addr, data,
+	if (vp->svc.irq->set_msi(vp->svc.irq_opaque, v->gsi, &(struct msi_msg){ addr, data,
 						     pci__requester_id(&vp->pci) }) < 0)
 		return;
-	if (!v->routed && irq__irqfd(vp->vm, v->fd, v->gsi, true) == 0)
+	if (!v->routed && vp->svc.irq->irqfd(vp->svc.irq_opaque, v->fd, v->gsi, true) == 0)
 		v->routed = true;
 }
 
@@ -146,7 +146,7 @@ static void msix_deliver(void *opaque, unsigned vector, uint64_t addr, uint32_t 
 	if ((int)vector < vp->nr_vectors && vp->vec[vector].routed &&
 	    write(vp->vec[vector].fd, &one, sizeof(one)) == sizeof(one))
 		return;
-	irq__signal_msi(vp->vm, &(struct msi_msg){ addr, data, pci__requester_id(&vp->pci) });
+	vp->svc.irq->signal_msi(vp->svc.irq_opaque, &(struct msi_msg){ addr, data, pci__requester_id(&vp->pci) });
 }
 
 static const struct msix_ops vpci_msix_ops = {
@@ -185,9 +185,9 @@ static void kick_place(struct virtio_pci *vp, struct vpci_queue *q, uint64_t bar
 	if (q->kick_fd < 0 || q->kick_addr == addr)
 		return;
 	if (q->kick_addr)
-		irq__ioeventfd(vp->vm, q->kick_fd, q->kick_addr, 2, false, false);
+		vp->svc.irq->ioeventfd(vp->svc.irq_opaque, q->kick_fd, q->kick_addr, 2, false, false);
 	q->kick_addr = 0;
-	if (addr && irq__ioeventfd(vp->vm, q->kick_fd, addr, 2, false, true) == 0)
+	if (addr && vp->svc.irq->ioeventfd(vp->svc.irq_opaque, q->kick_fd, addr, 2, false, true) == 0)
 		q->kick_addr = addr;
 }
 
@@ -366,28 +366,27 @@ static int setup_events(struct virtio_pci *vp)
 {
 	for (int i = 0; i < vp->nr_vectors; i++) {
 		vp->vec[i].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (vp->vec[i].fd < 0 || irq__alloc_msi_gsi(vp->vm, &vp->vec[i].gsi) < 0)
+		if (vp->vec[i].fd < 0 || vp->svc.irq->alloc_msi_gsi(vp->svc.irq_opaque, &vp->vec[i].gsi) < 0)
 			return -1;
 	}
 	for (int i = 0; i < vp->vdev->nr_queues; i++) {
 		struct vpci_queue *q = &vp->q[i];
 
 		q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (q->kick_fd < 0 || loop__add(&vp->vm->loop, q->kick_fd, EPOLLIN, queue_kick, q) < 0)
+		if (q->kick_fd < 0 || loop__add(vp->svc.loop, q->kick_fd, EPOLLIN, queue_kick, q) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-struct virtio_pci *virtio_pci__create(struct vm *vm, struct pci_host *host,
-				      struct virtio_dev *vdev)
+struct virtio_pci *virtio_pci__create(const struct vm_services *svc, struct virtio_dev *vdev)
 {
 	struct virtio_pci *vp = calloc(1, sizeof(*vp));
 	int slot;
 
 	if (!vp)
 		return NULL;
-	vp->vm = vm;
+	vp->svc = *svc;
 	vp->vdev = vdev;
 	vp->nr_vectors = vdev->nr_queues + 1;
 	pthread_mutex_init(&vp->kick_lock, NULL);
@@ -409,7 +408,7 @@ struct virtio_pci *virtio_pci__create(struct vm *vm, struct pci_host *host,
 	pthread_mutex_unlock(&vdev->lock);
 	/* Mapping BAR 0 assigns the doorbells (vpci_bar_map): kicks go
 	 * straight to the I/O thread from the start. */
-	slot = pci__register_device(host, &vp->pci);
+	slot = pci__register_device(svc->pci, &vp->pci);
 	if (slot < 0) {
 		pr_err("%s: no room on the PCI bus", vdev->name);
 		goto fail;
@@ -435,16 +434,16 @@ void virtio_pci__free(struct virtio_pci *vp)
 		if (q->kick_fd < 0)
 			continue;
 		if (q->kick_addr)
-			irq__ioeventfd(vp->vm, q->kick_fd, q->kick_addr, 2, false, false);
+			vp->svc.irq->ioeventfd(vp->svc.irq_opaque, q->kick_fd, q->kick_addr, 2, false, false);
 		if (!q->detached)
-			loop__del(&vp->vm->loop, q->kick_fd);
+			loop__del(vp->svc.loop, q->kick_fd);
 		close(q->kick_fd);
 	}
 	for (int i = 0; i <= VIRTIO_MAX_QUEUES; i++) {
 		if (vp->vec[i].fd < 0)
 			continue;
 		if (vp->vec[i].routed)
-			irq__irqfd(vp->vm, vp->vec[i].fd, vp->vec[i].gsi, false);
+			vp->svc.irq->irqfd(vp->svc.irq_opaque, vp->vec[i].fd, vp->vec[i].gsi, false);
 		close(vp->vec[i].fd);
 	}
 	msix__free(vp->msix);

@@ -17,13 +17,12 @@
 #include "devices/pci.h"
 #include "virtio/virtio.h"
 
-struct vm;
 struct virtio_pci;
+struct vm_services;
 
-/* Wrap 'vdev' in a virtio-pci function on 'host'. NULL on failure
- * (reason printed). */
-struct virtio_pci *virtio_pci__create(struct vm *vm, struct pci_host *host,
-				      struct virtio_dev *vdev);
+/* Wrap 'vdev' in a virtio-pci function on svc->pci, using only the
+ * services in 'svc' (copied). NULL on failure (reason printed). */
+struct virtio_pci *virtio_pci__create(const struct vm_services *svc, struct virtio_dev *vdev);
 void virtio_pci__free(struct virtio_pci *vp);
 struct pci_device *virtio_pci__pci_device(struct virtio_pci *vp);
 

@@ -10,7 +10,6 @@
 
 #include "virtio/pci_priv.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 void virtio_pci_common__reset(struct virtio_pci *vp)
 {
@@ -77,7 +76,7 @@ static void queue_enable(struct virtio_pci *vp, struct vpci_queue *q)
 	if (q->enabled)
 		return;
 	if (q->size == 0 || q->size > vdev->queue_max_size ||
-	    virtqueue__enable(vq, &vp->vm->mem, q->size, q->desc, q->avail, q->used,
+	    virtqueue__enable(vq, vp->svc.mem, q->size, q->desc, q->avail, q->used,
 			      virtio_dev__has(vdev, VIRTIO_RING_F_EVENT_IDX),
 			      virtio_dev__has(vdev, VIRTIO_RING_F_INDIRECT_DESC)) < 0) {
 		virtio_dev__needs_reset(vdev, q->size > vdev->queue_max_size ?

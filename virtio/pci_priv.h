@@ -10,6 +10,7 @@
 
 #include "devices/pci.h"
 #include "virtio/virtio.h"
+#include "vmm/services.h"
 
 #define VPCI_VENDOR          0x1af4
 #define VPCI_DEVICE_BASE     0x1040   /* + virtio device id: modern-only */
@@ -50,7 +51,7 @@ struct vpci_vector {
 };
 
 struct virtio_pci {
-	struct vm *vm;
+	struct vm_services svc;    /* memory, loop, PCI host, interrupts */
 	struct virtio_dev *vdev;
 	struct pci_device pci;
 	struct msix *msix;

@@ -21,7 +21,6 @@
 #include "vmm/log.h"
 #include "vmm/parse_child.h"
 #include "vmm/privs.h"
-#include "vmm/vm.h"
 
 static int open_seed(struct vm_disks *dk, const struct vm_config *cfg)
 {
@@ -145,7 +144,7 @@ int disks__open(struct vm_disks *dk, struct vm_config *cfg, const struct privs *
 	return r;
 }
 
-int disks__attach(struct vm_disks *dk, struct vm *vm)
+int disks__attach(struct vm_disks *dk, const struct vm_services *svc)
 {
 	for (int i = 0; i < dk->nr; i++) {
 		struct blk_dev_config c = { .disk = dk->disk[i] };
@@ -153,7 +152,7 @@ int disks__attach(struct vm_disks *dk, struct vm *vm)
 		dk->blk[i] = blk_dev__create(&c);
 		if (!dk->blk[i])
 			return -1;
-		dk->pci[i] = virtio_pci__create(vm, vm->pci, blk_dev__virtio(dk->blk[i]));
+		dk->pci[i] = virtio_pci__create(svc, blk_dev__virtio(dk->blk[i]));
 		if (!dk->pci[i])
 			return -1;
 		pr_debug("vd%c: %s (%s%s, %llu MiB)", 'a' + i, dk->disk[i]->path,

@@ -10,7 +10,7 @@
 #include "vmm/cli.h"
 #include "vmm/diskboot.h"
 
-struct vm;
+struct vm_services;
 struct disk;
 struct blk_dev;
 struct virtio_pci;
@@ -37,7 +37,7 @@ struct vm_disks {
  * line printed. */
 int disks__open(struct vm_disks *dk, struct vm_config *cfg, const struct privs *privs);
 /* Put each disk on the guest's PCI bus (after the PCI host exists). */
-int disks__attach(struct vm_disks *dk, struct vm *vm);
+int disks__attach(struct vm_disks *dk, const struct vm_services *svc);
 /* Before the guest runs: start every disk's worker thread (each loads
  * its own seccomp filter). 0 or -1 with the reason printed. */
 int disks__start(struct vm_disks *dk);

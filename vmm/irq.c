@@ -157,3 +157,36 @@ int irq__ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
 	}
 	return 0;
 }
+
+static int kvm_alloc_msi_gsi(void *vm, uint32_t *gsi)
+{
+	return irq__alloc_msi_gsi(vm, gsi);
+}
+
+static int kvm_set_msi(void *vm, uint32_t gsi, const struct msi_msg *m)
+{
+	return irq__set_msi(vm, gsi, m);
+}
+
+static int kvm_signal_msi(void *vm, const struct msi_msg *m)
+{
+	return irq__signal_msi(vm, m);
+}
+
+static int kvm_irqfd(void *vm, int fd, uint32_t gsi, bool assign)
+{
+	return irq__irqfd(vm, fd, gsi, assign);
+}
+
+static int kvm_ioeventfd(void *vm, int fd, uint64_t addr, uint32_t len, bool pio, bool assign)
+{
+	return irq__ioeventfd(vm, fd, addr, len, pio, assign);
+}
+
+const struct irq_ops irq__kvm_ops = {
+	.alloc_msi_gsi = kvm_alloc_msi_gsi,
+	.set_msi = kvm_set_msi,
+	.signal_msi = kvm_signal_msi,
+	.irqfd = kvm_irqfd,
+	.ioeventfd = kvm_ioeventfd,
+};

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/services.h"
+
 struct vm;
 
 #define IRQ_MAX_ROUTES 1024
@@ -53,6 +55,10 @@ int irq__irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign);
 /* Bind / unbind an eventfd to a guest write of 'len' bytes at 'addr'
  * (KVM_IOEVENTFD), port I/O or MMIO, any value written. */
 int irq__ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio, bool assign);
+
+/* The functions above as a device's interrupt services (vmm/services.h),
+ * opaque being the struct vm. */
+extern const struct irq_ops irq__kvm_ops;
 
 /* arch: append the wired routes; return how many (or -1). */
 int arch__irq_default_routes(struct kvm_irq_routing_entry *e, int max, uint32_t *next_gsi);

@@ -358,14 +358,18 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	if (setup_memory(vm) < 0 || arch__vm_init(vm) < 0 || irq__init(vm) < 0 ||
 	    arch__devices_init(vm) < 0)
 		return -1;
+	vm->svc = (struct vm_services){
+		.mem = &vm->mem, .loop = &vm->loop, .pci = vm->pci,
+		.irq = &irq__kvm_ops, .irq_opaque = vm,
+	};
 	for (int i = 0; i < cfg->nr_nics; i++) {
-		vm->nic[i] = net_tap__create(vm, &vm->nic_cfg[i], i);
+		vm->nic[i] = net_tap__create(&vm->svc, &vm->nic_cfg[i], i);
 		if (!vm->nic[i])
 			return -1;
 		if (vm->privs.drop && net_tap__for_user(vm->nic[i], vm->privs.name) < 0)
 			return -1;
 	}
-	if (disks__attach(&vm->disks, vm) < 0)
+	if (disks__attach(&vm->disks, &vm->svc) < 0)
 		return -1;
 	vm->vcpu = calloc((size_t)cfg->nr_cpus, sizeof(*vm->vcpu));
 	if (!vm->vcpu)

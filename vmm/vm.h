@@ -42,6 +42,9 @@ struct vm {
 	struct vcpu **vcpu;
 	struct arch_vm *arch;       /* arch-private state (irqchip, tables) */
 	struct pci_host *pci;       /* PCI bus 0 (made by the arch) */
+	/* What devices get instead of this struct (vmm/services.h): set
+	 * once the PCI host exists, before any NIC or disk. */
+	struct vm_services svc;
 	struct net_tap *nic[VMM_MAX_NICS];
 	struct net_config nic_cfg[VMM_MAX_NICS];  /* cfg->nic, datapath resolved */
 	struct vm_disks disks;      /* --disk images and the cloud-init seed */

@@ -157,7 +157,7 @@ static bool powered_off;
 
 /* ---- fake KVM (vmm/irq.h) --------------------------------------------------- */
 
-int irq__alloc_msi_gsi(struct vm *v, uint32_t *gsi)
+static int fake_alloc_msi_gsi(void *opaque, uint32_t *gsi)
 {
 	FUZZ_CHECK(K.next_gsi < MAX_GSI, "%u MSI GSIs", K.next_gsi + 1);
 	*gsi = GSI_BASE + K.next_gsi++;
@@ -177,7 +177,7 @@ static void check_devid(const struct msi_msg *m)
 		   "MSI device id 0x%x", m->devid);
 }
 
-int irq__set_msi(struct vm *v, uint32_t gsi, const struct msi_msg *m)
+static int fake_set_msi(void *opaque, uint32_t gsi, const struct msi_msg *m)
 {
 	unsigned s = gsi_slot(gsi);
 
@@ -188,7 +188,7 @@ int irq__set_msi(struct vm *v, uint32_t gsi, const struct msi_msg *m)
 	return 0;
 }
 
-int irq__signal_msi(struct vm *v, const struct msi_msg *m)
+static int fake_signal_msi(void *opaque, const struct msi_msg *m)
 {
 	check_devid(m);
 	K.msis++;
@@ -196,7 +196,7 @@ int irq__signal_msi(struct vm *v, const struct msi_msg *m)
 }
 
 /* KVM_IRQFD: an eventfd bound twice is -EBUSY there; here a finding. */
-int irq__irqfd(struct vm *v, int fd, uint32_t gsi, bool assign)
+static int fake_irqfd(void *opaque, int fd, uint32_t gsi, bool assign)
 {
 	unsigned s = gsi_slot(gsi);
 
@@ -215,7 +215,7 @@ int irq__irqfd(struct vm *v, int fd, uint32_t gsi, bool assign)
 
 /* KVM_IOEVENTFD: a second one at the same address is -EEXIST, removing
  * one that is not there -ENOENT; virtio-pci must never try either. */
-int irq__ioeventfd(struct vm *v, int fd, uint64_t addr, uint32_t len, bool pio, bool assign)
+static int fake_ioeventfd(void *opaque, int fd, uint64_t addr, uint32_t len, bool pio, bool assign)
 {
 	int free_slot = -1;
 
@@ -245,6 +245,12 @@ int irq__ioeventfd(struct vm *v, int fd, uint64_t addr, uint32_t len, bool pio, 
 	K.ioev[free_slot].live = true;
 	return 0;
 }
+
+static const struct irq_ops fake_irq_ops = {
+	.alloc_msi_gsi = fake_alloc_msi_gsi, .set_msi = fake_set_msi,
+	.signal_msi = fake_signal_msi, .irqfd = fake_irqfd, .ioeventfd = fake_ioeventfd,
+};
+
 
 /* ---- interrupt lines and other platform callbacks ------------------------------ */
 
@@ -805,7 +811,9 @@ static void platform_create(uint8_t b)
 		.name = "virtio-fuzz", .device_id = 42, .ops = &dev_ops,
 		.nr_queues = (b & 7) + 1, .queue_max_size = (uint16_t)(lim ? 1u << lim : 256),
 	};
-	vp = host ? virtio_pci__create(vm, host, &vdev) : NULL;
+	vp = host ? virtio_pci__create(&(struct vm_services){ .mem = &vm->mem, .loop = &vm->loop,
+							      .pci = host, .irq = &fake_irq_ops },
+				       &vdev) : NULL;
 	if (!vp)
 		abort();
 	t_create();

@@ -84,17 +84,17 @@ static struct {
 
 /* ---- fake KVM (vmm/irq.h) ------------------------------------------------ */
 
-int irq__alloc_msi_gsi(struct vm *vm, uint32_t *gsi)
+static int fake_alloc_msi_gsi(void *opaque, uint32_t *gsi)
 {
 	*gsi = 24 + T.next_gsi++;
 	return 0;
 }
 
-int irq__set_msi(struct vm *vm, uint32_t gsi, const struct msi_msg *m) { return 0; }
-int irq__signal_msi(struct vm *vm, const struct msi_msg *m) { return 0; }
-int irq__irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign) { return 0; }
+static int fake_set_msi(void *opaque, uint32_t gsi, const struct msi_msg *m) { return 0; }
+static int fake_signal_msi(void *opaque, const struct msi_msg *m) { return 0; }
+static int fake_irqfd(void *opaque, int fd, uint32_t gsi, bool assign) { return 0; }
 
-int irq__ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio, bool assign)
+static int fake_ioeventfd(void *opaque, int fd, uint64_t addr, uint32_t len, bool pio, bool assign)
 {
 	struct ioeventfd *free_slot = NULL;
 
@@ -125,6 +125,12 @@ int irq__ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio,
 	*free_slot = (struct ioeventfd){ fd, addr, len, true };
 	return 0;
 }
+
+static const struct irq_ops fake_irq_ops = {
+	.alloc_msi_gsi = fake_alloc_msi_gsi, .set_msi = fake_set_msi,
+	.signal_msi = fake_signal_msi, .irqfd = fake_irqfd, .ioeventfd = fake_ioeventfd,
+};
+
 
 /* Live ioeventfds in all, and at 'addr'. */
 static int ioev_count(void)
@@ -365,7 +371,9 @@ static int setup(void **state)
 	assert_non_null(T.host);
 	T.vdev = (struct virtio_dev){ .name = "virtio-test", .device_id = 42, .ops = &dev_ops,
 				      .nr_queues = NR_QUEUES, .queue_max_size = 256 };
-	T.vp = virtio_pci__create(T.vm, T.host, &T.vdev);
+	T.vp = virtio_pci__create(&(struct vm_services){ .mem = &T.vm->mem, .loop = &T.vm->loop,
+							 .pci = T.host, .irq = &fake_irq_ops },
+				  &T.vdev);
 	assert_non_null(T.vp);
 	T.slot = 1;
 	assert_int_equal(cfg_rd(PCI_VENDOR_ID, 2), 0x1af4);
