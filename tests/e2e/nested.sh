@@ -250,8 +250,10 @@ run_one()
 	*) how=retried ;;
 	esac
 	echo "$clean" | grep -a '^E2E-FLAKE ' | sed "s/^E2E-FLAKE /  FLAKE ($how): /"
-	# an L2 boot retried inside L1 is a rerun too (counted, limited)
-	n=$(echo "$clean" | grep -ac '^E2E-FLAKE .*retrying this L2 boot once')
+	# an L2 boot retried inside L1 is a rerun too (counted, limited):
+	# l1-init's "retrying this L2 boot once", disk-lib's "retrying this
+	# boot once", bench's "booting it once more"
+	n=$(echo "$clean" | grep -ac '^E2E-FLAKE .*\(retrying this \(L2 \)\?boot once\|booting it once more\)')
 	reruns=$((reruns + n))
 	case $st in
 	pass)
