@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 #include "virtio/blk.h"
 #include "vmm/iov.h"
 #include "vmm/log.h"
@@ -152,7 +152,7 @@ static int req_parse(struct blk_dev *bd, const struct vq_chain *ch, struct blk_r
 static uint8_t io_error(struct blk_dev *bd, const char *what, long rc)
 {
 	/* -EPERM is the disk layer refusing a write it has already named
-	 * in one line of its own (devices/disk_raw.c, a probed image). */
+	 * in one line of its own (devices/block/disk_raw.c, a probed image). */
 	if (rc == -EPERM)
 		return VIRTIO_BLK_S_IOERR;
 	if (!bd->io_err_logged) {

@@ -1,6 +1,6 @@
 /* blk.h — the virtio-blk device model (virtio 1.x spec 5.2), modern only.
  *
- * One request queue (queue 0) over a struct disk (devices/disk.h). The
+ * One request queue (queue 0) over a struct disk (devices/block/disk.h). The
  * device serves IN, OUT, FLUSH, GET_ID and, when the disk can, DISCARD
  * and WRITE_ZEROES; it offers RO for a read-only disk.
  *

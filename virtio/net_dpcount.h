@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 
-#include "devices/tap.h"
+#include "devices/net/tap.h"
 
 enum net_datapath {
 	NET_DP_USERSPACE,

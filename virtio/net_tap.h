@@ -1,5 +1,5 @@
-/* net_tap.h — a guest NIC on a host tap: the tap (devices/tap.c), its
- * host-side configuration (devices/netcfg.c), the virtio-net device
+/* net_tap.h — a guest NIC on a host tap: the tap (devices/net/tap.c), its
+ * host-side configuration (devices/net/netcfg.c), the virtio-net device
  * (virtio/net.c) with the tap as its backend, and the virtio-pci function
  * the guest sees (virtio/pci.c). Two datapaths, chosen per NIC: vmm's
  * I/O thread (readv/writev on the tap), or the kernel's vhost-net, which
@@ -10,8 +10,8 @@
 
 #include <pthread.h>
 
-#include "devices/netcfg.h"
-#include "devices/tap.h"
+#include "devices/net/netcfg.h"
+#include "devices/net/tap.h"
 #include "virtio/net_dpcount.h"
 #include "virtio/vhost_net.h"
 #include "vmm/services.h"

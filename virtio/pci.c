@@ -19,7 +19,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "devices/msix.h"
+#include "devices/pci/msix.h"
 #include "virtio/pci.h"
 #include "virtio/pci_priv.h"
 #include "vmm/irq.h"
@@ -204,7 +204,7 @@ void virtio_pci__kick_assign(struct virtio_pci *vp, struct vpci_queue *q)
 	pthread_mutex_unlock(&vp->kick_lock);
 }
 
-/* BAR 0 appeared at 'bar' or went away (devices/pci.h, struct
+/* BAR 0 appeared at 'bar' or went away (devices/pci/pci.h, struct
  * pci_device_ops): every queue's doorbell, enabled or not, follows it.
  * The hooks run with the PCI host's config lock held, usually inside the
  * guest's config write on the port-I/O bus, whose lock is not recursive:

@@ -7,14 +7,14 @@
  * queue's notify address is a KVM ioeventfd polled by the I/O thread, so
  * a guest kick never returns to a vCPU thread in vmm; the ioeventfds move
  * with BAR 0 and are gone while it is not decoded (the PCI BAR hooks,
- * devices/pci.h), and a kick that exits all the same is passed on to the
+ * devices/pci/pci.h), and a kick that exits all the same is passed on to the
  * same eventfd. Each MSI-X vector is a GSI route with an irqfd, so an
  * interrupt is one eventfd write.
  */
 #ifndef VIRTIO_PCI_H
 #define VIRTIO_PCI_H
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "virtio/virtio.h"
 
 struct virtio_pci;

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "virtio/virtio.h"
 #include "vmm/services.h"
 

@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/diskcfg.h"
-#include "devices/netcfg.h"
+#include "vmm/diskcfg.h"
+#include "devices/net/netcfg.h"
 
 #define VMM_MAX_CPUS 64
 #define VMM_MAX_NICS 4

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/cidata.h"
-#include "devices/disk.h"
+#include "vmm/boot/cidata.h"
+#include "devices/block/disk.h"
 #include "virtio/blk.h"
 #include "virtio/pci.h"
 #include "vmm/disks.h"

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "vmm/cli.h"
-#include "vmm/diskboot.h"
+#include "vmm/boot/diskboot.h"
 
 struct vm_services;
 struct disk;

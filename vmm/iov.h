@@ -5,8 +5,8 @@
  * Why one module: a guest's descriptor chain arrives as an iovec array
  * (virtio/virtqueue.c) whose segments split headers, status bytes and
  * packets wherever the guest likes, and a disk request keeps those
- * iovecs all the way to preadv/pwritev (virtio/blk.c, devices/disk*.c,
- * devices/qcow2_io.c). Every device used to walk segments, offsets and
+ * iovecs all the way to preadv/pwritev (virtio/blk.c, devices/block/disk*.c,
+ * devices/block/qcow2_io.c). Every device used to walk segments, offsets and
  * short counts with its own loop; an off-by-one in any of them is a
  * guest-controlled overrun, so there is one of each, tested on its own
  * (tests/unit/test_iov.c).

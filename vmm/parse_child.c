@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 #include "vmm/log.h"
 #include "vmm/parse_child.h"
 #include "vmm/privs.h"

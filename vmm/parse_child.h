@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "vmm/diskboot.h"
+#include "vmm/boot/diskboot.h"
 
 #define PARSE_CHILD_TIMEOUT_MS 60000
 #define PARSE_CHILD_CMDLINE_MAX (64u << 10)   /* BLS expansion is capped there too */

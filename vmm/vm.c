@@ -20,8 +20,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "devices/boot_marker.h"
-#include "devices/disk.h"
+#include "devices/pc/boot_marker.h"
+#include "devices/block/disk.h"
 #include "virtio/blk.h"
 #include "virtio/net.h"
 #include "virtio/net_tap.h"

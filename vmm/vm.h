@@ -59,7 +59,7 @@ struct vm {
 	int exit_fd;                /* eventfd: signalled on exit request */
 	int signal_fd;              /* SIGINT/SIGTERM/SIGHUP */
 	pthread_mutex_t exit_lock;
-	/* The platform's boot-marker device (devices/boot_marker.c keeps the
+	/* The platform's boot-marker device (devices/pc/boot_marker.c keeps the
 	 * times), for --boot-markers at exit; NULL where there is none. */
 	struct boot_marker_dev *markers;
 };

@@ -1,6 +1,6 @@
 /* acpi.h — the ACPI tables of an x86 guest: RSDP (ACPI 2.0+), XSDT, FADT
  * (a legacy PC with 8259s, PIT, i8042 and the PM1a register block of
- * devices/acpi_pm.c), FACS, a DSDT (arch/x86/dsdt.c) holding \_S5 (so the
+ * devices/pc/acpi_pm.c), FACS, a DSDT (arch/x86/dsdt.c) holding \_S5 (so the
  * guest can power off) and PCI bus 0's root bridge, and a MADT describing
  * every vCPU's LAPIC and the IOAPIC, and an MCFG when PCI has an ECAM
  * window.
@@ -24,7 +24,7 @@ struct acpi_config {
 	uint16_t pm1a_evt_port;		/* 4 bytes: PM1 status, PM1 enable */
 	uint16_t pm1a_cnt_port;		/* 2 bytes: PM1 control */
 	uint8_t sci_irq;		/* ISA IRQ = GSI, level, active high */
-	/* PCI bus 0 (devices/pci.h) as the DSDT's \_SB.PCI0, a PNP0A03 root
+	/* PCI bus 0 (devices/pci/pci.h) as the DSDT's \_SB.PCI0, a PNP0A03 root
 	 * bridge with the config ports 0xCF8..0xCFF, these windows (as given
 	 * to pci__create(): [base, end), left out when empty) and the INTx
 	 * routing of x86_irq__pci_intx(). No root bridge when 'pci' is false. */

@@ -35,7 +35,7 @@
 #include "arch/x86/aml.h"
 #include "arch/x86/dsdt.h"
 #include "arch/x86/irq.h"
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "vmm/log.h"
 
 #define PCI_IO_LIMIT		0x10000u

@@ -1,5 +1,5 @@
 /* irq.h (x86) — the PC's interrupt wiring that more than one file must
- * agree on: where PCI INTx lands. devices/pci.c asks through the host's
+ * agree on: where PCI INTx lands. devices/pci/pci.c asks through the host's
  * intx_irq op (arch/x86/vm.c), the MP table and the DSDT's _PRT describe
  * the same map to the guest. */
 #ifndef X86_IRQ_H

@@ -34,7 +34,7 @@
 #define X86_IOAPIC_ADDR       0xfec00000ULL
 #define X86_LAPIC_ADDR        0xfee00000ULL
 
-/* ACPI fixed hardware on I/O ports (devices/acpi_pm.c), and the SCI. */
+/* ACPI fixed hardware on I/O ports (devices/pc/acpi_pm.c), and the SCI. */
 #define X86_ACPI_PM1A_EVT_PORT 0x600     /* 4 bytes: PM1 status, enable */
 #define X86_ACPI_PM1A_CNT_PORT 0x604     /* 2 bytes: PM1 control */
 #define X86_ACPI_SCI_IRQ      9

@@ -16,7 +16,7 @@
 
 #include "arch/x86/irq.h"
 #include "arch/x86/mptable.h"
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "vmm/util.h"
 #include "vmm/log.h"
 

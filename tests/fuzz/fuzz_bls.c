@@ -1,16 +1,16 @@
-/* fuzz_bls.c — libFuzzer target for vmm/bls.c: Boot Loader
+/* fuzz_bls.c — libFuzzer target for vmm/boot/bls.c: Boot Loader
  * Specification entries and the grubenv block, as a guest-owned /boot
  * holds them. The input is parts separated by SEP: the grubenv block
  * first, then up to MAX_ENTRIES entry files, each as its file name (the
  * entry id) on the first line and the file's text after it. The target
  * parses them all, sorts them like blscfg, picks the default and expands
- * every entry the way direct boot does (vmm/diskboot.c). */
+ * every entry the way direct boot does (vmm/boot/diskboot.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tests/fuzz/fuzz_util.h"
-#include "vmm/bls.h"
+#include "vmm/boot/bls.h"
 
 #define SEP         "\n#--next--\n"
 #define MAX_ENTRIES 16

@@ -1,4 +1,4 @@
-/* fuzz_btrfs.c — libFuzzer target for devices/btrfs*.c: the input is a
+/* fuzz_btrfs.c — libFuzzer target for vmm/boot/btrfs*.c: the input is a
  * disk image (raw or sparse, see fuzz_image.h) holding a btrfs
  * filesystem at byte 0; open it and use it the way direct boot does. */
 #include <fcntl.h>
@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "devices/btrfs.h"
-#include "devices/disk.h"
+#include "vmm/boot/btrfs.h"
+#include "devices/block/disk.h"
 #include "tests/fuzz/fuzz_image.h"
 #include "vmm/log.h"
 

@@ -1,5 +1,5 @@
 /* fuzz_diskboot.c — libFuzzer target for the whole direct-boot search
- * (vmm/diskboot.c: diskboot__find): partition table, every ext2/3/4 and
+ * (vmm/boot/diskboot.c: diskboot__find): partition table, every ext2/3/4 and
  * btrfs filesystem on it (subvolumes as roots), BLS entries and grubenv,
  * else grub.cfg, then the kernel and initrds copied into sealed memfds.
  * The input is the disk image (raw, or sparse as fuzz_image.h
@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 #include "tests/fuzz/fuzz_image.h"
 #include "tests/fuzz/fuzz_util.h"
-#include "vmm/diskboot.h"
+#include "vmm/boot/diskboot.h"
 #include "vmm/log.h"
 
 #define BOOT_FILES_MAX (8u << 20)

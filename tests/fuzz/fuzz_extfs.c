@@ -1,4 +1,4 @@
-/* fuzz_extfs.c — libFuzzer target for devices/extfs.c (over libext2fs):
+/* fuzz_extfs.c — libFuzzer target for vmm/boot/extfs.c (over libext2fs):
  * the input is a disk image (raw, or sparse as fuzz_image.h describes)
  * holding an ext2/3/4 filesystem at byte 0, opened and read the way
  * direct boot does: stat, whole files into memory and into an fd,
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devices/disk.h"
-#include "devices/extfs.h"
+#include "devices/block/disk.h"
+#include "vmm/boot/extfs.h"
 #include "tests/fuzz/fuzz_image.h"
 #include "tests/fuzz/fuzz_util.h"
 

@@ -1,14 +1,14 @@
-/* fuzz_grubcfg.c — libFuzzer target for vmm/grubcfg.c: the input is a
+/* fuzz_grubcfg.c — libFuzzer target for vmm/boot/grubcfg.c: the input is a
  * grub.cfg (as update-grub writes it on a Debian or Ubuntu disk the
  * guest owns), optionally followed by SEP and the grubenv beside it,
- * which load_env and "default=saved" read (vmm/bls.c parses it). */
+ * which load_env and "default=saved" read (vmm/boot/bls.c parses it). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tests/fuzz/fuzz_util.h"
-#include "vmm/bls.h"
-#include "vmm/grubcfg.h"
+#include "vmm/boot/bls.h"
+#include "vmm/boot/grubcfg.h"
 
 #define SEP "\n#--grubenv--\n"
 
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		have_env = bls__parse_grubenv((const char *)envp, env_len, &env, err,
 					      sizeof(err)) == 0;
 	/* grub.cfg is read into a NUL-terminated buffer by the caller
-	 * (vmm/diskboot.c): keep that, and let ASan see the end */
+	 * (vmm/boot/diskboot.c): keep that, and let ASan see the end */
 	text = fuzz__strndup(cfg, cfg_len);
 	if (!text)
 		return 0;

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 
 #define FUZZ_SPARSE_MAGIC "VMMSPRS1"
 #define FUZZ_DISK_MAX     (72ull << 20)

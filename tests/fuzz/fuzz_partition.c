@@ -1,4 +1,4 @@
-/* fuzz_partition.c — libFuzzer target for devices/partition.c: the input
+/* fuzz_partition.c — libFuzzer target for vmm/boot/partition.c: the input
  * is a disk image (raw, or sparse as fuzz_image.h describes) whose MBR,
  * extended-partition chain or GPT (primary, backup, 512- or 4096-byte
  * sectors) is scanned the way direct boot does. Besides crashes it
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "devices/disk.h"
-#include "devices/partition.h"
+#include "devices/block/disk.h"
+#include "vmm/boot/partition.h"
 #include "tests/fuzz/fuzz_image.h"
 #include "tests/fuzz/fuzz_util.h"
 

@@ -2,11 +2,11 @@
  * of the x86 platform, reached as a vCPU reaches them: through the
  * port-I/O and MMIO buses (vmm/bus.h) that vcpu.c hands its exits to.
  * Behind them: the PCI host bridge with configuration mechanism #1
- * (CF8/CFC; vmm has no ECAM window) and its I/O window (devices/pci.c,
+ * (CF8/CFC; vmm has no ECAM window) and its I/O window (devices/pci/pci.c,
  * pci_host.c); a virtio-pci function (virtio/pci.c, pci_common.c) with
  * its common configuration, ISR, device configuration and notify
  * registers in BAR 0 and its MSI-X table and PBA in BAR 2
- * (devices/msix.c); a plain test function with two I/O, a 32-bit and a
+ * (devices/pci/msix.c); a plain test function with two I/O, a 32-bit and a
  * 64-bit memory BAR, BAR hooks and a capability with hooks; and the
  * legacy devices: the 16550A UART, the i8042, the CMOS RTC and the ACPI
  * PM1 registers. The guest moves and sizes BARs and turns decoding off
@@ -54,12 +54,12 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/irq.h"
 #include "arch/x86/layout.h"
-#include "devices/acpi_pm.h"
-#include "devices/i8042.h"
-#include "devices/msix.h"
-#include "devices/pci_internal.h"
-#include "devices/rtc.h"
-#include "devices/uart8250.h"
+#include "devices/pc/acpi_pm.h"
+#include "devices/pc/i8042.h"
+#include "devices/pci/msix.h"
+#include "devices/pci/pci_internal.h"
+#include "devices/pc/rtc.h"
+#include "devices/pc/uart8250.h"
 #include "tests/fuzz/fuzz_guest.h"
 #include "tests/fuzz/fuzz_loop.h"
 #include "tests/fuzz/fuzz_util.h"

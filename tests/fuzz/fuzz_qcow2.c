@@ -1,4 +1,4 @@
-/* fuzz_qcow2.c — libFuzzer target for devices/qcow2*.c (and disk.c's
+/* fuzz_qcow2.c — libFuzzer target for devices/block/qcow2*.c (and disk.c's
  * open, probe and describe): the input is the image file, opened
  * read-write, read, written, discarded, zeroed and flushed as a guest's
  * virtio-blk requests would, closed (metadata written back) and, on
@@ -32,8 +32,8 @@
 #include <unistd.h>
 #include <sanitizer/common_interface_defs.h>
 
-#include "devices/disk.h"
-#include "devices/qcow2.h"
+#include "devices/block/disk.h"
+#include "devices/block/qcow2.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "vmm/log.h"
 

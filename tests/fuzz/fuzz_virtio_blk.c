@@ -50,7 +50,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 #include "tests/fuzz/fuzz_guest.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "virtio/blk.h"

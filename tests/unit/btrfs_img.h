@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devices/btrfs_priv.h"
-#include "devices/crc32c.h"
+#include "vmm/boot/btrfs_priv.h"
+#include "vmm/boot/crc32c.h"
 #include "vmm/util.h"
 
 /* Not every test file uses every helper. */

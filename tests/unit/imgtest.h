@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 
 static char tmpdir[64];
 static char err[1024];

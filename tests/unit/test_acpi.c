@@ -2,7 +2,7 @@
  * from the RSDP down: signatures, checksums, lengths, pointers that land
  * on the tables inside the buffer, the FADT fields Linux relies on, the
  * MADT for 1, 2, 64 and 254 vCPUs and the DSDT's \_S5 bytes (the rest of
- * the DSDT: test_dsdt.c), the MCFG of an ECAM window; and the PM1a register block (devices/acpi_pm.c)
+ * the DSDT: test_dsdt.c), the MCFG of an ECAM window; and the PM1a register block (devices/pc/acpi_pm.c)
  * through a real port-I/O bus. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "arch/x86/acpi.h"
-#include "devices/acpi_pm.h"
+#include "devices/pc/acpi_pm.h"
 #include "vmm/bus.h"
 
 #define BASE_GPA	0xe0000u

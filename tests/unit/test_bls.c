@@ -1,5 +1,5 @@
 /* test_bls.c — Boot Loader Specification entry and grubenv parsing,
- * $variable expansion, rpmvercmp and default-entry choice (vmm/bls.c),
+ * $variable expansion, rpmvercmp and default-entry choice (vmm/boot/bls.c),
  * all on strings. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vmm/bls.h"
+#include "vmm/boot/bls.h"
 
 static char err[256];
 

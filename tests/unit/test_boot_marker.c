@@ -1,4 +1,4 @@
-/* test_boot_marker.c — the marker port (devices/boot_marker.c) through a
+/* test_boot_marker.c — the marker port (devices/pc/boot_marker.c) through a
  * real port-I/O bus: first-write times and counts per value, only 1-byte
  * writes count, reads are zero, times measured from the given start. */
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "devices/boot_marker.h"
+#include "devices/pc/boot_marker.h"
 #include "vmm/util.h"
 
 static void test_markers(void **state)

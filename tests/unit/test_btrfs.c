@@ -1,4 +1,4 @@
-/* test_btrfs.c — the read-only btrfs reader (devices/btrfs*.c) on real
+/* test_btrfs.c — the read-only btrfs reader (vmm/boot/btrfs*.c) on real
  * images made here by mkfs.btrfs --rootdir: a Fedora-44-like layout
  * (top-level subvolumes root, boot, home, var; BLS entries in boot) with
  * zstd, lzo, zlib and no compression; files of many sizes read back
@@ -22,8 +22,8 @@
 #include <dirent.h>
 #include <cmocka.h>
 
-#include "devices/btrfs.h"
-#include "devices/disk.h"
+#include "vmm/boot/btrfs.h"
+#include "devices/block/disk.h"
 #include "tests/unit/btrfs_img.h"
 
 #define UUID "3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b"

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "devices/btrfs.h"
-#include "devices/disk.h"
+#include "vmm/boot/btrfs.h"
+#include "devices/block/disk.h"
 #include "tests/unit/btrfs_img.h"
 
 #define SB_OFF  BTRFS_SUPER_OFFSET

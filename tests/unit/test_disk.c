@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 
 static char path[64];
 

@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 #include "vmm/log.h"
 
 #define DISK_BYTES (4u << 20)

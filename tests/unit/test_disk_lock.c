@@ -19,8 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/disk.h"
-#include "devices/disk_lock.h"
+#include "devices/block/disk.h"
+#include "devices/block/disk_lock.h"
 
 static char dir[64];
 static char out[8192];          /* the last qemu command's output */

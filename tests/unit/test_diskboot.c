@@ -1,5 +1,5 @@
-/* test_diskboot.c — direct boot from disk images (vmm/diskboot.c with
- * devices/partition.c, devices/extfs.c, vmm/bls.c) on real images made
+/* test_diskboot.c — direct boot from disk images (vmm/boot/diskboot.c with
+ * vmm/boot/partition.c, vmm/boot/extfs.c, vmm/boot/bls.c) on real images made
  * here with sfdisk, mke2fs -d and mkfs.vfat: a Fedora-30-like MBR disk
  * (/boot inside the root filesystem, $kernelopts and saved_entry from
  * grubenv), a Fedora-39-like GPT disk (BIOS boot, vfat ESP, ext4 /boot,
@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/disk.h"
-#include "devices/extfs.h"
-#include "vmm/diskboot.h"
+#include "devices/block/disk.h"
+#include "vmm/boot/extfs.h"
+#include "vmm/boot/diskboot.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
 

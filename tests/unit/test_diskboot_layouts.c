@@ -19,8 +19,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "devices/disk.h"
-#include "vmm/diskboot.h"
+#include "devices/block/disk.h"
+#include "vmm/boot/diskboot.h"
 #include "vmm/log.h"
 #include "tests/unit/imgtest.h"
 

@@ -21,7 +21,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/dsdt.h"
 #include "arch/x86/irq.h"
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "vmm/log.h"
 
 #define BASE_GPA	0xe0000u
@@ -126,7 +126,7 @@ static void test_ecam_reservation(void **state)
 	log__verbosity = saved;
 }
 
-/* The PC's INTx map that _PRT (below), the MP table and devices/pci.c
+/* The PC's INTx map that _PRT (below), the MP table and devices/pci/pci.c
  * (through arch/x86/vm.c) share. */
 static void test_x86_intx(void **state)
 {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/fat.h"
+#include "vmm/boot/fat.h"
 
 struct tmp {
 	char dir[64];

@@ -1,4 +1,4 @@
-/* test_grubcfg.c — the default entry of grub-mkconfig output (vmm/grubcfg.c):
+/* test_grubcfg.c — the default entry of grub-mkconfig output (vmm/boot/grubcfg.c):
  * Debian 12 genericcloud's and Ubuntu 24.04 cloudimg's grub.cfg as
  * update-grub writes them (tests/unit/data/), defaults by number, id,
  * title and submenu path, grubenv's next_entry and saved_entry, the
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vmm/bls.h"
-#include "vmm/grubcfg.h"
+#include "vmm/boot/bls.h"
+#include "vmm/boot/grubcfg.h"
 #include "vmm/util.h"
 
 #define DEBIAN "tests/unit/data/grub-debian12-genericcloud.cfg"

@@ -9,8 +9,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "devices/i8042.h"
-#include "devices/rtc.h"
+#include "devices/pc/i8042.h"
+#include "devices/pc/rtc.h"
 #include "vmm/bus.h"
 
 #define STR_OBF		0x01

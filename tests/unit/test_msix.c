@@ -13,8 +13,8 @@
 
 #include <linux/pci_regs.h>
 
-#include "devices/msix.h"
-#include "devices/pci.h"
+#include "devices/pci/msix.h"
+#include "devices/pci/pci.h"
 #include "vmm/bus.h"
 
 #define NR_VEC		4

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "devices/netcfg.h"
+#include "devices/net/netcfg.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 

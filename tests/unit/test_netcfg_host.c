@@ -11,8 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "devices/netcfg.h"
-#include "devices/tap.h"
+#include "devices/net/netcfg.h"
+#include "devices/net/tap.h"
 #include "tests/unit/netns.h"
 
 static void test_host_ip_on_created_tap(void **state)

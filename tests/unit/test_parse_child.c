@@ -24,8 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/disk.h"
-#include "vmm/diskboot.h"
+#include "devices/block/disk.h"
+#include "vmm/boot/diskboot.h"
 #include "vmm/parse_child.h"
 #include "vmm/privs.h"
 #include "vmm/seccomp.h"

@@ -1,4 +1,4 @@
-/* test_partition.c — MBR/GPT parsing (devices/partition.c) on disk
+/* test_partition.c — MBR/GPT parsing (vmm/boot/partition.c) on disk
  * images built byte by byte in memory: primaries and logicals, a
  * looping and an endless extended chain, entries beyond the disk, GPT
  * header and entry-array CRC failures (backup header used, or an error
@@ -13,8 +13,8 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "devices/disk.h"
-#include "devices/partition.h"
+#include "devices/block/disk.h"
+#include "vmm/boot/partition.h"
 
 #define SECTOR 512
 #define DISK_SECTORS 4096           /* 2 MiB */

@@ -16,7 +16,7 @@
 
 #include <linux/pci_regs.h>
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "vmm/bus.h"
 
 #define MMIO32_BASE	0xc0000000ULL

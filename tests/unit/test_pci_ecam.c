@@ -17,7 +17,7 @@
 
 #include <linux/pci_regs.h>
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "vmm/bus.h"
 #include "vmm/log.h"
 

@@ -24,8 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/netcfg.h"
-#include "devices/tap.h"
+#include "devices/net/netcfg.h"
+#include "devices/net/tap.h"
 #include "virtio/net_tap.h"
 #include "vmm/control.h"
 #include "vmm/privs.h"

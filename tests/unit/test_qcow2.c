@@ -19,8 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/disk.h"
-#include "devices/qcow2.h"
+#include "devices/block/disk.h"
+#include "devices/block/qcow2.h"
 
 #define MiB (1024 * 1024)
 

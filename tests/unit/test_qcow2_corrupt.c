@@ -20,7 +20,7 @@
 #include <endian.h>
 #include <cmocka.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 
 struct ctx {
 	char dir[64];

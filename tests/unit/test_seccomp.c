@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devices/rtc.h"
+#include "devices/pc/rtc.h"
 #include "vmm/seccomp.h"
 
 /* Run fn in a child whose stderr is captured into out; returns the raw

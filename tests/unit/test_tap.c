@@ -20,8 +20,8 @@
 #include <linux/virtio_net.h>
 #include <cmocka.h>
 
-#include "devices/netcfg.h"
-#include "devices/tap.h"
+#include "devices/net/netcfg.h"
+#include "devices/net/tap.h"
 #include "tests/unit/netns.h"
 
 #define ETH_P_TEST 0x88b5	/* IEEE local experimental ethertype */

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "devices/uart8250.h"
+#include "devices/pc/uart8250.h"
 
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2,
        LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };

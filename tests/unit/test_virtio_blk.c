@@ -21,7 +21,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
-#include "devices/disk.h"
+#include "devices/block/disk.h"
 #include "virtio/blk.h"
 #include "vmm/log.h"
 #include "vmm/util.h"

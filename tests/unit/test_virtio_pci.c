@@ -28,7 +28,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "virtio/pci.h"
 #include "vmm/irq.h"
 #include "vmm/log.h"

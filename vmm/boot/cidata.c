@@ -1,0 +1,465 @@
+/* cidata.c — the cloud-init NoCloud seed: user-data (generated
+ * #cloud-config, the user's file, or both as MIME multipart), meta-data,
+ * and the FAT image labelled CIDATA that carries them. See
+ * vmm/boot/cidata.h.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "vmm/boot/cidata.h"
+#include "devices/block/disk.h"
+#include "vmm/boot/fat.h"
+#include "vmm/util.h"
+
+#define KEY_FILE_LIMIT		(1 * MiB)
+#define USER_DATA_LIMIT		(16 * MiB)
+#define INSTANCE_ID_MAX		128
+#define HOSTNAME_MAX		253
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static uint64_t fnv1a64(uint64_t h, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+
+/* Read an option's file; one line "OPT PATH: reason" on failure. */
+static int read_option_file(const char *opt, const char *path, size_t limit,
+			    struct buf *out, char *err, size_t errlen)
+{
+	uint8_t *data;
+	size_t len;
+	int r = util__read_file(path, &data, &len, limit);
+
+	if (r == -EFBIG)
+		return util__fail(err, errlen, "%s %s: larger than %zu KiB", opt, path,
+				  limit / (size_t)KiB);
+	if (r)
+		return util__fail(err, errlen, "%s %s: %s", opt, path, strerror(-r));
+	if (!len) {
+		free(data);
+		return util__fail(err, errlen, "%s %s: the file is empty", opt, path);
+	}
+	out->p = (char *)data;
+	out->len = len;
+	return 0;
+}
+
+static bool printable_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* A YAML double-quoted scalar: every character stays literal. The callers
+ * pass printable ASCII only, so '"' and '\' are the only escapes. */
+static void yaml_quoted(FILE *f, const char *s, size_t len)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			fputc('\\', f);
+		fputc(s[i], f);
+	}
+	fputc('"', f);
+}
+
+static int check_password(const char *pw, char *err, size_t errlen)
+{
+	if (!*pw)
+		return util__fail(err, errlen, "--root-password: the password is empty");
+	if (!printable_ascii(pw, strlen(pw)))
+		return util__fail(err, errlen, "--root-password: only printable ASCII characters are allowed");
+	/* cloud-init would replace these with a random password. */
+	if (!strcmp(pw, "R") || !strcmp(pw, "RANDOM"))
+		return util__fail(err, errlen, "--root-password: '%s' means a random password to cloud-init; pick another",
+				  pw);
+	return 0;
+}
+
+static bool key_prefix_ok(const char *s)
+{
+	return !strncmp(s, "ssh-", 4) || !strncmp(s, "ecdsa-", 6) || !strncmp(s, "sk-", 3);
+}
+
+/* Write "  - "KEY"" for each key line of the file (blank lines and
+ * '#' comments skipped). */
+static int write_keys(FILE *f, const char *path, char *err, size_t errlen)
+{
+	struct buf file;
+	size_t lineno = 0, nkeys = 0;
+	char *p, *end;
+
+	if (read_option_file("--ssh-key", path, KEY_FILE_LIMIT, &file, err, errlen))
+		return -1;
+	p = file.p;
+	end = file.p + file.len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *e = nl ? nl : end;
+
+		lineno++;
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
+		if (e > p && *p != '#') {
+			size_t len = (size_t)(e - p);
+
+			if (len >= 11 && !strncmp(p, "-----BEGIN ", 11) && memmem(p, len, "PRIVATE KEY", 11)) {
+				free(file.p);
+				return util__fail(err, errlen, "--ssh-key %s: this is a private key; give the public key (.pub) file",
+						  path);
+			}
+			if (!printable_ascii(p, len) || len < 4 || !key_prefix_ok(p)) {
+				free(file.p);
+				return util__fail(err, errlen, "--ssh-key %s: line %zu does not look like an OpenSSH public key (ssh-..., ecdsa-... or sk-...)",
+						  path, lineno);
+			}
+			if (!nkeys++)
+				fputs("ssh_authorized_keys:\n", f);
+			fputs("  - ", f);
+			yaml_quoted(f, p, len);
+			fputc('\n', f);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	free(file.p);
+	if (!nkeys)
+		return util__fail(err, errlen, "--ssh-key %s: no public key in the file", path);
+	return 0;
+}
+
+/* The #cloud-config for --root-password and --ssh-key. chpasswd's 'list'
+ * of "user:password" strings is the form every cloud-init from 19.x
+ * (Fedora 30) to 23.x (Fedora 39) honours; 22.3+ log it as deprecated in
+ * favour of 'users', which 19.x does not know. (The multi-line string
+ * form works too but carries a second deprecation.) */
+static int cloud_config(const struct cidata_config *cfg, struct buf *out, char *err, size_t errlen)
+{
+	FILE *f;
+	int r = 0;
+
+	if (cfg->root_password && check_password(cfg->root_password, err, errlen))
+		return -1;
+	out->p = NULL;
+	out->len = 0;
+	f = open_memstream(&out->p, &out->len);
+	if (!f)
+		return util__fail(err, errlen, "cloud-init user-data: %s", strerror(errno));
+	fputs("#cloud-config\n# generated by vmm\n", f);
+	fputs("disable_root: false\n", f);
+	if (cfg->root_password) {
+		char *entry;
+
+		if (asprintf(&entry, "root:%s", cfg->root_password) < 0) {
+			fclose(f);
+			free(out->p);
+			return util__fail(err, errlen, "cloud-init user-data: %s", strerror(ENOMEM));
+		}
+		fputs("ssh_pwauth: true\nchpasswd:\n  expire: false\n  list:\n    - ", f);
+		yaml_quoted(f, entry, strlen(entry));
+		fputc('\n', f);
+		free(entry);
+	}
+	if (cfg->ssh_key_path)
+		r = write_keys(f, cfg->ssh_key_path, err, errlen);
+	if (fclose(f) && !r)
+		r = util__fail(err, errlen, "cloud-init user-data: %s", strerror(errno));
+	if (r) {
+		free(out->p);
+		out->p = NULL;
+	}
+	return r;
+}
+
+static void base64_body(FILE *f, const uint8_t *p, size_t len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t col = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		size_t n = MIN(len - i, 3);
+
+		if (n > 1)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (n > 2)
+			v |= p[i + 2];
+		fputc(tab[v >> 18 & 63], f);
+		fputc(tab[v >> 12 & 63], f);
+		fputc(n > 1 ? tab[v >> 6 & 63] : '=', f);
+		fputc(n > 2 ? tab[v & 63] : '=', f);
+		col += 4;
+		if (col == 76 && i + 3 < len) {
+			fputc('\n', f);
+			col = 0;
+		}
+	}
+	fputc('\n', f);
+}
+
+static bool starts_with(const struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	return b->len >= n && !memcmp(b->p, s, n);
+}
+
+/* A MIME document itself (what cloud-init's make-mime writes, starting
+ * with its headers): it goes into the multipart as a nested part, headers
+ * and all. */
+static bool is_mime(const struct buf *b)
+{
+	return (b->len >= 13 && !strncasecmp(b->p, "content-type:", 13)) ||
+	       (b->len >= 13 && !strncasecmp(b->p, "mime-version:", 13));
+}
+
+/* One part of the multipart: 7bit text when the body is ASCII without NUL
+ * bytes, base64 otherwise (cloud-init's MIME parser garbles 8-bit text). */
+static void mime_part(FILE *f, const char *boundary, const char *type, const char *filename,
+		      const struct buf *body)
+{
+	bool text = true;
+
+	for (size_t i = 0; i < body->len && text; i++)
+		if (!body->p[i] || (uint8_t)body->p[i] > 0x7e)
+			text = false;
+	fprintf(f, "--%s\n", boundary);
+	fprintf(f, "Content-Type: %s; charset=\"utf-8\"\nMIME-Version: 1.0\n", type);
+	fprintf(f, "Content-Transfer-Encoding: %s\n", text ? "7bit" : "base64");
+	fprintf(f, "Content-Disposition: attachment; filename=\"%s\"\n\n", filename);
+	if (text) {
+		/* The newline before the next delimiter belongs to it, so the
+		 * body keeps its own last newline. */
+		fwrite(body->p, 1, body->len, f);
+		fputc('\n', f);
+	} else {
+		base64_body(f, (const uint8_t *)body->p, body->len);
+	}
+}
+
+static int multipart(const struct buf *gen, const struct buf *user, struct buf *out,
+		     char *err, size_t errlen)
+{
+	const char *type = "text/plain", *filename = "user-data.txt";
+	char boundary[48];
+	uint64_t h = fnv1a64(fnv1a64(FNV_OFFSET, gen->p, gen->len), user->p, user->len);
+	FILE *f;
+
+	for (unsigned n = 0;; n++) {
+		snprintf(boundary, sizeof(boundary), "==vmm-%016llx-%u==", (unsigned long long)h, n);
+		if (!memmem(gen->p, gen->len, boundary, strlen(boundary)) &&
+		    !memmem(user->p, user->len, boundary, strlen(boundary)))
+			break;
+	}
+	if (starts_with(user, "#cloud-config")) {
+		type = "text/cloud-config";
+		filename = "user-data.cfg";
+	} else if (starts_with(user, "#!")) {
+		type = "text/x-shellscript";
+		filename = "user-data.sh";
+	} else if (starts_with(user, "\x1f\x8b")) {
+		type = "application/x-gzip";
+		filename = "user-data.gz";
+	}
+	out->p = NULL;
+	out->len = 0;
+	f = open_memstream(&out->p, &out->len);
+	if (!f)
+		return util__fail(err, errlen, "cloud-init user-data: %s", strerror(errno));
+	fprintf(f, "Content-Type: multipart/mixed; boundary=\"%s\"\nMIME-Version: 1.0\n\n", boundary);
+	mime_part(f, boundary, "text/cloud-config", "vmm.cfg", gen);
+	if (is_mime(user)) {
+		fprintf(f, "--%s\n", boundary);
+		fwrite(user->p, 1, user->len, f);
+		fputc('\n', f);
+	} else {
+		mime_part(f, boundary, type, filename, user);
+	}
+	fprintf(f, "--%s--\n", boundary);
+	if (fclose(f)) {
+		free(out->p);
+		return util__fail(err, errlen, "cloud-init user-data: %s", strerror(errno));
+	}
+	return 0;
+}
+
+static int build_user_data(const struct cidata_config *cfg, struct buf *out, char *err, size_t errlen)
+{
+	struct buf gen = { 0 }, user = { 0 };
+	bool want_gen = cfg->root_password || cfg->ssh_key_path;
+	int r;
+
+	if (cfg->user_data_path &&
+	    read_option_file("--cloud-init", cfg->user_data_path, USER_DATA_LIMIT, &user, err, errlen))
+		return -1;
+	if ((want_gen || !cfg->user_data_path) && cloud_config(cfg, &gen, err, errlen)) {
+		free(user.p);
+		return -1;
+	}
+	if (!cfg->user_data_path) {
+		*out = gen;
+		return 0;
+	}
+	if (!want_gen) {
+		/* Keep a NUL after the data for cidata__user_data(). */
+		char *p = realloc(user.p, user.len + 1);
+
+		if (!p) {
+			free(user.p);
+			return util__fail(err, errlen, "cloud-init user-data: %s", strerror(ENOMEM));
+		}
+		p[user.len] = '\0';
+		out->p = p;
+		out->len = user.len;
+		return 0;
+	}
+	r = multipart(&gen, &user, out, err, errlen);
+	free(gen.p);
+	free(user.p);
+	return r;
+}
+
+static int check_hostname(const char *h, char *err, size_t errlen)
+{
+	size_t len = strlen(h), label = 0;
+
+	if (!len || len > HOSTNAME_MAX)
+		goto bad;
+	for (size_t i = 0; i <= len; i++) {
+		char c = h[i];
+
+		if (c == '.' || !c) {
+			if (!label || h[i - 1] == '-')
+				goto bad;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || (c == '-' && label)) {
+			if (++label > 63)
+				goto bad;
+		} else {
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	return util__fail(err, errlen, "host name '%s' is not valid (letters, digits and '-' in dot-separated labels of 1 to 63 characters)",
+			  h);
+}
+
+static int check_instance_id(const char *id, char *err, size_t errlen)
+{
+	size_t len = strlen(id);
+
+	if (!len || len > INSTANCE_ID_MAX)
+		goto bad;
+	for (size_t i = 0; i < len; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= '0' && id[i] <= '9') || strchr("._-", id[i])))
+			goto bad;
+	return 0;
+bad:
+	return util__fail(err, errlen, "instance id '%s' is not valid (1 to %d letters, digits, '.', '_' or '-')",
+			  id, INSTANCE_ID_MAX);
+}
+
+static char *build_meta_data(const struct cidata_config *cfg, const struct buf *user_data,
+			     uint64_t *hash, char *err, size_t errlen)
+{
+	const char *host = cfg->hostname ? cfg->hostname : "";
+	char *md, id[32];
+	int n;
+
+	if (cfg->hostname && check_hostname(cfg->hostname, err, errlen))
+		return NULL;
+	if (cfg->instance_id && check_instance_id(cfg->instance_id, err, errlen))
+		return NULL;
+	*hash = fnv1a64(fnv1a64(FNV_OFFSET, host, strlen(host) + 1), user_data->p, user_data->len);
+	snprintf(id, sizeof(id), "vmm-%016llx", (unsigned long long)*hash);
+	if (cfg->hostname)
+		n = asprintf(&md, "instance-id: %s\nlocal-hostname: %s\n",
+			     cfg->instance_id ? cfg->instance_id : id, cfg->hostname);
+	else
+		n = asprintf(&md, "instance-id: %s\n", cfg->instance_id ? cfg->instance_id : id);
+	if (n < 0) {
+		util__fail(err, errlen, "cloud-init meta-data: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	return md;
+}
+
+char *cidata__user_data(const struct cidata_config *cfg, char *err, size_t errlen)
+{
+	struct buf ud;
+
+	if (build_user_data(cfg, &ud, err, errlen))
+		return NULL;
+	return ud.p;
+}
+
+char *cidata__meta_data(const struct cidata_config *cfg, char *err, size_t errlen)
+{
+	struct buf ud;
+	uint64_t hash;
+	char *md;
+
+	if (build_user_data(cfg, &ud, err, errlen))
+		return NULL;
+	md = build_meta_data(cfg, &ud, &hash, err, errlen);
+	free(ud.p);
+	return md;
+}
+
+struct disk *cidata__create(const struct cidata_config *cfg, char *err, size_t errlen)
+{
+	struct fat_file files[2];
+	struct disk *d;
+	struct buf ud;
+	uint64_t hash;
+	uint8_t *img;
+	size_t img_len;
+	char *md;
+	int r;
+
+	if (build_user_data(cfg, &ud, err, errlen))
+		return NULL;
+	md = build_meta_data(cfg, &ud, &hash, err, errlen);
+	if (!md) {
+		free(ud.p);
+		return NULL;
+	}
+	files[0] = (struct fat_file){ .name = "meta-data", .data = md, .len = strlen(md) };
+	files[1] = (struct fat_file){ .name = "user-data", .data = ud.p, .len = ud.len };
+	r = fat__build("CIDATA", (uint32_t)(hash ^ hash >> 32), files, ARRAY_SIZE(files),
+		       &img, &img_len, err, errlen);
+	free(md);
+	free(ud.p);
+	if (r)
+		return NULL;
+	d = disk__open_mem("cloud-init seed", img, img_len);
+	if (!d) {
+		util__fail(err, errlen, "cloud-init seed: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	snprintf(d->serial, sizeof(d->serial), "cidata");
+	return d;
+}
