@@ -467,6 +467,8 @@ static struct disk *open_depth(int fd, const char *path, bool ro, struct chain *
 	s->end_cluster = (s->file_end + s->cluster_size - 1) >> s->cluster_bits;
 	if (load(s, x, path, err, errlen) < 0)
 		goto fail;
+	if (!ro && qcow2__check(s, err, errlen) < 0)
+		goto fail;
 	if (x->backing[0] && open_backing(s, x, path, c, err, errlen) < 0)
 		goto fail;
 	if (!ro && x->autoclear) {

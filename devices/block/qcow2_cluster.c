@@ -49,11 +49,18 @@ uint64_t qcow2__host_limit(const struct qcow2 *s)
 }
 
 /* A cluster-aligned host offset usable for an L2 table or data. */
-static bool host_ok(const struct qcow2 *s, uint64_t off)
+bool qcow2__host_ok(const struct qcow2 *s, uint64_t off)
 {
 	return !(off & (s->cluster_size - 1)) && off >= s->cluster_size &&
 	       off <= qcow2__host_limit(s) - s->cluster_size &&
 	       !qcow2__overlaps_meta(s, off, s->cluster_size);
+}
+
+bool qcow2__l1e_ok(const struct qcow2 *s, uint64_t e)
+{
+	uint64_t off = e & QCOW2_OFFSET_MASK;
+
+	return !(e & QCOW2_L1E_RESERVED) && (!off || qcow2__host_ok(s, off));
 }
 
 static int l1_entry(struct qcow2 *s, uint64_t vaddr, uint32_t *idx, uint64_t *l2off)
@@ -67,7 +74,7 @@ static int l1_entry(struct qcow2 *s, uint64_t vaddr, uint32_t *idx, uint64_t *l2
 	e = s->l1[i];
 	*idx = (uint32_t)i;
 	*l2off = e & QCOW2_OFFSET_MASK;
-	if ((e & QCOW2_L1E_RESERVED) || (*l2off && !host_ok(s, *l2off)))
+	if (!qcow2__l1e_ok(s, e))
 		return qcow2__corrupt(s, "L1 entry %" PRIu64 " is invalid (0x%" PRIx64 ")", i, e);
 	return 0;
 }
@@ -94,24 +101,29 @@ int qcow2__l2_lookup(struct qcow2 *s, uint64_t vaddr, uint64_t *entry)
 	return 0;
 }
 
-int qcow2__classify(struct qcow2 *s, uint64_t e, enum qcow2_ctype *type, uint64_t *host)
+bool qcow2__l2e_ok(const struct qcow2 *s, uint64_t e, enum qcow2_ctype *type, uint64_t *host)
 {
 	if (e & QCOW2_OFLAG_COMPRESSED) {
 		*host = e & s->coffset_mask;
-		if ((e & QCOW2_OFLAG_COPIED) || *host < s->cluster_size || *host >= s->file_end)
-			return qcow2__corrupt(s, "compressed L2 entry 0x%" PRIx64 " is invalid", e);
 		*type = QCOW2_COMPRESSED;
-		return 0;
+		return !(e & QCOW2_OFLAG_COPIED) && *host >= s->cluster_size && *host < s->file_end;
 	}
 	*host = e & QCOW2_OFFSET_MASK;
-	if ((e & QCOW2_L2E_RESERVED) || (s->version < 3 && (e & QCOW2_OFLAG_ZERO)) ||
-	    (*host && !host_ok(s, *host)))
-		return qcow2__corrupt(s, "L2 entry 0x%" PRIx64 " is invalid", e);
 	if (e & QCOW2_OFLAG_ZERO)
 		*type = *host ? QCOW2_ZERO_ALLOC : QCOW2_ZERO_PLAIN;
 	else
 		*type = *host ? QCOW2_NORMAL : QCOW2_UNALLOC;
-	return 0;
+	return !(e & QCOW2_L2E_RESERVED) && !(s->version < 3 && (e & QCOW2_OFLAG_ZERO)) &&
+	       (!*host || qcow2__host_ok(s, *host));
+}
+
+int qcow2__classify(struct qcow2 *s, uint64_t e, enum qcow2_ctype *type, uint64_t *host)
+{
+	if (qcow2__l2e_ok(s, e, type, host))
+		return 0;
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return qcow2__corrupt(s, "compressed L2 entry 0x%" PRIx64 " is invalid", e);
+	return qcow2__corrupt(s, "L2 entry 0x%" PRIx64 " is invalid", e);
 }
 
 static void l1_mark_dirty(struct qcow2 *s, uint32_t i)

@@ -3,7 +3,8 @@
  * (qcow2.c: open/header/backing/close; qcow2_io.c: the disk ops;
  * qcow2_cluster.c: L1/L2 lookup and metadata write-back; qcow2_cache.c:
  * the table caches; qcow2_refcount.c: refcounts and cluster allocation;
- * qcow2_compress.c: compressed clusters).
+ * qcow2_compress.c: compressed clusters; qcow2_check.c: the consistency
+ * check before a writable open).
  *
  * Crash safety: refcount increments, refcount blocks and refcount table
  * growth are written through at once; data is written before the L2 entry
@@ -206,6 +207,12 @@ int qcow2__corrupt(struct qcow2 *s, const char *fmt, ...)
 bool qcow2__overlaps_meta(const struct qcow2 *s, uint64_t off, uint64_t len);
 /* One past the highest host byte an entry may point into. */
 uint64_t qcow2__host_limit(const struct qcow2 *s);
+/* A cluster-aligned host offset usable for an L2 table or data. */
+bool qcow2__host_ok(const struct qcow2 *s, uint64_t off);
+/* Side-effect-free validity of an L1 entry, and of an L2 entry (which is
+ * classified too; host = cluster or compressed data offset). */
+bool qcow2__l1e_ok(const struct qcow2 *s, uint64_t e);
+bool qcow2__l2e_ok(const struct qcow2 *s, uint64_t e, enum qcow2_ctype *type, uint64_t *host);
 /* The L2 entry for virtual address 'vaddr' (0 when no L2 table). */
 int qcow2__l2_lookup(struct qcow2 *s, uint64_t vaddr, uint64_t *entry);
 /* Validate an L2 entry and classify it; host = cluster or compressed
@@ -225,6 +232,8 @@ int qcow2__l2_writeback(struct qcow2 *s);
 int qcow2__meta_writeback(struct qcow2 *s);
 
 /* ---- qcow2_refcount.c ----------------------------------------------- */
+/* Side-effect-free validity of a (non-zero) refcount table entry. */
+bool qcow2__rte_ok(const struct qcow2 *s, uint64_t e);
 int qcow2__refcount_get(struct qcow2 *s, uint64_t cluster, uint64_t *rc);
 /* A free cluster, its refcount set to 1 on disk; *off its host offset. */
 int qcow2__alloc_cluster(struct qcow2 *s, uint64_t *off);
@@ -232,6 +241,14 @@ int qcow2__alloc_cluster(struct qcow2 *s, uint64_t *off);
 int qcow2__free_later(struct qcow2 *s, uint64_t off, uint64_t len);
 /* Apply the queued decrements (the caller made the tables durable). */
 int qcow2__apply_frees(struct qcow2 *s);
+
+/* ---- qcow2_check.c -------------------------------------------------- */
+/* Before a writable open: every cluster the image's metadata reaches is
+ * valid, counted by its refcount, and a cluster written in place is
+ * reached once. Otherwise a write could land on a cluster that is still
+ * in use (the allocator trusts refcounts) and silently change other data
+ * or metadata. 0, or -1 with the reason in err. */
+int qcow2__check(struct qcow2 *s, char *err, size_t errlen);
 
 /* ---- qcow2_compress.c ----------------------------------------------- */
 /* Decompress the cluster of a compressed L2 entry; *out points into s. */

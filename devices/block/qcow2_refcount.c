@@ -48,6 +48,13 @@ static uint64_t rc_max(const struct qcow2 *s)
 	return s->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << s->refcount_order)) - 1;
 }
 
+bool qcow2__rte_ok(const struct qcow2 *s, uint64_t e)
+{
+	return !(e & QCOW2_RTE_RESERVED) && !(e & (s->cluster_size - 1)) && e >= s->cluster_size &&
+	       e <= qcow2__host_limit(s) - s->cluster_size &&
+	       !qcow2__overlaps_meta(s, e, s->cluster_size);
+}
+
 /* The refcount block offset for table index t (0: none), validated. */
 static int rt_entry(struct qcow2 *s, uint64_t t, uint64_t *off)
 {
@@ -57,8 +64,7 @@ static int rt_entry(struct qcow2 *s, uint64_t t, uint64_t *off)
 	if (t >= s->rt_entries || !s->rt[t])
 		return 0;
 	e = s->rt[t];
-	if ((e & QCOW2_RTE_RESERVED) || (e & (s->cluster_size - 1)) || e < s->cluster_size ||
-	    e > qcow2__host_limit(s) - s->cluster_size || qcow2__overlaps_meta(s, e, s->cluster_size))
+	if (!qcow2__rte_ok(s, e))
 		return qcow2__corrupt(s, "refcount table entry %" PRIu64 " is invalid (0x%" PRIx64 ")",
 				      t, e);
 	*off = e;

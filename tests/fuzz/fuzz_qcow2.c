@@ -153,7 +153,10 @@ static bool put_file(const char *name, const uint8_t *p, size_t n)
 	return ok;
 }
 
-static struct disk *open_top(const struct disk_open_opts *o)
+/* Open the top image. 'must': it was open for writing before, so it
+ * passed the writable-open check then, and what this driver wrote since
+ * must pass it again. */
+static struct disk *open_top(const struct disk_open_opts *o, bool must)
 {
 	char path[300], err[1024], chain[1024];
 	struct disk *d;
@@ -162,6 +165,7 @@ static struct disk *open_top(const struct disk_open_opts *o)
 	d = disk__open_opts(path, o, err, sizeof(err));
 	if (!d) {
 		FUZZ_CHECK(err[0], "failure without a reason");
+		FUZZ_CHECK(!must, "reopening what we wrote: %s", err);
 		return NULL;
 	}
 	disk__describe(d, chain, sizeof(chain));
@@ -242,10 +246,13 @@ static void script_ops(struct disk **dp, struct fuzz_in *in, const struct disk_o
 		case 2: if (d->ops->discard) d->ops->discard(d, off, len); break;
 		case 3: if (d->ops->write_zeroes) d->ops->write_zeroes(d, off, len, cut & 1); break;
 		case 4: d->ops->flush(d); break;
-		case 5:                       /* close (metadata written back), open again */
+		case 5: {                     /* close (metadata written back), open again */
+			bool was_rw = !d->read_only;
+
 			disk__close(d);
-			*dp = open_top(o);
+			*dp = open_top(o, was_rw);
 			break;
+		}
 		default:
 			do_read(d, off, len, cut);
 			break;
@@ -289,7 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     .no_backing = f & 2 };
 	}
 	o.no_backing |= !safe;
-	d = open_top(&o);
+	d = open_top(&o, false);
 	if (!d)
 		return 0;
 	FUZZ_CHECK(o.no_backing ? !d->backing : true, "a backing file with backing=off");
