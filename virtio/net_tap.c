@@ -14,6 +14,7 @@
 #include "virtio/net_tap.h"
 #include "virtio/pci.h"
 #include "vmm/log.h"
+#include "vmm/stats.h"
 #include "vmm/util.h"
 
 static ssize_t tap_tx(void *b, const struct iovec *iov, int iovcnt)
@@ -312,6 +313,24 @@ int net_tap__datapath_counts(struct net_tap *nt, struct tap_counts out[NET_DP_NR
 bool net_tap__vhost_running(struct net_tap *nt)
 {
 	return __atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED) && net_dev__offloaded(nt->dev);
+}
+
+void net_tap__stats(struct net_tap *nt, struct net_dev_stats *out)
+{
+	net_dev__stats(nt->dev, out);
+}
+
+bool net_tap__snapshot(struct net_tap *nt, struct nic_snapshot *n)
+{
+	n->index = nt->index;
+	snprintf(n->tap, sizeof(n->tap), "%s", nt->tap.ifname);
+	n->vhost = net_tap__vhost_running(nt);
+	n->switches = __atomic_load_n(&nt->switches, __ATOMIC_RELAXED);
+	net_dev__stats(nt->dev, &n->net);
+	n->by_datapath_known = net_tap__datapath_counts(nt, n->by_datapath) == 0;
+	/* the worker exists from the open on, also while a live switch has
+	 * the queues in vmm */
+	return nt->vhost.fd >= 0;
 }
 
 int net_tap__for_user(struct net_tap *nt, const char *user)

@@ -171,19 +171,10 @@ void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
 	 * out in NIC order to the NICs whose datapath is vhost. */
 	nr_vhost = stats__find_vhost_threads(getpid(), vhost_tids, VMM_MAX_NICS);
 	for (int i = 0; i < VMM_MAX_NICS && vm->nic[i]; i++) {
-		struct net_tap *nt = vm->nic[i];
 		struct nic_snapshot *n = &out->nic[out->nr_nics++];
 
-		n->index = i;
-		snprintf(n->tap, sizeof(n->tap), "%s", nt->tap.ifname);
-		n->vhost = net_tap__vhost_running(nt);
-		n->switches = __atomic_load_n(&nt->switches, __ATOMIC_RELAXED);
-		net_dev__stats(nt->dev, &n->net);
-		/* reads the tap's sysfs counters: the control thread may */
-		n->by_datapath_known = net_tap__datapath_counts(nt, n->by_datapath) == 0;
-		/* a NIC's worker exists from the open on, also while a live
-		 * switch has its queues in vmm: shown only while vhost runs */
-		if (nt->vhost.fd >= 0 && next_vhost < nr_vhost) {
+		/* a worker is shown only while vhost runs */
+		if (net_tap__snapshot(vm->nic[i], n) && next_vhost < nr_vhost) {
 			int tid = vhost_tids[next_vhost++];
 
 			if (n->vhost) {
@@ -465,7 +456,7 @@ void vm__print_stats(struct vm *vm)
 	for (int i = 0; i < VMM_MAX_NICS && vm->nic[i] && n < (int)sizeof(line); i++) {
 		struct net_dev_stats s;
 
-		net_dev__stats(vm->nic[i]->dev, &s);
+		net_tap__stats(vm->nic[i], &s);
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 			      " eth%d: tx_packets=%llu tx_bytes=%llu rx_packets=%llu rx_bytes=%llu"
 			      " tx_kicks=%llu rx_kicks=%llu tx_irqs=%llu rx_irqs=%llu", i,
