@@ -18,11 +18,17 @@
  * enabled (SCI_EN reads 1), there is no PM timer and there are no GPE
  * blocks. The power button is a fixed feature (PM1 PWRBTN_STS/EN), the
  * sleep button is absent. The RTC's century byte is CMOS 0x32.
+ *
+ * What is a device comes from the device registry (vmm/devreg.h, filled
+ * by arch/x86/vm.c): the PM1a blocks and the SCI, whether there is an
+ * i8042 and an RTC, the PCI host's windows and ECAM window. What is not
+ * (the APICs, the vCPUs) stays in struct acpi_config.
  */
 #include <string.h>
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/dsdt.h"
+#include "vmm/devreg.h"
 #include "vmm/util.h"
 #include "vmm/log.h"
 
@@ -214,8 +220,9 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
 #define GAS_SYSTEM_IO		1
 #define GAS_ACCESS_WORD		2
 
-#define PM1_EVT_LEN		4
-#define PM1_CNT_LEN		2
+#define PM1_EVT_MIN_LEN		4	/* PM1 status + enable, 2 bytes each */
+#define PM1_CNT_MIN_LEN		2
+#define PORT_LIMIT		0x10000u
 #define P_LVL_UNSUPPORTED	0x0fff	/* > 100 (C2), > 1000 (C3) */
 #define CMOS_CENTURY		0x32
 
@@ -236,11 +243,22 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT LAPIC NMI");
 #define MADT_LAPIC_NMI		4
 #define MADT_LAPIC_ENABLED	(1u << 0)
 #define MPS_INTI_CONFORMING	0x0
-#define MPS_INTI_HIGH_LEVEL	(0x1 | (0x3 << 2))	/* active high, level */
+#define MPS_INTI_ACTIVE_HIGH	0x1
+#define MPS_INTI_ACTIVE_LOW	0x3
+#define MPS_INTI_EDGE		(0x1 << 2)
+#define MPS_INTI_LEVEL		(0x3 << 2)
 #define ALL_PROCESSORS		0xff
 #define PIT_ISA_IRQ		0
 #define PIT_GSI			2
 
+
+/* The registry's entries the tables describe (see acpi.h). */
+struct acpi_devices {
+	const struct devreg_entry *pm;		/* never NULL */
+	const struct devreg_entry *i8042, *rtc, *pci;
+	uint16_t evt_port, cnt_port;
+	uint8_t evt_len, cnt_len, sci;
+};
 
 static void fill_header(struct acpi_header *h, const char sig[4],
 			uint32_t length, uint8_t revision)
@@ -309,28 +327,31 @@ static void lay_out(struct acpi_layout *l, uint32_t base, int nr_cpus,
 }
 
 static void write_fadt(uint8_t *p, const struct acpi_layout *l,
-		       const struct acpi_config *c)
+		       const struct acpi_devices *d)
 {
 	struct acpi_fadt f = {
 		.firmware_ctrl = l->facs,
 		.dsdt = l->dsdt,
-		.sci_int = c->sci_irq,
+		.sci_int = d->sci,
 		.smi_cmd = 0,		/* ACPI mode is always on */
-		.pm1a_evt_blk = c->pm1a_evt_port,
-		.pm1a_cnt_blk = c->pm1a_cnt_port,
-		.pm1_evt_len = PM1_EVT_LEN,
-		.pm1_cnt_len = PM1_CNT_LEN,
+		.pm1a_evt_blk = d->evt_port,
+		.pm1a_cnt_blk = d->cnt_port,
+		.pm1_evt_len = d->evt_len,
+		.pm1_cnt_len = d->cnt_len,
 		.p_lvl2_lat = P_LVL_UNSUPPORTED,
 		.p_lvl3_lat = P_LVL_UNSUPPORTED,
-		.century = CMOS_CENTURY,
-		.iapc_boot_arch = BOOT_LEGACY_DEVICES | BOOT_8042,
-		.flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_RTC_S4,
+		.century = d->rtc ? CMOS_CENTURY : 0,
+		/* Linux probes the i8042's ports only with this bit (there is
+		 * no PNP0303 in the DSDT). */
+		.iapc_boot_arch = BOOT_LEGACY_DEVICES | (d->i8042 ? BOOT_8042 : 0),
+		.flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON |
+			 (d->rtc ? FADT_RTC_S4 : 0),
 		.minor_revision = FADT_MINOR_REVISION,
 		/* X_FIRMWARE_CTRL stays 0 (as QEMU does): with both set, Linux
 		 * installs the same FACS twice. */
 		.x_dsdt = l->dsdt,
-		.x_pm1a_evt_blk = io_gas(c->pm1a_evt_port, PM1_EVT_LEN),
-		.x_pm1a_cnt_blk = io_gas(c->pm1a_cnt_port, PM1_CNT_LEN),
+		.x_pm1a_evt_blk = io_gas(d->evt_port, d->evt_len),
+		.x_pm1a_cnt_blk = io_gas(d->cnt_port, d->cnt_len),
 	};
 
 	fill_header(&f.h, "FACP", sizeof(f), FADT_REVISION);
@@ -355,8 +376,15 @@ static size_t put(uint8_t *p, size_t at, const void *entry, size_t size)
 	return at + size;
 }
 
+/* MPS INTI flags for an interrupt line as the registry describes it. */
+static uint16_t inti_flags(const struct devreg_irq *q)
+{
+	return (q->polarity == DEVREG_IRQ_LOW ? MPS_INTI_ACTIVE_LOW : MPS_INTI_ACTIVE_HIGH) |
+	       (q->trigger == DEVREG_IRQ_LEVEL ? MPS_INTI_LEVEL : MPS_INTI_EDGE);
+}
+
 static void write_madt(uint8_t *p, const struct acpi_layout *l,
-		       const struct acpi_config *c)
+		       const struct acpi_config *c, const struct acpi_devices *d)
 {
 	struct acpi_madt m = {
 		.lapic_addr = c->lapic_addr,
@@ -369,15 +397,16 @@ static void write_madt(uint8_t *p, const struct acpi_layout *l,
 		.address = c->ioapic_addr,
 		.gsi_base = 0,
 	};
-	/* KVM's in-kernel IOAPIC has the PIT on pin 2; the SCI is level
-	 * triggered, active high, on the pin of its ISA IRQ. */
+	/* KVM's in-kernel IOAPIC has the PIT on pin 2; the SCI is on the
+	 * pin of its ISA IRQ, triggered as the PM block's entry says
+	 * (level, active high on the PC). */
 	struct madt_iso iso[2] = {
 		{ .type = MADT_ISO, .length = sizeof(iso[0]), .bus = 0,
 		  .source = PIT_ISA_IRQ, .gsi = PIT_GSI,
 		  .flags = MPS_INTI_CONFORMING },
 		{ .type = MADT_ISO, .length = sizeof(iso[1]), .bus = 0,
-		  .source = c->sci_irq, .gsi = c->sci_irq,
-		  .flags = MPS_INTI_HIGH_LEVEL },
+		  .source = d->sci, .gsi = d->sci,
+		  .flags = inti_flags(&d->pm->irq[0]) },
 	};
 	struct madt_lapic_nmi nmi = {
 		.type = MADT_LAPIC_NMI,
@@ -457,27 +486,70 @@ static void write_rsdp(uint8_t *p, const struct acpi_layout *l)
 	memcpy(p, &r, sizeof(r));
 }
 
+static bool port_block_ok(const struct devreg_range *r, uint64_t min_len)
+{
+	return r->size >= min_len && r->size <= UINT8_MAX &&
+	       r->base < PORT_LIMIT && r->size <= PORT_LIMIT - r->base;
+}
+
+/* Pick the entries the tables describe and check that the FADT and MADT
+ * fields can hold them. */
+static int find_devices(const struct devreg *r, struct acpi_devices *d)
+{
+	const struct devreg_entry *pm;
+	uint32_t sci;
+
+	*d = (struct acpi_devices){ 0 };
+	if (devreg__find_firmware(r, DEVREG_ACPI_PM, "acpi", &d->pm) < 0 ||
+	    devreg__find_firmware(r, DEVREG_PS2_CTRL, "acpi", &d->i8042) < 0 ||
+	    devreg__find_firmware(r, DEVREG_RTC_CMOS, "acpi", &d->rtc) < 0 ||
+	    devreg__find_firmware(r, DEVREG_PCI_HOST, "acpi", &d->pci) < 0)
+		return -1;
+	pm = d->pm;
+	if (!pm) {
+		pr_err("acpi: the device registry has no ACPI PM block for the FADT");
+		return -1;
+	}
+	if (pm->nr_pio < 2 || pm->nr_irqs < 1 ||
+	    !port_block_ok(&pm->pio[DEVREG_ACPI_PM_EVT], PM1_EVT_MIN_LEN) ||
+	    !port_block_ok(&pm->pio[DEVREG_ACPI_PM_CNT], PM1_CNT_MIN_LEN)) {
+		pr_err("acpi: '%s' needs a PM1a event block of at least %d ports, a "
+		       "control block of at least %d, below 0x10000, and an SCI",
+		       pm->name, PM1_EVT_MIN_LEN, PM1_CNT_MIN_LEN);
+		return -1;
+	}
+	sci = pm->irq[0].line;
+	if (sci >= 16 || sci == 2 || sci == PIT_ISA_IRQ) {
+		pr_err("acpi: SCI on IRQ %u, must be an ISA IRQ other than 0 and 2", sci);
+		return -1;
+	}
+	d->evt_port = (uint16_t)pm->pio[DEVREG_ACPI_PM_EVT].base;
+	d->evt_len = (uint8_t)pm->pio[DEVREG_ACPI_PM_EVT].size;
+	d->cnt_port = (uint16_t)pm->pio[DEVREG_ACPI_PM_CNT].base;
+	d->cnt_len = (uint8_t)pm->pio[DEVREG_ACPI_PM_CNT].size;
+	d->sci = (uint8_t)sci;
+	return 0;
+}
+
 int acpi__write_tables(void *buf, size_t len, uint32_t base_gpa,
 		       const struct acpi_config *cfg)
 {
+	struct acpi_devices d;
 	struct acpi_layout l;
 	uint8_t *p = buf;
 	uint8_t aml[DSDT_AML_MAX];
 	long aml_len;
 
-	if (!buf || !cfg) {
-		pr_err("acpi: no buffer or configuration");
+	if (!buf || !cfg || !cfg->devs) {
+		pr_err("acpi: no buffer, configuration or device registry");
 		return -1;
 	}
 	if (cfg->nr_cpus < 1 || cfg->nr_cpus > ACPI_MAX_CPUS) {
 		pr_err("acpi: %d vCPUs, must be 1..%d", cfg->nr_cpus, ACPI_MAX_CPUS);
 		return -1;
 	}
-	if (cfg->sci_irq >= 16 || cfg->sci_irq == 2 || cfg->sci_irq == PIT_ISA_IRQ) {
-		pr_err("acpi: SCI on IRQ %u, must be an ISA IRQ other than 0 and 2",
-		       cfg->sci_irq);
+	if (find_devices(cfg->devs, &d) < 0)
 		return -1;
-	}
 	if (base_gpa % 16) {
 		pr_err("acpi: RSDP at 0x%x is not 16-byte aligned", base_gpa);
 		return -1;
@@ -490,10 +562,10 @@ int acpi__write_tables(void *buf, size_t len, uint32_t base_gpa,
 	}
 	/* Built aside first: nothing is written to 'buf' unless it all
 	 * fits. */
-	aml_len = dsdt__build(aml, sizeof(aml), cfg);
+	aml_len = dsdt__build(aml, sizeof(aml), cfg->devs);
 	if (aml_len < 0)
 		return -1;
-	lay_out(&l, base_gpa, cfg->nr_cpus, (size_t)aml_len, cfg->pci && cfg->pci_ecam_base);
+	lay_out(&l, base_gpa, cfg->nr_cpus, (size_t)aml_len, d.pci && d.pci->pci.ecam_base);
 	if (l.total > len) {
 		pr_err("acpi: tables need %zu bytes, only %zu available", l.total, len);
 		return -1;
@@ -502,10 +574,10 @@ int acpi__write_tables(void *buf, size_t len, uint32_t base_gpa,
 	memset(p, 0, l.total);
 	write_facs(p + (l.facs - base_gpa));
 	write_dsdt(p + (l.dsdt - base_gpa), &l, aml);
-	write_madt(p + (l.madt - base_gpa), &l, cfg);
-	write_fadt(p + (l.fadt - base_gpa), &l, cfg);
+	write_madt(p + (l.madt - base_gpa), &l, cfg, &d);
+	write_fadt(p + (l.fadt - base_gpa), &l, &d);
 	if (l.mcfg)
-		write_mcfg(p + (l.mcfg - base_gpa), &l, cfg->pci_ecam_base);
+		write_mcfg(p + (l.mcfg - base_gpa), &l, d.pci->pci.ecam_base);
 	write_xsdt(p + (l.xsdt - base_gpa), &l);
 	write_rsdp(p + (l.rsdp - base_gpa), &l);
 	return (int)l.total;

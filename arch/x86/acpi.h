@@ -1,6 +1,6 @@
 /* acpi.h — the ACPI tables of an x86 guest: RSDP (ACPI 2.0+), XSDT, FADT
  * (a legacy PC with 8259s, PIT, i8042 and the PM1a register block of
- * devices/pc/acpi_pm.c), FACS, a DSDT (arch/x86/dsdt.c) holding \_S5 (so the
+ * devices/pc/acpi_pm.c, as the device registry describes them), FACS, a DSDT (arch/x86/dsdt.c) holding \_S5 (so the
  * guest can power off) and PCI bus 0's root bridge, and a MADT describing
  * every vCPU's LAPIC and the IOAPIC, and an MCFG when PCI has an ECAM
  * window.
@@ -17,26 +17,24 @@
 #define ACPI_S5_SLP_TYP		5
 #define ACPI_MAX_CPUS		254	/* processor UID 0xff means "all" */
 
+struct devreg;
+
 struct acpi_config {
 	int nr_cpus;			/* LAPIC ids and processor UIDs 0..n-1 */
 	uint32_t lapic_addr;
 	uint32_t ioapic_addr;		/* IOAPIC id nr_cpus, GSI base 0 */
-	uint16_t pm1a_evt_port;		/* 4 bytes: PM1 status, PM1 enable */
-	uint16_t pm1a_cnt_port;		/* 2 bytes: PM1 control */
-	uint8_t sci_irq;		/* ISA IRQ = GSI, level, active high */
-	/* PCI bus 0 (devices/pci/pci.h) as the DSDT's \_SB.PCI0, a PNP0A03 root
-	 * bridge with the config ports 0xCF8..0xCFF, these windows (as given
-	 * to pci__create(): [base, end), left out when empty) and the INTx
-	 * routing of x86_irq__pci_intx(). No root bridge when 'pci' is false. */
-	bool pci;
-	uint32_t pci_io_base, pci_io_end;		/* end <= 0x10000 */
-	uint64_t pci_mmio32_base, pci_mmio32_end;	/* end <= 4 GiB */
-	uint64_t pci_mmio64_base, pci_mmio64_end;
-	/* The ECAM window of bus 0 (PCI_ECAM_SIZE, below 4 GiB, outside the
-	 * BAR windows), 0 for none: an MCFG table (segment 0, buses 0-0)
-	 * and a PNP0C02 motherboard resource in the DSDT reserving it, which
-	 * Linux requires before it uses MMCONFIG. */
-	uint64_t pci_ecam_base;
+	/* The platform devices (vmm/devreg.h); only entries marked
+	 * 'firmware' are described, one of each kind at most:
+	 * - the ACPI PM block (required): the FADT's PM1a event block
+	 *   (pio[DEVREG_ACPI_PM_EVT], at least 4 ports) and control block
+	 *   (pio[DEVREG_ACPI_PM_CNT], at least 2), its SCI (irq[0], an ISA
+	 *   IRQ other than 0 and 2) in the FADT and as a MADT override with
+	 *   the entry's trigger and polarity;
+	 * - a PS/2 controller: the FADT's IAPC_BOOT_ARCH 8042 bit;
+	 * - a CMOS RTC: the FADT's century byte (CMOS 0x32) and RTC_S4;
+	 * - a PCI host: the DSDT's \_SB.PCI0 (arch/x86/dsdt.c) and, with an
+	 *   ECAM window, the MCFG. No PCI host, no PCI0. */
+	const struct devreg *devs;
 };
 
 /* Write the tables at 'buf', which the guest sees at base_gpa (16-byte

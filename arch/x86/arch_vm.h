@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "arch/x86/boot.h"
+#include "vmm/devreg.h"
 
 struct uart8250;
 struct i8042;
@@ -19,6 +20,9 @@ struct arch_vm {
 	struct rtc *rtc;
 	struct boot_marker_dev *marker;
 	struct acpi_pm *acpi_pm;
+	/* Every platform device above and the PCI host, as the ACPI and MP
+	 * tables describe them (filled by arch__devices_init). */
+	struct devreg devs;
 	uint64_t entry;         /* 64-bit kernel entry point; 0: no kernel loaded */
 	/* Between arch__prepare() and arch__load_kernel(): the files. */
 	struct x86_kernel kernel;
@@ -27,6 +31,11 @@ struct arch_vm {
 };
 
 struct vcpu;
+
+/* Add the PC's platform devices (COM1, i8042, RTC, marker port, ACPI PM
+ * block, PCI host) to 'r', as arch__devices_init does: the registry the
+ * tables are built from. Returns 0, or -1 (reason printed). */
+int x86_vm__describe(struct devreg *r);
 
 /* Point a vCPU at the loaded kernel's 64-bit entry (arch/x86/cpu.c). */
 int x86_cpu__set_boot_regs(struct vcpu *v);

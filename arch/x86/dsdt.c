@@ -7,7 +7,7 @@
  *       Name (_UID, Zero)  Name (_SEG, Zero)  Name (_BBN, Zero)
  *       Name (_CRS, ResourceTemplate () {
  *         WordBusNumber (0x00-0x00)
- *         IO (Decode16, 0xCF8, 0xCF8, 1, 8)	the config ports
+ *         IO (Decode16, 0xCF8, 0xCF8, 1, 8)	the config ports, if any
  *         WordIO (I/O BAR window)
  *         DWordMemory (32-bit BAR window)
  *         QWordMemory (64-bit BAR window, if any)
@@ -27,6 +27,10 @@
  * e820 map or as a PNP0C01/PNP0C02 resource ("MMCONFIG ... not reserved
  * in ACPI motherboard resources"); MRES is the ACPI half.
  *
+ * Everything inside PCI0 and MRES comes from the PCI host's entry in the
+ * device registry (vmm/devreg.h), which arch/x86/vm.c also builds the
+ * host from; the registry has already refused overlapping windows.
+ *
  * _PRT has an entry for each INTA#..INTD# of slots 1..31, the GSI from
  * x86_irq__pci_intx() so the routing lives in one place; a Zero source means
  * the GSI is used directly, which Linux programs level triggered, active
@@ -36,11 +40,12 @@
 #include "arch/x86/dsdt.h"
 #include "arch/x86/irq.h"
 #include "devices/pci/pci.h"
+#include "vmm/devreg.h"
 #include "vmm/log.h"
 
 #define PCI_IO_LIMIT		0x10000u
 #define MMIO32_LIMIT		0x100000000ull
-#define PCI_CFG_PORTS		8		/* 0xCF8..0xCFF */
+#define IO_DESC_MAX_LEN		0xffu		/* IO(): an 8-bit length */
 #define PRT_ALL_FUNCTIONS	0xffff
 #define PCI_INTX_PINS		4
 
@@ -57,24 +62,28 @@ static void write_s5(struct aml *a)
 	aml__end(a, pkg);
 }
 
-static void write_crs(struct aml *a, const struct acpi_config *c)
+static void write_crs(struct aml *a, const struct devreg_entry *host)
 {
+	const struct devreg_pci_host *w = &host->pci;
 	size_t rt;
 
 	aml__name(a, "_CRS");
 	rt = aml__resource_template_begin(a);
 	aml__res_word_bus_number(a, 0, 0);
-	aml__res_io(a, PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_ADDRESS_PORT, 1,
-		    PCI_CFG_PORTS);
-	if (c->pci_io_end > c->pci_io_base)
-		aml__res_word_io(a, (uint16_t)c->pci_io_base,
-				 (uint16_t)(c->pci_io_end - 1));
-	if (c->pci_mmio32_end > c->pci_mmio32_base)
-		aml__res_dword_memory(a, (uint32_t)c->pci_mmio32_base,
-				      (uint32_t)(c->pci_mmio32_end - 1),
+	if (host->nr_pio > DEVREG_PCI_CFG_PORTS) {
+		const struct devreg_range *cfg = &host->pio[DEVREG_PCI_CFG_PORTS];
+
+		aml__res_io(a, (uint16_t)cfg->base, (uint16_t)cfg->base, 1,
+			    (uint8_t)cfg->size);
+	}
+	if (w->io_end > w->io_base)
+		aml__res_word_io(a, (uint16_t)w->io_base, (uint16_t)(w->io_end - 1));
+	if (w->mmio32_end > w->mmio32_base)
+		aml__res_dword_memory(a, (uint32_t)w->mmio32_base,
+				      (uint32_t)(w->mmio32_end - 1),
 				      AML_MEM_NONCACHEABLE);
-	if (c->pci_mmio64_end > c->pci_mmio64_base)
-		aml__res_qword_memory(a, c->pci_mmio64_base, c->pci_mmio64_end - 1,
+	if (w->mmio64_end > w->mmio64_base)
+		aml__res_qword_memory(a, w->mmio64_base, w->mmio64_end - 1,
 				      AML_MEM_NONCACHEABLE);
 	aml__resource_template_end(a, rt);
 }
@@ -99,7 +108,7 @@ static void write_prt(struct aml *a)
 	aml__end(a, prt);
 }
 
-static void write_pci0(struct aml *a, const struct acpi_config *c)
+static void write_pci0(struct aml *a, const struct devreg_entry *host)
 {
 	size_t sb, dev;
 
@@ -113,14 +122,14 @@ static void write_pci0(struct aml *a, const struct acpi_config *c)
 	aml__integer(a, 0);
 	aml__name(a, "_BBN");
 	aml__integer(a, 0);
-	write_crs(a, c);
+	write_crs(a, host);
 	write_prt(a);
 	aml__end(a, dev);
 	aml__end(a, sb);
 }
 
 /* The ECAM window as a motherboard resource, so the guest accepts it. */
-static void write_ecam_reservation(struct aml *a, const struct acpi_config *c)
+static void write_ecam_reservation(struct aml *a, const struct devreg_pci_host *w)
 {
 	size_t sb, dev, rt;
 
@@ -132,66 +141,69 @@ static void write_ecam_reservation(struct aml *a, const struct acpi_config *c)
 	aml__integer(a, 1);
 	aml__name(a, "_CRS");
 	rt = aml__resource_template_begin(a);
-	aml__res_dword_memory(a, (uint32_t)c->pci_ecam_base,
-			      (uint32_t)(c->pci_ecam_base + PCI_ECAM_SIZE - 1),
+	aml__res_dword_memory(a, (uint32_t)w->ecam_base,
+			      (uint32_t)(w->ecam_base + w->ecam_size - 1),
 			      AML_MEM_NONCACHEABLE);
 	aml__resource_template_end(a, rt);
 	aml__end(a, dev);
 	aml__end(a, sb);
 }
 
-static bool overlaps64(uint64_t a, uint64_t a_end, uint64_t b, uint64_t b_end)
+/* What the resource descriptors and the MCFG can hold: the registry
+ * knows nothing of ACPI's field widths. Overlaps it has refused already. */
+static bool check_pci(const struct devreg_entry *host)
 {
-	return a < b_end && b < a_end;
-}
+	const struct devreg_pci_host *w = &host->pci;
+	uint64_t e = w->ecam_base;
 
-static bool check_pci(const struct acpi_config *c)
-{
-	uint64_t e = c->pci_ecam_base, e_end = e + PCI_ECAM_SIZE;
+	if (e && (w->ecam_size != PCI_ECAM_SIZE || e % PCI_ECAM_SIZE ||
+		  e + PCI_ECAM_SIZE > MMIO32_LIMIT)) {
+		pr_err("acpi: '%s': ECAM window at 0x%llx is not %u bytes, aligned, "
+		       "below 4 GiB", host->name, (unsigned long long)e, PCI_ECAM_SIZE);
+		return false;
+	}
+	if (host->nr_pio > DEVREG_PCI_CFG_PORTS) {
+		const struct devreg_range *cfg = &host->pio[DEVREG_PCI_CFG_PORTS];
 
-	if (e && (e % PCI_ECAM_SIZE || e_end > MMIO32_LIMIT ||
-		  overlaps64(e, e_end, c->pci_mmio32_base, c->pci_mmio32_end) ||
-		  overlaps64(e, e_end, c->pci_mmio64_base, c->pci_mmio64_end))) {
-		pr_err("acpi: PCI ECAM window at 0x%llx is unaligned, above 4 GiB "
-		       "or inside a BAR window", (unsigned long long)e);
+		if (cfg->base >= PCI_IO_LIMIT || cfg->size > IO_DESC_MAX_LEN ||
+		    cfg->size > PCI_IO_LIMIT - cfg->base) {
+			pr_err("acpi: '%s': config ports 0x%llx (%llu) do not fit an "
+			       "IO descriptor", host->name,
+			       (unsigned long long)cfg->base, (unsigned long long)cfg->size);
+			return false;
+		}
+	}
+	if (w->io_end > PCI_IO_LIMIT) {
+		pr_err("acpi: '%s': PCI I/O window 0x%llx..0x%llx is not inside 0..0x10000",
+		       host->name, (unsigned long long)w->io_base,
+		       (unsigned long long)w->io_end);
 		return false;
 	}
-	if (c->pci_io_base > c->pci_io_end || c->pci_io_end > PCI_IO_LIMIT ||
-	    (c->pci_io_end > c->pci_io_base &&
-	     c->pci_io_base < PCI_CONFIG_ADDRESS_PORT + PCI_CFG_PORTS &&
-	     c->pci_io_end > PCI_CONFIG_ADDRESS_PORT)) {
-		pr_err("acpi: PCI I/O window 0x%x..0x%x is not inside 0..0x10000 "
-		       "or holds the config ports", c->pci_io_base, c->pci_io_end);
-		return false;
-	}
-	if (c->pci_mmio32_base > c->pci_mmio32_end || c->pci_mmio32_end > MMIO32_LIMIT) {
-		pr_err("acpi: PCI 32-bit window 0x%llx..0x%llx is not below 4 GiB",
-		       (unsigned long long)c->pci_mmio32_base,
-		       (unsigned long long)c->pci_mmio32_end);
-		return false;
-	}
-	if (c->pci_mmio64_base > c->pci_mmio64_end) {
-		pr_err("acpi: PCI 64-bit window 0x%llx..0x%llx is reversed",
-		       (unsigned long long)c->pci_mmio64_base,
-		       (unsigned long long)c->pci_mmio64_end);
+	if (w->mmio32_end > MMIO32_LIMIT) {
+		pr_err("acpi: '%s': PCI 32-bit window 0x%llx..0x%llx is not below 4 GiB",
+		       host->name, (unsigned long long)w->mmio32_base,
+		       (unsigned long long)w->mmio32_end);
 		return false;
 	}
 	return true;
 }
 
-long dsdt__build(void *buf, size_t size, const struct acpi_config *cfg)
+long dsdt__build(void *buf, size_t size, const struct devreg *devs)
 {
+	const struct devreg_entry *host = NULL;
 	struct aml a;
 	long len;
 
-	if (cfg->pci && !check_pci(cfg))
+	if (devs && devreg__find_firmware(devs, DEVREG_PCI_HOST, "acpi", &host) < 0)
+		return -1;
+	if (host && !check_pci(host))
 		return -1;
 	aml__init(&a, buf, size);
 	write_s5(&a);
-	if (cfg->pci)
-		write_pci0(&a, cfg);
-	if (cfg->pci && cfg->pci_ecam_base)
-		write_ecam_reservation(&a, cfg);
+	if (host)
+		write_pci0(&a, host);
+	if (host && host->pci.ecam_base)
+		write_ecam_reservation(&a, &host->pci);
 	len = aml__finish(&a);
 	if (len < 0)
 		pr_err("acpi: cannot build the DSDT in %zu bytes", size);

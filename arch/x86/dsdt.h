@@ -11,9 +11,12 @@
 /* Room that is always enough for dsdt__build(). */
 #define DSDT_AML_MAX	8192
 
-/* Write the DSDT's definition blocks (no header) into buf. Returns the
- * number of bytes, or -1 if the configuration is out of range or 'size'
- * is too small (reason printed). */
-long dsdt__build(void *buf, size_t size, const struct acpi_config *cfg);
+struct devreg;
+
+/* Write the DSDT's definition blocks (no header) into buf, PCI0 and MRES
+ * from the PCI host in 'devs' the firmware describes (none: \_S5 only).
+ * Returns the number of bytes, or -1 if the PCI host's windows cannot be
+ * described, there are two, or 'size' is too small (reason printed). */
+long dsdt__build(void *buf, size_t size, const struct devreg *devs);
 
 #endif

@@ -124,16 +124,8 @@ static int write_acpi_tables(struct vm *vm)
 		.nr_cpus = vm->cfg->nr_cpus,
 		.lapic_addr = X86_LAPIC_ADDR,
 		.ioapic_addr = X86_IOAPIC_ADDR,
-		.pm1a_evt_port = X86_ACPI_PM1A_EVT_PORT,
-		.pm1a_cnt_port = X86_ACPI_PM1A_CNT_PORT,
-		.sci_irq = X86_ACPI_SCI_IRQ,
-		/* The windows arch/x86/vm.c gives pci__create(). */
-		.pci = vm->pci != NULL,
-		.pci_io_base = X86_PCI_IO_START,
-		.pci_io_end = X86_PCI_IO_END,
-		.pci_mmio32_base = X86_PCI_MMIO_START,
-		.pci_mmio32_end = X86_PCI_MMIO_END,
-		.pci_ecam_base = X86_PCI_ECAM_BASE,
+		/* The PM block, i8042, RTC and PCI host arch/x86/vm.c made. */
+		.devs = &vm->arch->devs,
 	};
 	const uint64_t len = X86_ACPI_END - X86_ACPI_START;
 
@@ -184,7 +176,7 @@ int arch__load_kernel(struct vm *vm)
 	n = mptable__write(guest_mem__ptr(&vm->mem, X86_MPTABLE_START,
 					  X86_BIOS_END - X86_MPTABLE_START),
 			   X86_BIOS_END - X86_MPTABLE_START, X86_MPTABLE_START, cfg->nr_cpus,
-			   X86_IOAPIC_ADDR, X86_LAPIC_ADDR);
+			   X86_IOAPIC_ADDR, X86_LAPIC_ADDR, &a->devs);
 	if (n < 0) {
 		pr_err("cannot build the MP table for %d vCPUs", cfg->nr_cpus);
 		goto out;

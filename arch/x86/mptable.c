@@ -3,10 +3,13 @@
  * Layout at the caller's buffer: the 16-byte floating pointer structure,
  * then the configuration table header and its base entries, which the
  * spec wants in ascending entry-type order:
- *   processors (one per vCPU), buses (ISA = bus 0), the IOAPIC,
- *   I/O interrupt assignments (ISA IRQ n -> IOAPIC pin n, IRQ 0 -> pin 2,
- *   no IRQ 2), local interrupt assignments (ExtINT -> LINT0, NMI -> LINT1
- *   on every LAPIC).
+ *   processors (one per vCPU), buses (PCI = bus 0 when the device
+ *   registry has a PCI host, ISA = bus 1), the IOAPIC, I/O interrupt
+ *   assignments (ISA IRQ n -> IOAPIC pin n, IRQ 0 -> pin 2, no IRQ 2;
+ *   each PCI slot's INTA#..INTD#), local interrupt assignments
+ *   (ExtINT -> LINT0, NMI -> LINT1 on every LAPIC).
+ * The ISA IRQs are the IOAPIC's wiring, listed whichever devices use
+ * them, as on a PC.
  * The table is built by one function run twice, first without a buffer to
  * measure it, so an added bus (e.g. PCI as bus 1) with its interrupt
  * assignments is one more call in each section, not new size arithmetic.
@@ -17,6 +20,7 @@
 #include "arch/x86/irq.h"
 #include "arch/x86/mptable.h"
 #include "devices/pci/pci.h"
+#include "vmm/devreg.h"
 #include "vmm/util.h"
 #include "vmm/log.h"
 
@@ -213,6 +217,7 @@ struct mp_config {
 	int nr_cpus;
 	uint8_t ioapic_id;
 	uint32_t ioapic_addr;
+	bool pci;		/* a PCI host is described: bus 0 and its INTx */
 };
 
 /* Linux matches a PCI device's interrupt entry by bus number, so the PCI
@@ -234,11 +239,13 @@ static void add_pci_irqs(struct mpc_writer *w, uint8_t bus, uint8_t ioapic)
 static void build_entries(struct mpc_writer *w, const struct mp_config *c)
 {
 	add_cpus(w, c->nr_cpus);
-	add_bus(w, PCI_BUS_ID, "PCI   ");
+	if (c->pci)
+		add_bus(w, PCI_BUS_ID, "PCI   ");
 	add_bus(w, ISA_BUS_ID, "ISA   ");
 	add_ioapic(w, c->ioapic_id, c->ioapic_addr);
 	add_isa_irqs(w, ISA_BUS_ID, c->ioapic_id);
-	add_pci_irqs(w, PCI_BUS_ID, c->ioapic_id);
+	if (c->pci)
+		add_pci_irqs(w, PCI_BUS_ID, c->ioapic_id);
 	/* The 8259 reaches every LAPIC's LINT0 (virtual wire), NMI LINT1. */
 	add_intsrc(w, MP_LINTSRC, MP_EXTINT, MP_IRQFLAG_CONFORMING, ISA_BUS_ID,
 		   0, ALL_LAPICS, 0);
@@ -248,13 +255,14 @@ static void build_entries(struct mpc_writer *w, const struct mp_config *c)
 
 
 int mptable__write(void *buf, size_t len, uint32_t base_gpa, int nr_cpus,
-		   uint32_t ioapic_addr, uint32_t lapic_addr)
+		   uint32_t ioapic_addr, uint32_t lapic_addr, const struct devreg *devs)
 {
-	const struct mp_config cfg = {
+	struct mp_config cfg = {
 		.nr_cpus = nr_cpus,
 		.ioapic_id = (uint8_t)nr_cpus,	/* the first id after the LAPICs */
 		.ioapic_addr = ioapic_addr,
 	};
+	const struct devreg_entry *pci_host;
 	struct mpc_writer w = { 0 };
 	struct mpf_intel *mpf = buf;
 	struct mpc_table *mpc;
@@ -264,10 +272,13 @@ int mptable__write(void *buf, size_t len, uint32_t base_gpa, int nr_cpus,
 		pr_err("mptable: %d vCPUs, must be 1..255", nr_cpus);
 		return -1;
 	}
-	if (!buf) {
-		pr_err("mptable: no buffer");
+	if (!buf || !devs) {
+		pr_err("mptable: no buffer or no device registry");
 		return -1;
 	}
+	if (devreg__find_firmware(devs, DEVREG_PCI_HOST, "mptable", &pci_host) < 0)
+		return -1;
+	cfg.pci = pci_host != NULL;
 	if (base_gpa % 16) {
 		pr_err("mptable: floating pointer at 0x%x is not 16-byte aligned",
 		       base_gpa);

@@ -1,6 +1,9 @@
 /* vm.c (x86) — the PC platform around the vCPUs: RAM hole, in-kernel
  * irqchip (PIC, IOAPIC, LAPICs) and PIT, and the legacy devices: COM1
- * UART, i8042, CMOS RTC, the boot-marker port and the ACPI PM1a block. */
+ * UART, i8042, CMOS RTC, the boot-marker port and the ACPI PM1a block,
+ * and PCI bus 0. Each device is described once (pc_devices below): the
+ * device registry the ACPI and MP tables are generated from gets those
+ * descriptions, and the bus registration reads its addresses from them. */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "devices/pc/rtc.h"
 #include "devices/pc/uart8250.h"
 #include "vmm/arch.h"
+#include "vmm/devreg.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -54,9 +58,82 @@ int arch__vm_init(struct vm *vm)
 	return 0;
 }
 
+/* --- the platform, each device once ------------------------------------
+ * 'firmware' marks what the ACPI tables name: the PM block (FADT, MADT),
+ * the i8042 (FADT's IAPC_BOOT_ARCH), the RTC (FADT's century byte) and
+ * PCI (DSDT PCI0, MCFG; the MP table's PCI bus). COM1 and the marker port
+ * are found by the guest at their legacy addresses, as on a PC; naming
+ * COM1 in the DSDT (PNP0501) would make Linux probe it a second way. */
+#define PC_EDGE_HIGH	DEVREG_IRQ_EDGE, DEVREG_IRQ_HIGH
+#define PC_PCI_CFG_PORTS 8	/* CF8..CFF: address, reset control, data */
+
+static const struct devreg_entry pc_com1 = {
+	.kind = DEVREG_SERIAL_16550, .name = "com1",
+	.nr_pio = 1, .pio = { { UART8250_COM1_BASE, UART8250_NR_REGS } },
+	.nr_irqs = 1, .irq = { { UART8250_COM1_IRQ, PC_EDGE_HIGH } },
+};
+
+static const struct devreg_entry pc_i8042 = {
+	.kind = DEVREG_PS2_CTRL, .name = "i8042", .firmware = true,
+	.nr_pio = 2, .pio = { { I8042_DATA_PORT, 1 }, { I8042_COMMAND_PORT, 1 } },
+	.nr_irqs = 2, .irq = { { I8042_KBD_IRQ, PC_EDGE_HIGH },
+			       { I8042_AUX_IRQ, PC_EDGE_HIGH } },
+};
+
+/* No interrupt line: devices/pc/rtc.c raises none. */
+static const struct devreg_entry pc_rtc = {
+	.kind = DEVREG_RTC_CMOS, .name = "rtc", .firmware = true,
+	.nr_pio = 1, .pio = { { RTC_PORT, RTC_NR_PORTS } },
+};
+
+static const struct devreg_entry pc_marker = {
+	.kind = DEVREG_DEBUG_PORT, .name = "boot-marker",
+	.nr_pio = 1, .pio = { { BOOT_MARKER_PORT, 1 } },
+};
+
+/* The SCI: level triggered, active high, as acpi_pm drives the line (the
+ * MADT overrides the ISA default for it with these flags). */
+static const struct devreg_entry pc_acpi_pm = {
+	.kind = DEVREG_ACPI_PM, .name = "pm1a", .firmware = true,
+	.nr_pio = 2, .pio = {
+		[DEVREG_ACPI_PM_EVT] = { X86_ACPI_PM1A_EVT_PORT, ACPI_PM1_EVT_LEN },
+		[DEVREG_ACPI_PM_CNT] = { X86_ACPI_PM1A_CNT_PORT, ACPI_PM1_CNT_LEN },
+	},
+	.nr_irqs = 1, .irq = { { X86_ACPI_SCI_IRQ, DEVREG_IRQ_LEVEL, DEVREG_IRQ_HIGH } },
+};
+
+/* PCI bus 0: BARs in the 32-bit hole below the ECAM window, I/O BARs
+ * above the legacy ports, config cycles through CF8/CFC and ECAM; INTx
+ * as x86_irq__pci_intx() routes it. */
+_Static_assert(X86_PCI_ECAM_END - X86_PCI_ECAM_BASE == PCI_ECAM_SIZE, "ECAM window");
+
+static const struct devreg_entry pc_pci_host = {
+	.kind = DEVREG_PCI_HOST, .name = "pci0", .firmware = true,
+	.nr_pio = 1, .pio = {
+		[DEVREG_PCI_CFG_PORTS] = { PCI_CONFIG_ADDRESS_PORT, PC_PCI_CFG_PORTS },
+	},
+	.pci = {
+		.ecam_base = X86_PCI_ECAM_BASE, .ecam_size = PCI_ECAM_SIZE,
+		.io_base = X86_PCI_IO_START, .io_end = X86_PCI_IO_END,
+		.mmio32_base = X86_PCI_MMIO_START, .mmio32_end = X86_PCI_MMIO_END,
+	},
+};
+
+static const struct devreg_entry *const pc_devices[] = {
+	&pc_com1, &pc_i8042, &pc_rtc, &pc_marker, &pc_acpi_pm, &pc_pci_host,
+};
+
+int x86_vm__describe(struct devreg *r)
+{
+	for (size_t i = 0; i < sizeof(pc_devices) / sizeof(pc_devices[0]); i++)
+		if (devreg__add(r, pc_devices[i]) < 0)
+			return -1;
+	return 0;
+}
+
 static void com1_set_irq(void *opaque, int level)
 {
-	vm__set_irq_line(opaque, UART8250_COM1_IRQ, level);
+	vm__set_irq_line(opaque, pc_com1.irq[0].line, level);
 }
 
 static void com1_tx(void *opaque, const uint8_t *buf, size_t len)
@@ -101,7 +178,7 @@ static void acpi_poweroff(void *opaque)
 
 static void acpi_set_sci(void *opaque, int level)
 {
-	vm__set_irq_line(opaque, X86_ACPI_SCI_IRQ, level);
+	vm__set_irq_line(opaque, pc_acpi_pm.irq[0].line, level);
 }
 
 static const struct acpi_pm_ops acpi_pm_ops = {
@@ -130,21 +207,19 @@ static const struct pci_host_ops pci_host_ops = {
 	.reset = pci_reset,
 };
 
-/* PCI bus 0: BARs in the 32-bit hole below the ECAM window, I/O BARs
- * above the legacy ports, config cycles through CF8/CFC and ECAM; the
- * DSDT's PCI0 _CRS and the MCFG describe the same windows. */
-_Static_assert(X86_PCI_ECAM_END - X86_PCI_ECAM_BASE == PCI_ECAM_SIZE, "ECAM window");
-
 static int pci_init(struct vm *vm)
 {
+	const struct devreg_pci_host *w = &pc_pci_host.pci;
 	struct pci_host_config cfg = {
 		.pio = &vm->pio,
 		.mmio = &vm->mmio,
-		.mmio32_base = X86_PCI_MMIO_START,
-		.mmio32_end = X86_PCI_MMIO_END,
-		.ecam_base = X86_PCI_ECAM_BASE,
-		.io_base = X86_PCI_IO_START,
-		.io_end = X86_PCI_IO_END,
+		.mmio32_base = w->mmio32_base,
+		.mmio32_end = w->mmio32_end,
+		.mmio64_base = w->mmio64_base,
+		.mmio64_end = w->mmio64_end,
+		.ecam_base = w->ecam_base,
+		.io_base = (uint32_t)w->io_base,
+		.io_end = (uint32_t)w->io_end,
 		.ops = &pci_host_ops,
 		.opaque = vm,
 	};
@@ -175,6 +250,11 @@ int arch__devices_init(struct vm *vm)
 {
 	struct arch_vm *a = vm->arch;
 
+	/* Described first, so an overlap is refused before anything is on
+	 * a bus. */
+	devreg__init(&a->devs);
+	if (x86_vm__describe(&a->devs) < 0)
+		return -1;
 	a->com1 = uart8250__create(&com1_ops, vm);
 	a->i8042 = i8042__create(&i8042_ops, vm);
 	a->rtc = rtc__create();
@@ -184,13 +264,16 @@ int arch__devices_init(struct vm *vm)
 		pr_err("cannot create the platform devices: out of memory");
 		return -1;
 	}
-	if (bus__register(&vm->pio, UART8250_COM1_BASE, UART8250_NR_REGS,
+	/* The i8042 and the RTC put their fixed ports on the bus themselves
+	 * (the same constants as pc_i8042 and pc_rtc). */
+	if (bus__register(&vm->pio, pc_com1.pio[0].base, pc_com1.pio[0].size,
 			  &uart8250__bus_ops, a->com1) < 0 ||
 	    i8042__register(a->i8042, &vm->pio) < 0 ||
 	    rtc__register(a->rtc, &vm->pio) < 0 ||
-	    boot_marker__register(a->marker, &vm->pio, BOOT_MARKER_PORT) < 0 ||
-	    acpi_pm__register(a->acpi_pm, &vm->pio, X86_ACPI_PM1A_EVT_PORT,
-			      X86_ACPI_PM1A_CNT_PORT) < 0) {
+	    boot_marker__register(a->marker, &vm->pio, pc_marker.pio[0].base) < 0 ||
+	    acpi_pm__register(a->acpi_pm, &vm->pio,
+			      (uint16_t)pc_acpi_pm.pio[DEVREG_ACPI_PM_EVT].base,
+			      (uint16_t)pc_acpi_pm.pio[DEVREG_ACPI_PM_CNT].base) < 0) {
 		pr_err("cannot register the platform devices");
 		return -1;
 	}

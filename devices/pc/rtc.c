@@ -222,10 +222,10 @@ void rtc__free(struct rtc *r)
 
 int rtc__register(struct rtc *r, struct bus *pio)
 {
-	int err = bus__register(pio, RTC_PORT, 2, &rtc_bus_ops, r);
+	int err = bus__register(pio, RTC_PORT, RTC_NR_PORTS, &rtc_bus_ops, r);
 
 	if (err)
 		pr_err("rtc: cannot register ports 0x%x-0x%x (error %d)",
-		       RTC_PORT, RTC_PORT + 1, err);
+		       RTC_PORT, RTC_PORT + RTC_NR_PORTS - 1, err);
 	return err;
 }

@@ -6,6 +6,7 @@
 #include "vmm/bus.h"
 
 #define RTC_PORT 0x70
+#define RTC_NR_PORTS 2		/* index, data */
 
 struct rtc;
 

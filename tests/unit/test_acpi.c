@@ -2,8 +2,11 @@
  * from the RSDP down: signatures, checksums, lengths, pointers that land
  * on the tables inside the buffer, the FADT fields Linux relies on, the
  * MADT for 1, 2, 64 and 254 vCPUs and the DSDT's \_S5 bytes (the rest of
- * the DSDT: test_dsdt.c), the MCFG of an ECAM window; and the PM1a register block (devices/pc/acpi_pm.c)
- * through a real port-I/O bus. */
+ * the DSDT: test_dsdt.c), the MCFG of an ECAM window; every device fact
+ * taken from the device registry (vmm/devreg.h): the PC's own registry
+ * (x86_vm__describe) gives the same tables as ever, and a moved PM block,
+ * a missing i8042/RTC/PCI host, or an SCI with other flags show up in
+ * them. The PM1a register block itself: test_acpi_pm.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,20 +14,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <cmocka.h>
 
 #include "arch/x86/acpi.h"
-#include "devices/pc/acpi_pm.h"
-#include "vmm/bus.h"
+#include "arch/x86/arch_vm.h"
+#include "arch/x86/layout.h"
+#include "vmm/devreg.h"
+#include "vmm/log.h"
+#include "devreg_pc.h"
 
 #define BASE_GPA	0xe0000u
 #define BUF_SIZE	0x10000
 #define IOAPIC_ADDR	0xfec00000u
 #define LAPIC_ADDR	0xfee00000u
-#define EVT_PORT	0x600
-#define CNT_PORT	0x604
-#define SCI_IRQ		9
+#define EVT_PORT	PC_EVT_PORT
+#define CNT_PORT	PC_CNT_PORT
+#define SCI_IRQ		PC_SCI_IRQ
 
 static uint16_t le16(const uint8_t *p)
 {
@@ -51,20 +56,19 @@ static uint8_t sum(const uint8_t *p, size_t len)
 	return s;
 }
 
+/* The PM block, i8042, RTC and a PCI host without ECAM (devreg_pc.h). */
+static struct devreg regs;
+
 static struct acpi_config config(int nr_cpus)
 {
+	const struct devreg_pci_host w = devreg_pc__windows();
+
+	assert_int_equal(devreg_pc__fill(&regs, &w), 0);
 	return (struct acpi_config){
 		.nr_cpus = nr_cpus,
 		.lapic_addr = LAPIC_ADDR,
 		.ioapic_addr = IOAPIC_ADDR,
-		.pm1a_evt_port = EVT_PORT,
-		.pm1a_cnt_port = CNT_PORT,
-		.sci_irq = SCI_IRQ,
-		.pci = true,
-		.pci_io_base = 0x1000,
-		.pci_io_end = 0x10000,
-		.pci_mmio32_base = 0xc0000000u,
-		.pci_mmio32_end = 0xfec00000u,
+		.devs = &regs,
 	};
 }
 
@@ -122,6 +126,7 @@ static void check_fadt(const uint8_t *f, const uint8_t *buf, int used)
 	/* WBINVD set; HW_REDUCED_ACPI (bit 20) clear; power button a
 	 * fixed feature (bit 4 clear). */
 	assert_true(le32(f + 112) & (1u << 0));
+	assert_true(le32(f + 112) & (1u << 7));		/* RTC_S4: there is an RTC */
 	assert_false(le32(f + 112) & (1u << 20));
 	assert_false(le32(f + 112) & (1u << 4));
 	/* 64-bit fields agree with the 32-bit ones. */
@@ -292,10 +297,15 @@ static void test_tables_mcfg(void **state)
 	const uint8_t *xsdt, *mcfg = NULL;
 	int used, fadts = 0, madts = 0;
 
+	struct devreg_pci_host w = devreg_pc__windows();
+
 	assert_non_null(buf);
 	memset(buf, 0xcc, BUF_SIZE);
-	cfg.pci_mmio32_end = 0xfeb00000u;
-	cfg.pci_ecam_base = 0xfeb00000u;
+	/* The ECAM window comes from the PCI host's entry alone. */
+	w.mmio32_end = 0xfeb00000u;
+	w.ecam_base = 0xfeb00000u;
+	w.ecam_size = 1u << 20;
+	assert_int_equal(devreg_pc__fill(&regs, &w), 0);
 	used = acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg);
 	assert_true(used > 0 && used < BUF_SIZE);
 	assert_int_equal(buf[used], 0xcc);
@@ -324,12 +334,25 @@ static void test_tables_mcfg(void **state)
 	assert_int_equal(mcfg[54], 0);			/* start bus */
 	assert_int_equal(mcfg[55], 0);			/* end bus */
 	assert_int_equal(le32(mcfg + 56), 0);
-	/* no PCI, no MCFG */
-	cfg.pci = false;
+	/* no PCI host in the registry: no MCFG, and no PCI0 in the DSDT */
+	assert_int_equal(devreg_pc__fill(&regs, NULL), 0);
 	used = acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg);
 	assert_true(used > 0);
 	xsdt = table(buf, used, le64(buf + 24), "XSDT");
 	assert_int_equal(le32(xsdt + 4), 36 + 2 * 8);
+	assert_null(memmem(buf, (size_t)used, "PCI0", 4));
+	assert_null(memmem(buf, (size_t)used, "MCFG", 4));
+	/* a PCI host the firmware does not describe counts as none */
+	{
+		const struct devreg_pci_host w2 = devreg_pc__windows();
+		struct devreg_entry host = devreg_pc__host(&w2);
+
+		host.firmware = false;
+		assert_int_equal(devreg__add(&regs, &host), 0);
+		used = acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg);
+		assert_true(used > 0);
+		assert_null(memmem(buf, (size_t)used, "PCI0", 4));
+	}
 	free(buf);
 }
 
@@ -337,9 +360,11 @@ static void test_tables_rejected(void **state)
 {
 	uint8_t *buf = calloc(1, BUF_SIZE);
 	struct acpi_config cfg = config(2);
+	int verbosity = log__verbosity;
 	int used;
 
 	assert_non_null(buf);
+	log__verbosity = -1;
 	used = acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg);
 	assert_true(used > 0);
 	/* Exactly enough room works; one byte less does not, and writes
@@ -358,271 +383,159 @@ static void test_tables_rejected(void **state)
 	cfg.nr_cpus = ACPI_MAX_CPUS + 1;
 	assert_int_equal(acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg), -1);
 	cfg = config(1);
-	cfg.sci_irq = 2;
+	cfg.devs = NULL;
 	assert_int_equal(acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg), -1);
-	cfg.sci_irq = 16;
-	assert_int_equal(acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg), -1);
+	log__verbosity = verbosity;
 	free(buf);
 }
 
-/* The PM1a block behind a port-I/O bus. */
-struct pm_fixture {
-	struct bus pio;
-	struct acpi_pm *pm;
-	int poweroffs;
-	int sci;
-	int sci_changes;
-};
-
-static void on_poweroff(void *opaque)
+/* A registry with only 'pm' (and nothing else) as its PM block. */
+static int write_with_pm(uint8_t *buf, const struct devreg_entry *pm)
 {
-	struct pm_fixture *f = opaque;
-
-	f->poweroffs++;
-}
-
-static void on_sci(void *opaque, int level)
-{
-	struct pm_fixture *f = opaque;
-
-	assert_int_not_equal(f->sci, level);	/* only on changes */
-	f->sci = level;
-	f->sci_changes++;
-}
-
-static int pm_setup(void **state)
-{
-	static const struct acpi_pm_ops ops = {
-		.poweroff = on_poweroff,
-		.set_sci = on_sci,
+	struct devreg r;
+	const struct acpi_config cfg = {
+		.nr_cpus = 1, .lapic_addr = LAPIC_ADDR, .ioapic_addr = IOAPIC_ADDR,
+		.devs = &r,
 	};
-	struct pm_fixture *f = calloc(1, sizeof(*f));
 
-	assert_non_null(f);
-	assert_int_equal(bus__init(&f->pio, "pio"), 0);
-	f->pm = acpi_pm__create(&ops, f, ACPI_S5_SLP_TYP);
-	assert_non_null(f->pm);
-	assert_int_equal(acpi_pm__register(f->pm, &f->pio, EVT_PORT, CNT_PORT), 0);
-	*state = f;
-	return 0;
+	devreg__init(&r);
+	assert_int_equal(devreg__add(&r, pm), 0);
+	return acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg);
 }
 
-static int pm_teardown(void **state)
+/* The registry's PM block is checked against what the FADT can say. */
+static void test_tables_rejected_pm(void **state)
 {
-	struct pm_fixture *f = *state;
+	uint8_t *buf = calloc(1, BUF_SIZE);
+	struct devreg_entry pm;
+	struct acpi_config cfg = config(1);
+	int verbosity = log__verbosity;
 
-	acpi_pm__free(f->pm);
-	bus__destroy(&f->pio);
-	free(f);
-	return 0;
+	assert_non_null(buf);
+	log__verbosity = -1;
+	pm = devreg_pc__pm(EVT_PORT, CNT_PORT, 2);	/* the cascade */
+	assert_int_equal(write_with_pm(buf, &pm), -1);
+	pm = devreg_pc__pm(EVT_PORT, CNT_PORT, 0);	/* the PIT */
+	assert_int_equal(write_with_pm(buf, &pm), -1);
+	pm = devreg_pc__pm(EVT_PORT, CNT_PORT, 16);	/* not ISA */
+	assert_int_equal(write_with_pm(buf, &pm), -1);
+	pm = devreg_pc__pm(EVT_PORT, CNT_PORT, SCI_IRQ);
+	pm.pio[DEVREG_ACPI_PM_EVT].size = 2;		/* PM1_EVT_LEN >= 4 */
+	assert_int_equal(write_with_pm(buf, &pm), -1);
+	pm = devreg_pc__pm(EVT_PORT, CNT_PORT, SCI_IRQ);
+	pm.nr_irqs = 0;					/* no SCI */
+	assert_int_equal(write_with_pm(buf, &pm), -1);
+	pm = devreg_pc__pm(EVT_PORT, CNT_PORT, SCI_IRQ);
+	pm.nr_pio = 1;					/* no control block */
+	assert_int_equal(write_with_pm(buf, &pm), -1);
+	pm = devreg_pc__pm(EVT_PORT, CNT_PORT, SCI_IRQ);
+	pm.pio[DEVREG_ACPI_PM_CNT].base = 0x10000;	/* not a port */
+	assert_int_equal(write_with_pm(buf, &pm), -1);
+	pm = devreg_pc__pm(EVT_PORT, CNT_PORT, SCI_IRQ);
+	pm.firmware = false;				/* as good as none */
+	assert_int_equal(write_with_pm(buf, &pm), -1);
+	pm = devreg_pc__pm(EVT_PORT, CNT_PORT, SCI_IRQ);
+	assert_true(write_with_pm(buf, &pm) > 0);
+
+	/* No PM block at all; two of them. */
+	devreg__init(&regs);
+	assert_int_equal(acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg), -1);
+	cfg = config(1);
+	pm = devreg_pc__pm(0x700, 0x704, SCI_IRQ);
+	strcpy(pm.name, "pm1a-2");
+	assert_int_equal(devreg__add(&regs, &pm), 0);
+	assert_int_equal(acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg), -1);
+	log__verbosity = verbosity;
+	free(buf);
 }
 
-static uint32_t in(struct pm_fixture *f, uint16_t port, uint32_t len)
+/* The tables of the PC as arch/x86/vm.c describes it: the FADT's PM
+ * ports and SCI, the 8042 bit, the MCFG's ECAM base and PCI0 all come
+ * from that registry, with the values the layout header names. */
+static void test_tables_pc_registry(void **state)
 {
-	uint8_t d[4] = { 0 };
+	uint8_t *buf = calloc(1, BUF_SIZE);
+	struct devreg r;
+	const struct acpi_config cfg = {
+		.nr_cpus = 2, .lapic_addr = LAPIC_ADDR, .ioapic_addr = IOAPIC_ADDR,
+		.devs = &r,
+	};
+	const uint8_t *xsdt, *fadt = NULL, *mcfg = NULL;
+	int used;
 
-	assert_true(bus__read(&f->pio, port, d, len));
-	return le32(d);
-}
+	assert_non_null(buf);
+	devreg__init(&r);
+	assert_int_equal(x86_vm__describe(&r), 0);
+	used = acpi__write_tables(buf, BUF_SIZE, BASE_GPA, &cfg);
+	assert_true(used > 0);
+	xsdt = table(buf, used, le64(buf + 24), "XSDT");
+	assert_int_equal(le32(xsdt + 4), 36 + 3 * 8);
+	for (int i = 0; i < 3; i++) {
+		uint64_t gpa = le64(xsdt + 36 + 8 * i);
 
-static void out(struct pm_fixture *f, uint16_t port, uint32_t len, uint32_t val)
-{
-	uint8_t d[4] = { (uint8_t)val, (uint8_t)(val >> 8), (uint8_t)(val >> 16),
-			 (uint8_t)(val >> 24) };
-
-	assert_true(bus__write(&f->pio, port, d, len));
-}
-
-static void test_pm_reset_state(void **state)
-{
-	struct pm_fixture *f = *state;
-
-	assert_int_equal(in(f, EVT_PORT, 2), 0);		/* status */
-	assert_int_equal(in(f, EVT_PORT + 2, 2), 0);		/* enable */
-	assert_int_equal(in(f, CNT_PORT, 2), ACPI_PM1_SCI_EN);
-	/* SCI_EN stays 1 whatever is written. */
-	out(f, CNT_PORT, 2, 0);
-	assert_int_equal(in(f, CNT_PORT, 2), ACPI_PM1_SCI_EN);
-	/* A dword at the control block runs past it: not claimed. */
-	{
-		uint8_t d[4];
-
-		assert_false(bus__read(&f->pio, CNT_PORT, d, 4));
+		if (!memcmp(buf + (gpa - BASE_GPA), "FACP", 4))
+			fadt = table(buf, used, gpa, "FACP");
+		else if (!memcmp(buf + (gpa - BASE_GPA), "MCFG", 4))
+			mcfg = table(buf, used, gpa, "MCFG");
 	}
-	assert_int_equal(f->poweroffs, 0);
-	assert_int_equal(f->sci_changes, 0);
+	assert_non_null(fadt);
+	assert_non_null(mcfg);
+	assert_int_equal(X86_ACPI_PM1A_EVT_PORT, EVT_PORT);
+	assert_int_equal(X86_ACPI_PM1A_CNT_PORT, CNT_PORT);
+	assert_int_equal(X86_ACPI_SCI_IRQ, SCI_IRQ);
+	check_fadt(fadt, buf, used);
+	assert_int_equal(le64(mcfg + 44), X86_PCI_ECAM_BASE);
+	/* Registering it twice is refused: the names are taken. */
+	assert_int_equal(x86_vm__describe(&r), -1);
+	free(buf);
 }
 
-static void test_pm_status_enable(void **state)
+/* Moving a device in the registry moves it in the tables; leaving the
+ * i8042 and RTC out clears the FADT bits that describe them; the SCI's
+ * MADT override carries the entry's trigger and polarity. */
+static void test_tables_follow_registry(void **state)
 {
-	struct pm_fixture *f = *state;
+	uint8_t *buf = calloc(1, BUF_SIZE);
+	struct devreg_entry pm = devreg_pc__pm(0xb000, 0xb004, 10);
+	const uint8_t *xsdt, *fadt = NULL, *madt = NULL;
+	bool iso_seen = false;
+	int used;
 
-	/* Enable register holds the defined bits only. */
-	out(f, EVT_PORT + 2, 2, 0xffff);
-	assert_int_equal(in(f, EVT_PORT + 2, 2), 0x4721);
-	out(f, EVT_PORT + 2, 2, 0);
-	assert_int_equal(in(f, EVT_PORT + 2, 2), 0);
-	assert_int_equal(f->sci_changes, 0);
+	assert_non_null(buf);
+	pm.irq[0] = (struct devreg_irq){ 10, DEVREG_IRQ_EDGE, DEVREG_IRQ_LOW };
+	used = write_with_pm(buf, &pm);
+	assert_true(used > 0);
+	xsdt = table(buf, used, le64(buf + 24), "XSDT");
+	assert_int_equal(le32(xsdt + 4), 36 + 2 * 8);	/* no PCI host: no MCFG */
+	for (int i = 0; i < 2; i++) {
+		uint64_t gpa = le64(xsdt + 36 + 8 * i);
 
-	/* A button press with the event disabled: status only. */
-	acpi_pm__power_button(f->pm);
-	assert_int_equal(in(f, EVT_PORT, 2), ACPI_PM1_PWRBTN_STS);
-	assert_int_equal(f->sci, 0);
-	/* Enabling it raises the SCI. */
-	out(f, EVT_PORT + 2, 2, ACPI_PM1_PWRBTN_STS);
-	assert_int_equal(f->sci, 1);
-	/* Writing 0s (and 1s to clear bits) changes nothing. */
-	out(f, EVT_PORT, 2, 0);
-	out(f, EVT_PORT, 2, ACPI_PM1_WAK_STS | ACPI_PM1_TMR_STS);
-	assert_int_equal(in(f, EVT_PORT, 2), ACPI_PM1_PWRBTN_STS);
-	assert_int_equal(f->sci, 1);
-	/* Dword read of the block: status | enable << 16. */
-	assert_int_equal(in(f, EVT_PORT, 4),
-			 ACPI_PM1_PWRBTN_STS | ACPI_PM1_PWRBTN_STS << 16);
-	/* Write 1 to clear, through the high byte alone. */
-	out(f, EVT_PORT + 1, 1, ACPI_PM1_PWRBTN_STS >> 8);
-	assert_int_equal(in(f, EVT_PORT, 2), 0);
-	assert_int_equal(f->sci, 0);
-	assert_int_equal(f->sci_changes, 2);
-
-	/* Dword write: clears status and sets enable in one go. */
-	acpi_pm__power_button(f->pm);
-	assert_int_equal(f->sci, 1);
-	out(f, EVT_PORT, 4, ACPI_PM1_PWRBTN_STS | (uint32_t)ACPI_PM1_RTC_STS << 16);
-	assert_int_equal(in(f, EVT_PORT, 2), 0);
-	assert_int_equal(in(f, EVT_PORT + 2, 2), ACPI_PM1_RTC_STS);
-	assert_int_equal(f->sci, 0);
-	/* Byte lanes of the enable register. */
-	out(f, EVT_PORT + 2, 1, ACPI_PM1_TMR_STS);
-	assert_int_equal(in(f, EVT_PORT + 2, 2), ACPI_PM1_RTC_STS | ACPI_PM1_TMR_STS);
-	assert_int_equal(in(f, EVT_PORT + 3, 1), ACPI_PM1_RTC_STS >> 8);
-	assert_int_equal(in(f, EVT_PORT + 1, 2),
-			 (ACPI_PM1_TMR_STS << 8) | 0);	/* sts high, en low */
-	assert_int_equal(f->poweroffs, 0);
-}
-
-static uint16_t slp(unsigned typ)
-{
-	return (uint16_t)(typ << ACPI_PM1_SLP_TYP_SHIFT);
-}
-
-static void test_pm_poweroff(void **state)
-{
-	struct pm_fixture *f = *state;
-
-	/* Linux: write SLP_TYP first, then SLP_TYP | SLP_EN. */
-	out(f, CNT_PORT, 2, ACPI_PM1_SCI_EN | slp(ACPI_S5_SLP_TYP));
-	assert_int_equal(f->poweroffs, 0);
-	assert_int_equal(in(f, CNT_PORT, 2), ACPI_PM1_SCI_EN | slp(ACPI_S5_SLP_TYP));
-	out(f, CNT_PORT, 2, ACPI_PM1_SCI_EN | slp(ACPI_S5_SLP_TYP) | ACPI_PM1_SLP_EN);
-	assert_int_equal(f->poweroffs, 1);
-	/* SLP_EN reads 0. */
-	assert_int_equal(in(f, CNT_PORT, 2), ACPI_PM1_SCI_EN | slp(ACPI_S5_SLP_TYP));
-	/* Linux writes SLP_EN again after a while: the callback ran once. */
-	out(f, CNT_PORT, 2, ACPI_PM1_SLP_EN);
-	out(f, CNT_PORT, 2, slp(ACPI_S5_SLP_TYP) | ACPI_PM1_SLP_EN);
-	assert_int_equal(f->poweroffs, 1);
-}
-
-static void test_pm_poweroff_byte(void **state)
-{
-	struct pm_fixture *f = *state;
-
-	/* SLP_TYP and SLP_EN are both in the high byte. */
-	out(f, CNT_PORT + 1, 1, (slp(ACPI_S5_SLP_TYP) | ACPI_PM1_SLP_EN) >> 8);
-	assert_int_equal(f->poweroffs, 1);
-}
-
-static void test_pm_poweroff_stored_typ(void **state)
-{
-	struct pm_fixture *f = *state;
-
-	/* SLP_TYP stored by a word write; a low-byte write of all ones
-	 * cannot reach SLP_EN (it only sets BM_RLD); SLP_EN then comes in
-	 * a write of the high byte alone. */
-	out(f, CNT_PORT, 2, slp(ACPI_S5_SLP_TYP));
-	out(f, CNT_PORT, 1, 0xff);
-	assert_int_equal(f->poweroffs, 0);
-	assert_int_equal(in(f, CNT_PORT, 2), slp(ACPI_S5_SLP_TYP) | ACPI_PM1_BM_RLD |
-					     ACPI_PM1_SCI_EN);
-	out(f, CNT_PORT + 1, 1, (slp(ACPI_S5_SLP_TYP) | ACPI_PM1_SLP_EN) >> 8);
-	assert_int_equal(f->poweroffs, 1);
-}
-
-/* Run vmm's stderr into a temporary file from here to stderr_end(). */
-static int stderr_begin(FILE **tmp)
-{
-	int saved = dup(STDERR_FILENO);
-
-	*tmp = tmpfile();
-	assert_non_null(*tmp);
-	assert_true(saved >= 0);
-	assert_true(dup2(fileno(*tmp), STDERR_FILENO) >= 0);
-	return saved;
-}
-
-/* Restore stderr; return how many captured lines contain 'what'. */
-static int stderr_end(FILE *tmp, int saved, const char *what)
-{
-	char line[512];
-	int n = 0;
-
-	assert_true(dup2(saved, STDERR_FILENO) >= 0);
-	close(saved);
-	rewind(tmp);
-	while (fgets(line, sizeof(line), tmp))
-		n += strstr(line, what) != NULL;
-	fclose(tmp);
-	return n;
-}
-
-static void test_pm_other_sleep_types(void **state)
-{
-	struct pm_fixture *f = *state;
-	FILE *log;
-	int saved = stderr_begin(&log);
-
-	for (unsigned typ = 0; typ < 8; typ++) {
-		if (typ == ACPI_S5_SLP_TYP)
-			continue;
-		out(f, CNT_PORT, 2, slp(typ) | ACPI_PM1_SLP_EN);
-		out(f, CNT_PORT + 1, 1, (slp(typ) | ACPI_PM1_SLP_EN) >> 8);
-		assert_int_equal(in(f, CNT_PORT, 2), slp(typ) | ACPI_PM1_SCI_EN);
+		if (!memcmp(buf + (gpa - BASE_GPA), "FACP", 4))
+			fadt = table(buf, used, gpa, "FACP");
+		else
+			madt = table(buf, used, gpa, "APIC");
 	}
-	/* Seven refused sleep types, one message. */
-	assert_int_equal(stderr_end(log, saved, "sleep type"), 1);
-	assert_int_equal(f->poweroffs, 0);
-	/* S5 type without SLP_EN, in every width. */
-	out(f, CNT_PORT, 2, slp(ACPI_S5_SLP_TYP));
-	out(f, CNT_PORT + 1, 1, slp(ACPI_S5_SLP_TYP) >> 8);
-	assert_int_equal(f->poweroffs, 0);
-	/* And then it works. */
-	out(f, CNT_PORT, 2, slp(ACPI_S5_SLP_TYP) | ACPI_PM1_SLP_EN);
-	assert_int_equal(f->poweroffs, 1);
-}
+	assert_non_null(fadt);
+	assert_non_null(madt);
+	assert_int_equal(le16(fadt + 46), 10);		/* SCI_INT */
+	assert_int_equal(le32(fadt + 56), 0xb000);
+	assert_int_equal(le32(fadt + 64), 0xb004);
+	check_gas(fadt + 148, 0xb000, 32);
+	check_gas(fadt + 172, 0xb004, 16);
+	assert_int_equal(le16(fadt + 109), 0x1);	/* no 8042 */
+	assert_int_equal(fadt[108], 0);			/* no RTC: no century */
+	assert_false(le32(fadt + 112) & (1u << 7));	/* nor RTC_S4 */
+	for (uint32_t off = 44; off < le32(madt + 4); off += madt[off + 1]) {
+		const uint8_t *e = madt + off;
 
-static void test_pm_create_rejects(void **state)
-{
-	assert_null(acpi_pm__create(NULL, NULL, 8));
-	acpi_pm__free(NULL);
-}
-
-static void test_pm_register_conflict(void **state)
-{
-	struct pm_fixture *f = *state;
-	struct acpi_pm *other = acpi_pm__create(NULL, NULL, ACPI_S5_SLP_TYP);
-
-	assert_non_null(other);
-	/* The event block collides: nothing of 'other' stays registered. */
-	assert_int_equal(acpi_pm__register(other, &f->pio, EVT_PORT + 2, 0x700), -1);
-	/* The control block collides: the event block is rolled back. */
-	assert_int_equal(acpi_pm__register(other, &f->pio, 0x680, CNT_PORT), -1);
-	assert_int_equal(acpi_pm__register(other, &f->pio, 0x680, 0x684), 0);
-	bus__unregister(&f->pio, 0x680);
-	bus__unregister(&f->pio, 0x684);
-	acpi_pm__free(other);
-	/* The original is untouched. */
-	assert_int_equal(in(f, CNT_PORT, 2), ACPI_PM1_SCI_EN);
+		if (e[0] == 2 && e[3] == 10) {
+			assert_int_equal(le32(e + 4), 10);
+			assert_int_equal(le16(e + 8), 0x7);	/* low, edge */
+			iso_seen = true;
+		}
+	}
+	assert_true(iso_seen);
+	free(buf);
 }
 
 int main(void)
@@ -634,14 +547,9 @@ int main(void)
 		cmocka_unit_test(test_tables_254),
 		cmocka_unit_test(test_tables_mcfg),
 		cmocka_unit_test(test_tables_rejected),
-		cmocka_unit_test_setup_teardown(test_pm_reset_state, pm_setup, pm_teardown),
-		cmocka_unit_test_setup_teardown(test_pm_status_enable, pm_setup, pm_teardown),
-		cmocka_unit_test_setup_teardown(test_pm_poweroff, pm_setup, pm_teardown),
-		cmocka_unit_test_setup_teardown(test_pm_poweroff_byte, pm_setup, pm_teardown),
-		cmocka_unit_test_setup_teardown(test_pm_poweroff_stored_typ, pm_setup, pm_teardown),
-		cmocka_unit_test_setup_teardown(test_pm_other_sleep_types, pm_setup, pm_teardown),
-		cmocka_unit_test(test_pm_create_rejects),
-		cmocka_unit_test_setup_teardown(test_pm_register_conflict, pm_setup, pm_teardown),
+		cmocka_unit_test(test_tables_rejected_pm),
+		cmocka_unit_test(test_tables_pc_registry),
+		cmocka_unit_test(test_tables_follow_registry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,13 @@
-/* test_dsdt.c — the DSDT's AML (arch/x86/dsdt.c): \_S5 alone without PCI;
- * with PCI the \_SB.PCI0 root bridge walked byte by byte (_HID, _UID,
- * _SEG, _BBN, the _CRS windows, all 124 _PRT entries against the INTx
- * formula), optional windows, rejected configurations; and, when iasl
+/* test_dsdt.c — the DSDT's AML (arch/x86/dsdt.c), built from a device
+ * registry (vmm/devreg.h): \_S5 alone without a PCI host; with one the
+ * \_SB.PCI0 root bridge walked byte by byte (_HID, _UID, _SEG, _BBN, the
+ * _CRS windows and config ports from the host's entry, all 124 _PRT
+ * entries against the INTx formula), optional windows, rejected
+ * configurations (by the registry or by the DSDT); and, when iasl
  * (acpica-tools) is installed, the whole DSDT as vmm writes it
  * disassembled with `iasl -d` without errors or warnings and recompiled
  * to the same bytes (skipped without iasl). */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +25,9 @@
 #include "arch/x86/dsdt.h"
 #include "arch/x86/irq.h"
 #include "devices/pci/pci.h"
+#include "vmm/devreg.h"
 #include "vmm/log.h"
+#include "devreg_pc.h"
 
 #define BASE_GPA	0xe0000u
 #define TABLES_SIZE	0x10000
@@ -34,22 +39,30 @@ static const uint8_t s5[] = {
 	0x00, 0x00, 0x00,
 };
 
-/* The windows arch/x86/kernel.c describes. */
-static struct acpi_config config(void)
+/* A registry whose PCI host has the windows 'w' (devreg_pc.h). */
+static struct devreg regs;
+
+static struct acpi_config config_with(const struct devreg_pci_host *w)
 {
+	assert_int_equal(devreg_pc__fill(&regs, w), 0);
 	return (struct acpi_config){
 		.nr_cpus = 2,
 		.lapic_addr = 0xfee00000u,
 		.ioapic_addr = 0xfec00000u,
-		.pm1a_evt_port = 0x600,
-		.pm1a_cnt_port = 0x604,
-		.sci_irq = 9,
-		.pci = true,
-		.pci_io_base = 0x1000,
-		.pci_io_end = 0x10000,
-		.pci_mmio32_base = 0xc0000000u,
-		.pci_mmio32_end = 0xfec00000u,
+		.devs = &regs,
 	};
+}
+
+static long build(const struct devreg_pci_host *w)
+{
+	assert_int_equal(devreg_pc__fill(&regs, w), 0);
+	return dsdt__build(aml, sizeof(aml), &regs);
+}
+
+/* What the registry says of a PCI host with windows 'w'. */
+static int add_host(const struct devreg_pci_host *w)
+{
+	return devreg_pc__fill(&regs, w);
 }
 
 static int pkglength(const uint8_t *p, size_t *length)
@@ -76,19 +89,38 @@ static void expect(const uint8_t *p, size_t *at, const void *bytes, size_t n)
 
 static void test_no_pci(void **state)
 {
-	struct acpi_config c = config();
+	const struct devreg_pci_host w = devreg_pc__windows();
+	struct devreg_entry host = devreg_pc__host(&w);
 
-	c.pci = false;
-	c.pci_io_end = 0x20000;		/* ignored without PCI */
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), sizeof(s5));
+	assert_int_equal(build(NULL), sizeof(s5));
 	assert_memory_equal(aml, s5, sizeof(s5));
+	assert_int_equal(dsdt__build(aml, sizeof(aml), NULL), sizeof(s5));
+	/* A host the firmware does not describe: no PCI0 either. */
+	host.firmware = false;
+	assert_int_equal(devreg__add(&regs, &host), 0);
+	assert_int_equal(dsdt__build(aml, sizeof(aml), &regs), sizeof(s5));
+}
+
+/* Two PCI hosts for one PCI0: refused. */
+static void test_two_hosts(void **state)
+{
+	const struct devreg_pci_host w = devreg_pc__windows();
+	struct devreg_entry other = devreg_pc__host(&(struct devreg_pci_host){ 0 });
+	int saved = log__verbosity;
+
+	assert_true(build(&w) > 0);
+	strcpy(other.name, "pci1");
+	other.pio[0].base = 0x2000000;		/* out of everyone's way */
+	assert_int_equal(devreg__add(&regs, &other), 0);
+	log__verbosity = -1;
+	assert_int_equal(dsdt__build(aml, sizeof(aml), &regs), -1);
+	log__verbosity = saved;
 }
 
 /* The ECAM window as a PNP0C02 motherboard resource after PCI0, so Linux
  * accepts the MCFG's window; refused inside a BAR window or unaligned. */
 static void test_ecam_reservation(void **state)
 {
-	struct acpi_config c = config();
 	static const uint8_t mres[] = {
 		'M', 'R', 'E', 'S',
 		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0c, 0x02,
@@ -98,31 +130,40 @@ static void test_ecam_reservation(void **state)
 	static const uint8_t window[] = {	/* DWordMemory min, max */
 		0x00, 0x00, 0xb0, 0xfe, 0xff, 0xff, 0xbf, 0xfe,
 	};
+	struct devreg_pci_host w = devreg_pc__windows();
 	long len, plain;
 	const uint8_t *at;
 	int saved = log__verbosity;
 
-	plain = dsdt__build(aml, sizeof(aml), &c);
+	plain = build(&w);
 	assert_true(plain > 0);
-	c.pci_mmio32_end = 0xfeb00000u;
-	c.pci_ecam_base = 0xfeb00000u;
-	len = dsdt__build(aml, sizeof(aml), &c);
+	w.mmio32_end = 0xfeb00000u;
+	w.ecam_base = 0xfeb00000u;
+	w.ecam_size = PCI_ECAM_SIZE;
+	len = build(&w);
 	assert_true(len > plain);
 	at = memmem(aml, (size_t)len, mres, sizeof(mres));
 	assert_non_null(at);
 	assert_non_null(memmem(at, (size_t)(aml + len - at), window, sizeof(window)));
 	/* inside Scope (\_SB): "_SB_", DeviceOp 5B 82, PkgLength, "MRES" */
 	assert_memory_equal(at - 7, "_SB_\x5b\x82", 6);
-	/* refused: unaligned, inside the 32-bit or 64-bit BAR window */
+	/* refused: unaligned, not 1 MiB, above 4 GiB (the DSDT); inside
+	 * the 32-bit or 64-bit BAR window (the registry) */
 	log__verbosity = -1;
-	c.pci_ecam_base = 0xfeb80000u;
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
-	c.pci_ecam_base = 0xfe000000u;
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
-	c.pci_ecam_base = 0xfeb00000u;
-	c.pci_mmio64_base = 0xf0000000u;
-	c.pci_mmio64_end = 0x100000000u;
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
+	w.ecam_base = 0xfeb80000u;
+	assert_int_equal(build(&w), -1);
+	w.ecam_base = 0xfeb00000u;
+	w.ecam_size = 2 * PCI_ECAM_SIZE;
+	assert_int_equal(build(&w), -1);
+	w.ecam_base = 0x100000000ull;
+	w.ecam_size = PCI_ECAM_SIZE;
+	assert_int_equal(build(&w), -1);
+	w.ecam_base = 0xfe000000u;
+	assert_int_equal(add_host(&w), -EBUSY);
+	w.ecam_base = 0xfeb00000u;
+	w.mmio64_base = 0xf0000000u;
+	w.mmio64_end = 0x100000000u;
+	assert_int_equal(add_host(&w), -EBUSY);
 	log__verbosity = saved;
 }
 
@@ -141,8 +182,8 @@ static void test_x86_intx(void **state)
 
 static void test_pci0(void **state)
 {
-	struct acpi_config c = config();
-	long len = dsdt__build(aml, sizeof(aml), &c);
+	const struct devreg_pci_host w = devreg_pc__windows();
+	long len = build(&w);
 	size_t at = 0, length, end;
 	int n;
 
@@ -226,71 +267,109 @@ static void test_windows(void **state)
 		0, 0, 0, 0, 0, 0, 0, 0,			/* translation */
 		0, 0, 0, 0, 0x10, 0, 0, 0,		/* 64 GiB */
 	};
-	struct acpi_config c = config();
+	struct devreg_pci_host w = devreg_pc__windows();
 	long len;
 
-	len = dsdt__build(aml, sizeof(aml), &c);
+	len = build(&w);
 	assert_true(len > 0);
 	assert_non_null(find(aml, (size_t)len, word_io, sizeof(word_io)));
 	assert_non_null(find(aml, (size_t)len, dword_mem, sizeof(dword_mem)));
 	assert_null(find(aml, (size_t)len, qword_mem, 4));
 
 	/* Empty I/O and 32-bit windows are left out; a 64-bit one added. */
-	c.pci_io_base = c.pci_io_end = 0x1000;
-	c.pci_mmio32_base = c.pci_mmio32_end = 0;
-	c.pci_mmio64_base = 0x1000000000ull;
-	c.pci_mmio64_end = 0x2000000000ull;
-	len = dsdt__build(aml, sizeof(aml), &c);
+	w.io_base = w.io_end = 0x1000;
+	w.mmio32_base = w.mmio32_end = 0;
+	w.mmio64_base = 0x1000000000ull;
+	w.mmio64_end = 0x2000000000ull;
+	len = build(&w);
 	assert_true(len > 0);
 	assert_null(find(aml, (size_t)len, word_io, sizeof(word_io)));
 	assert_null(find(aml, (size_t)len, dword_mem, sizeof(dword_mem)));
 	assert_non_null(find(aml, (size_t)len, qword_mem, sizeof(qword_mem)));
 }
 
+/* The config ports in _CRS are the host's pio[0]: a host without port
+ * I/O (ECAM only) has no IO descriptor. */
+static void test_config_ports(void **state)
+{
+	static const uint8_t io_cf8[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
+	struct devreg_pci_host w = devreg_pc__windows();
+	struct devreg_entry host;
+	long len;
+
+	w.io_base = w.io_end = 0;
+	w.ecam_base = 0xfeb00000u;
+	w.ecam_size = PCI_ECAM_SIZE;
+	w.mmio32_end = 0xfeb00000u;
+	len = build(&w);
+	assert_true(len > 0);
+	assert_non_null(find(aml, (size_t)len, io_cf8, sizeof(io_cf8)));
+
+	assert_int_equal(devreg_pc__fill(&regs, NULL), 0);
+	host = devreg_pc__host(&w);
+	host.nr_pio = 0;
+	assert_int_equal(devreg__add(&regs, &host), 0);
+	len = dsdt__build(aml, sizeof(aml), &regs);
+	assert_true(len > 0);
+	assert_null(find(aml, (size_t)len, io_cf8, 2));
+	assert_non_null(find(aml, (size_t)len, "PCI0", 4));
+	assert_non_null(find(aml, (size_t)len, "MRES", 4));
+}
+
 static void test_rejects(void **state)
 {
 	static uint8_t tables[TABLES_SIZE];
-	struct acpi_config good = config(), c;
+	const struct devreg_pci_host good = devreg_pc__windows();
+	struct devreg_pci_host w;
+	struct acpi_config c;
 	int verbosity = log__verbosity;
 	long len;
 
 	log__verbosity = -1;
-	c = good;
-	c.pci_io_end = 0x10001;
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
-	c = good;
-	c.pci_io_base = 0xc00;			/* covers 0xCF8..0xCFF */
-	c.pci_io_end = 0xd00;
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
-	c.pci_io_base = 0xcfc;
-	c.pci_io_end = 0xd00;
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
-	c.pci_io_base = 0xd00;			/* just above: fine */
-	assert_true(dsdt__build(aml, sizeof(aml), &c) > 0);
-	c.pci_io_base = 0x800;			/* just below: fine */
-	c.pci_io_end = 0xcf8;
-	assert_true(dsdt__build(aml, sizeof(aml), &c) > 0);
-	c = good;
-	c.pci_io_base = 0x2000;
-	c.pci_io_end = 0x1000;
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
-	c = good;
-	c.pci_mmio32_end = 0x100000001ull;
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
-	c = good;
-	c.pci_mmio64_base = 0x2000000000ull;
-	c.pci_mmio64_end = 0x1000000000ull;
-	assert_int_equal(dsdt__build(aml, sizeof(aml), &c), -1);
+	/* What a WordIO or DWordMemory cannot hold: the DSDT refuses. */
+	w = good;
+	w.io_end = 0x10001;
+	assert_int_equal(build(&w), -1);
+	w = good;
+	w.mmio32_end = 0x100000001ull;
+	assert_int_equal(build(&w), -1);
+	/* What no platform can have: the registry refuses. An I/O window
+	 * over the config ports, a reversed window. */
+	w = good;
+	w.io_base = 0xc00;			/* covers 0xCF8..0xCFF */
+	w.io_end = 0xd00;
+	assert_int_equal(add_host(&w), -EBUSY);
+	w.io_base = 0xcfc;
+	w.io_end = 0xd00;
+	assert_int_equal(add_host(&w), -EBUSY);
+	w.io_base = 0xd00;			/* just above: fine */
+	w.io_end = 0x1000;
+	assert_true(build(&w) > 0);
+	w.io_base = 0x800;			/* just below: fine */
+	w.io_end = 0xcf8;
+	assert_true(build(&w) > 0);
+	w = good;
+	w.io_base = 0x2000;
+	w.io_end = 0x1000;
+	assert_int_equal(add_host(&w), -EINVAL);
+	w = good;
+	w.mmio64_base = 0x2000000000ull;
+	w.mmio64_end = 0x1000000000ull;
+	assert_int_equal(add_host(&w), -EINVAL);
+	/* A refused DSDT leaves the caller's buffer untouched. */
+	w = good;
+	w.mmio32_end = 0x100000001ull;
+	c = config_with(&w);
 	memset(tables, 0xcc, sizeof(tables));
 	assert_int_equal(acpi__write_tables(tables, sizeof(tables), BASE_GPA, &c), -1);
 	for (size_t i = 0; i < sizeof(tables); i++)
 		assert_int_equal(tables[i], 0xcc);
 
 	/* Too little room, by one byte. */
-	len = dsdt__build(aml, sizeof(aml), &good);
+	len = build(&good);
 	assert_true(len > 0);
-	assert_int_equal(dsdt__build(aml, (size_t)len - 1, &good), -1);
-	assert_int_equal(dsdt__build(aml, (size_t)len, &good), len);
+	assert_int_equal(dsdt__build(aml, (size_t)len - 1, &regs), -1);
+	assert_int_equal(dsdt__build(aml, (size_t)len, &regs), len);
 	log__verbosity = verbosity;
 }
 
@@ -385,7 +464,8 @@ static void test_iasl_roundtrip(void **state)
 	};
 	const char *const disasm[] = { "iasl", "-d", "dsdt.dat", NULL };
 	const char *const compile[] = { "iasl", "-oa", "-p", "again", "dsdt.dsl", NULL };
-	struct acpi_config c = config();
+	struct devreg_pci_host w = devreg_pc__windows();
+	struct acpi_config c;
 	char dir[] = "/tmp/test_dsdt.XXXXXX";
 	uint8_t *dsl, *log, *again;
 	size_t dsl_len, log_len, again_len;
@@ -399,8 +479,9 @@ static void test_iasl_roundtrip(void **state)
 		fprintf(stderr, "test_dsdt: iasl not found (apt-get install acpica-tools): skipped\n");
 		skip();
 	}
-	c.pci_mmio64_base = 0x1000000000ull;
-	c.pci_mmio64_end = 0x2000000000ull;
+	w.mmio64_base = 0x1000000000ull;
+	w.mmio64_end = 0x2000000000ull;
+	c = config_with(&w);
 	used = acpi__write_tables(tables, sizeof(tables), BASE_GPA, &c);
 	assert_true(used > 0);
 	for (int off = 0; off < used; off += 16) {
@@ -457,6 +538,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_pci),
+		cmocka_unit_test(test_two_hosts),
+		cmocka_unit_test(test_config_ports),
 		cmocka_unit_test(test_x86_intx),
 		cmocka_unit_test(test_pci0),
 		cmocka_unit_test(test_ecam_reservation),

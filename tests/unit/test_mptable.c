@@ -1,15 +1,21 @@
 /* test_mptable.c — parse what mptable__write produces the way Linux's
  * mpparse does (signatures, checksums, lengths, entry order) and check
- * every entry for 1, 2, 64 and 255 vCPUs, plus the rejected inputs. */
+ * every entry for 1, 2, 64 and 255 vCPUs with the PC's device registry
+ * (x86_vm__describe), the PCI bus and its INTx gone with the registry's
+ * PCI host, plus the rejected inputs. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "arch/x86/arch_vm.h"
 #include "arch/x86/mptable.h"
+#include "vmm/devreg.h"
+#include "vmm/log.h"
 
 #define BASE_GPA	0x9fc00u
 #define IOAPIC_ADDR	0xfec00000u
@@ -36,14 +42,29 @@ static uint8_t sum(const uint8_t *p, size_t len)
 	return s;
 }
 
-static size_t expected_size(int n)
+/* The PC as arch/x86/vm.c describes it: PCI host included. */
+static struct devreg pc;
+
+static int setup(void **state)
 {
-	/* mpf + header + cpus + PCI and ISA buses + IOAPIC + 15 ISA IRQs +
-	 * 31 slots x 4 PCI INTx + 2 LINTs */
-	return 16 + 44 + 20 * (size_t)n + 2 * 8 + 8 + 15 * 8 + 124 * 8 + 2 * 8;
+	devreg__init(&pc);
+	return x86_vm__describe(&pc);
 }
 
-static void check_table(int n)
+/* mpf + header + cpus + PCI and ISA buses + IOAPIC + 15 ISA IRQs +
+ * 31 slots x 4 PCI INTx + 2 LINTs; without PCI neither its bus nor INTx. */
+static size_t size_for(int n, bool pci)
+{
+	return 16 + 44 + 20 * (size_t)n + (pci ? 2 : 1) * 8 + 8 + 15 * 8 +
+	       (pci ? 124 * 8 : 0) + 2 * 8;
+}
+
+static size_t expected_size(int n)
+{
+	return size_for(n, true);
+}
+
+static void check_table_of(int n, const struct devreg *r, bool pci)
 {
 	uint8_t *buf = malloc(BUF_SIZE);
 	const uint8_t *mpc, *e;
@@ -52,8 +73,8 @@ static void check_table(int n)
 
 	assert_non_null(buf);
 	memset(buf, 0xcc, BUF_SIZE);
-	ret = mptable__write(buf, BUF_SIZE, BASE_GPA, n, IOAPIC_ADDR, LAPIC_ADDR);
-	assert_int_equal(ret, expected_size(n));
+	ret = mptable__write(buf, BUF_SIZE, BASE_GPA, n, IOAPIC_ADDR, LAPIC_ADDR, r);
+	assert_int_equal(ret, size_for(n, pci));
 	assert_int_equal(buf[ret], 0xcc);	/* nothing written past the end */
 
 	/* Floating pointer. */
@@ -74,7 +95,7 @@ static void check_table(int n)
 	assert_memory_equal(mpc + 8, "VMM     ", 8);
 	assert_int_equal(le32(mpc + 28), 0);	/* no OEM table */
 	entries = le16(mpc + 34);
-	assert_int_equal(entries, n + 2 + 1 + 15 + 124 + 2);
+	assert_int_equal(entries, n + (pci ? 2 : 1) + 1 + 15 + (pci ? 124 : 0) + 2);
 	assert_int_equal(le32(mpc + 36), LAPIC_ADDR);
 	assert_int_equal(le16(mpc + 40), 0);	/* no extended table */
 
@@ -97,7 +118,7 @@ static void check_table(int n)
 			e += 20;
 			break;
 		case 1:	/* bus: PCI is bus 0, ISA bus 1 */
-			assert_int_equal(e[1], counts[1] - 1);
+			assert_int_equal(e[1], counts[1] - (pci ? 1 : 0));
 			assert_memory_equal(e + 2, e[1] == 0 ? "PCI   " : "ISA   ", 6);
 			e += 8;
 			break;
@@ -140,13 +161,18 @@ static void check_table(int n)
 	}
 	assert_ptr_equal(e, buf + ret);
 	assert_int_equal(counts[0], n);
-	assert_int_equal(counts[1], 2);
+	assert_int_equal(counts[1], pci ? 2 : 1);
 	assert_int_equal(counts[2], 1);
-	assert_int_equal(counts[3], 15 + 124);
-	assert_int_equal(pci_irqs, 124);
+	assert_int_equal(counts[3], 15 + (pci ? 124 : 0));
+	assert_int_equal(pci_irqs, pci ? 124 : 0);
 	assert_int_equal(counts[4], 2);
 	assert_int_equal(irqs_seen, 0xffff & ~(1 << 2));
 	free(buf);
+}
+
+static void check_table(int n)
+{
+	check_table_of(n, &pc, true);
 }
 
 static void test_one_cpu(void **state)
@@ -177,26 +203,60 @@ static void test_rejects(void **state)
 	memset(buf, 0xcc, sizeof(buf));
 	/* One byte short: rejected, and nothing written. */
 	assert_int_equal(mptable__write(buf, need - 1, BASE_GPA, 4,
-					IOAPIC_ADDR, LAPIC_ADDR), -1);
+					IOAPIC_ADDR, LAPIC_ADDR, &pc), -1);
 	for (size_t i = 0; i < sizeof(buf); i++)
 		assert_int_equal(buf[i], 0xcc);
 	assert_int_equal(mptable__write(buf, need, BASE_GPA, 4,
-					IOAPIC_ADDR, LAPIC_ADDR), (int)need);
+					IOAPIC_ADDR, LAPIC_ADDR, &pc), (int)need);
 
 	assert_int_equal(mptable__write(buf, sizeof(buf), BASE_GPA, 0,
-					IOAPIC_ADDR, LAPIC_ADDR), -1);
+					IOAPIC_ADDR, LAPIC_ADDR, &pc), -1);
 	assert_int_equal(mptable__write(buf, sizeof(buf), BASE_GPA, 256,
-					IOAPIC_ADDR, LAPIC_ADDR), -1);
+					IOAPIC_ADDR, LAPIC_ADDR, &pc), -1);
 	assert_int_equal(mptable__write(buf, sizeof(buf), BASE_GPA, -1,
-					IOAPIC_ADDR, LAPIC_ADDR), -1);
+					IOAPIC_ADDR, LAPIC_ADDR, &pc), -1);
 	/* The floating pointer must sit on a 16-byte boundary. */
 	assert_int_equal(mptable__write(buf, sizeof(buf), BASE_GPA + 4, 1,
-					IOAPIC_ADDR, LAPIC_ADDR), -1);
+					IOAPIC_ADDR, LAPIC_ADDR, &pc), -1);
 	/* And the whole table below 4 GiB. */
 	assert_int_equal(mptable__write(buf, sizeof(buf), 0xfffffff0u, 1,
-					IOAPIC_ADDR, LAPIC_ADDR), -1);
+					IOAPIC_ADDR, LAPIC_ADDR, &pc), -1);
 	assert_int_equal(mptable__write(NULL, sizeof(buf), BASE_GPA, 1,
-					IOAPIC_ADDR, LAPIC_ADDR), -1);
+					IOAPIC_ADDR, LAPIC_ADDR, &pc), -1);
+	assert_int_equal(mptable__write(buf, sizeof(buf), BASE_GPA, 1,
+					IOAPIC_ADDR, LAPIC_ADDR, NULL), -1);
+}
+
+/* The PCI bus and its INTx entries are there because the registry has a
+ * PCI host the firmware describes: without one (or with it not marked
+ * 'firmware') only ISA is left; with two, the table refuses. */
+static void test_pci_from_registry(void **state)
+{
+	const struct devreg_entry *host = devreg__find(&pc, DEVREG_PCI_HOST);
+	struct devreg r;
+	struct devreg_entry copy;
+	uint8_t buf[BUF_SIZE];
+	int verbosity = log__verbosity;
+
+	assert_non_null(host);
+	devreg__init(&r);
+	check_table_of(2, &r, false);
+	copy = *host;
+	copy.firmware = false;
+	assert_int_equal(devreg__add(&r, &copy), 0);
+	check_table_of(2, &r, false);
+
+	devreg__init(&r);
+	assert_int_equal(devreg__add(&r, host), 0);
+	check_table_of(2, &r, true);
+	copy = (struct devreg_entry){
+		.kind = DEVREG_PCI_HOST, .name = "pci1", .firmware = true,
+	};
+	assert_int_equal(devreg__add(&r, &copy), 0);
+	log__verbosity = -1;
+	assert_int_equal(mptable__write(buf, sizeof(buf), BASE_GPA, 1,
+					IOAPIC_ADDR, LAPIC_ADDR, &r), -1);
+	log__verbosity = verbosity;
 }
 
 int main(void)
@@ -207,7 +267,8 @@ int main(void)
 		cmocka_unit_test(test_64_cpus),
 		cmocka_unit_test(test_255_cpus),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_pci_from_registry),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, NULL);
 }
