@@ -464,25 +464,42 @@ static int parse_nic(const char *s, int *nic)
 	return 0;
 }
 
+/* "vhost on|off[ nic N]", words split by single spaces (sscanf's
+ * "vhost %3s" also took "vhoston" and tabs). 0, or -1. */
+static int parse_set(const char *args, bool *on, int *nic)
+{
+	const char *rest;
+
+	if (!strncmp(args, "vhost on", 8))
+		*on = true, rest = args + 8;
+	else if (!strncmp(args, "vhost off", 9))
+		*on = false, rest = args + 9;
+	else
+		return -1;
+	*nic = -1;
+	if (!*rest)
+		return 0;
+	return *rest == ' ' ? parse_nic(rest + 1, nic) : -1;
+}
+
 /* "set vhost on|off [nic N]": the reply carries the VMM's message, made
  * safe for a JSON string without escapes. */
 static void serve_set(struct control *c, int fd, const char *args)
 {
-	char msg[512], out[600], onoff[4] = "";
-	int nic = -1, used = 0;
+	char msg[512], out[600];
+	int nic = -1;
+	bool on = false;
 
 	if (!c->ops || !c->ops->set_vhost) {
 		reject(c, fd, "not supported");
 		return;
 	}
-	if (sscanf(args, "vhost %3s %n", onoff, &used) < 1 || !used ||
-	    (strcmp(onoff, "on") && strcmp(onoff, "off")) ||
-	    (args[used] && parse_nic(args + used, &nic) < 0)) {
+	if (parse_set(args, &on, &nic) < 0) {
 		reject(c, fd, "malformed set request (set vhost on|off [nic N])");
 		return;
 	}
 	msg[0] = '\0';
-	if (c->ops->set_vhost(c->opaque, nic, !strcmp(onoff, "on"), msg, sizeof(msg)) < 0) {
+	if (c->ops->set_vhost(c->opaque, nic, on, msg, sizeof(msg)) < 0) {
 		for (char *p = msg; *p; p++)
 			if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
 				*p = '?';
