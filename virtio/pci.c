@@ -22,7 +22,6 @@
 #include "devices/pci/msix.h"
 #include "virtio/pci.h"
 #include "virtio/pci_priv.h"
-#include "vmm/irq.h"
 #include "vmm/log.h"
 #include "vmm/loop.h"
 

@@ -32,16 +32,6 @@ struct irq_routing {
 int irq__init(struct vm *vm);
 /* A new GSI for an MSI route (not yet valid until irq__set_msi). */
 int irq__alloc_msi_gsi(struct vm *vm, uint32_t *gsi);
-/* An MSI as a device sends it: the message and who sent it. devid is the
- * sender's requester id (PCI: bus << 8 | device << 3 | function), which
- * an interrupt controller that translates per device (arm64's GICv3 ITS)
- * needs and a LAPIC ignores; the arch decides whether KVM is given it. */
-struct msi_msg {
-	uint64_t addr;
-	uint32_t data;
-	uint32_t devid;
-};
-
 /* Point 'gsi' at an MSI message and commit the table to KVM. */
 int irq__set_msi(struct vm *vm, uint32_t gsi, const struct msi_msg *m);
 /* Deliver one MSI right now (KVM_SIGNAL_MSI), e.g. a pending vector. */

@@ -14,7 +14,16 @@
 struct guest_mem;
 struct loop;
 struct pci_host;
-struct msi_msg;
+
+/* An MSI as a device sends it: the message and who sent it. devid is the
+ * sender's requester id (PCI: bus << 8 | device << 3 | function), which
+ * an interrupt controller that translates per device (arm64's GICv3 ITS)
+ * needs and a LAPIC ignores; the arch decides whether KVM is given it. */
+struct msi_msg {
+	uint64_t addr;
+	uint32_t data;
+	uint32_t devid;
+};
 
 /* The same contracts as vmm/irq.h's functions of the same names. */
 struct irq_ops {
