@@ -67,6 +67,9 @@ static const char usage_fmt[] =
 "      --boot-markers   at exit, print the time of each byte the guest wrote\n"
 "                       to the boot-marker port (0x80 on x86)\n"
 "      --no-console     do not read this terminal; guest output still shown\n"
+"      --no-rng         leave out the virtio-rng device (the guest's\n"
+"                       /dev/hwrng, fed from the host's getrandom at up to\n"
+"                       1 MiB/s), which is there by default\n"
 "      --user USER      once set up (KVM, taps, images), run as USER (a name\n"
 "                       or UID[:GID]); needs root; the control socket is\n"
 "                       then USER's (vmm list as USER)\n"
@@ -99,7 +102,7 @@ static bool valid_name(const char *s)
 }
 
 enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE, OPT_NET, OPT_VHOST, OPT_DISK, OPT_ROOT_PW,
-       OPT_ROOT_PW_FILE, OPT_SSH_KEY, OPT_CLOUD_INIT, OPT_USER, OPT_SECCOMP };
+       OPT_ROOT_PW_FILE, OPT_SSH_KEY, OPT_CLOUD_INIT, OPT_USER, OPT_SECCOMP, OPT_NO_RNG };
 
 /* --root-password PW: copy it, then overwrite the argv string, which
  * /proc/PID/cmdline shows to every local user (it was visible from exec
@@ -174,6 +177,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		{ "name", required_argument, NULL, 'n' },
 		{ "boot-markers", no_argument, NULL, OPT_BOOT_MARKERS },
 		{ "no-console", no_argument, NULL, OPT_NO_CONSOLE },
+		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "vhost", required_argument, NULL, OPT_VHOST },
 		{ "disk", required_argument, NULL, OPT_DISK },
@@ -221,6 +225,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 			break;
 		case OPT_BOOT_MARKERS: cfg->boot_markers = true; break;
 		case OPT_NO_CONSOLE: cfg->no_console = true; break;
+		case OPT_NO_RNG: cfg->no_rng = true; break;
 		case OPT_VHOST: {
 			int v = netcfg__parse_vhost(optarg);
 

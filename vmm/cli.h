@@ -26,6 +26,7 @@ struct vm_config {
 	                          * DISK_BOOT_* sizes were taken (said at boot) */
 	bool boot_markers;       /* --boot-markers: print guest boot markers at exit */
 	bool no_console;         /* --no-console: guest console to stdout, stdin ignored */
+	bool no_rng;             /* --no-rng: no virtio-rng device (default: one) */
 	int verbose;             /* -v: more messages */
 	bool json;               /* vmm stat --json */
 	int set_vhost;           /* vmm set --vhost: 1 on, 0 off */

@@ -15,7 +15,8 @@
  *                 writes to the common configuration: a vCPU exit), and
  *                 the register dump of a vCPU that fails
  *   io            epoll, read/readv/writev (console, tap, eventfds,
- *                 signalfd), MSI and interrupt lines, offloads, KVM stats
+ *                 signalfd, timerfd), MSI and interrupt lines, offloads,
+ *                 KVM stats; virtio-rng's getrandom and its refill timer
  *   blk           the image: p{read,write}{,v}, fdatasync, fallocate,
  *                 BLKDISCARD/BLKZEROOUT on a block device, MSI
  *   control       the socket: poll, accept4, getsockopt (SO_PEERCRED),
@@ -87,6 +88,10 @@ static const struct sys_allow plain[] = {
 	{ SCMP_SYS(epoll_ctl), K(MAIN) | K(VCPU) | K(IO) | K(CONTROL) },
 	{ SCMP_SYS(epoll_wait), K(IO) },
 	{ SCMP_SYS(epoll_pwait), K(IO) },
+	/* virtio-rng (virtio/rng.c): served on the I/O thread, which alone
+	 * arms the rate limit's timer */
+	{ SCMP_SYS(getrandom), K(IO) },
+	{ SCMP_SYS(timerfd_settime), K(IO) },
 
 	{ SCMP_SYS(read), K(MAIN) | K(IO) | K(CONTROL) | K(PARSER) },
 	{ SCMP_SYS(readv), K(IO) | K(PARSER) },

@@ -25,6 +25,8 @@
 #include "virtio/blk.h"
 #include "virtio/net.h"
 #include "virtio/net_tap.h"
+#include "virtio/pci.h"
+#include "virtio/rng.h"
 #include "vmm/arch.h"
 #include "vmm/log.h"
 #include "vmm/privs.h"
@@ -362,6 +364,16 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	}
 	if (disks__attach(&vm->disks, &vm->svc) < 0)
 		return -1;
+	/* After the NICs and disks, so their PCI slots stay where they were
+	 * before there was an rng (guests name NICs after their slot). */
+	if (!cfg->no_rng) {
+		vm->rng = rng_dev__create(&(struct rng_dev_config){ .loop = vm->svc.loop });
+		if (!vm->rng)
+			return -1;
+		vm->rng_pci = virtio_pci__create(&vm->svc, rng_dev__virtio(vm->rng));
+		if (!vm->rng_pci)
+			return -1;
+	}
 	vm->vcpu = calloc((size_t)cfg->nr_cpus, sizeof(*vm->vcpu));
 	if (!vm->vcpu)
 		return -1;
@@ -465,6 +477,15 @@ void vm__print_stats(struct vm *vm)
 			      (unsigned long long)s.tx_kicks, (unsigned long long)s.rx_kicks,
 			      (unsigned long long)s.tx_interrupts, (unsigned long long)s.rx_interrupts);
 	}
+	if (vm->rng && n < (int)sizeof(line)) {
+		struct rng_dev_stats s;
+
+		rng_dev__stats(vm->rng, &s);
+		snprintf(line + n, sizeof(line) - (size_t)n,
+			 " rng: requests=%llu bytes=%llu throttled=%llu",
+			 (unsigned long long)s.requests, (unsigned long long)s.bytes,
+			 (unsigned long long)s.throttled);
+	}
 	pr_info("%s", line);
 }
 
@@ -538,6 +559,12 @@ void vm__destroy(struct vm *vm)
 		vm->nic[i] = NULL;
 	}
 	disks__close(&vm->disks);
+	/* The I/O thread, its only user, has stopped. */
+	rng_dev__destroy(vm->rng);
+	if (vm->rng_pci)
+		virtio_pci__free(vm->rng_pci);
+	vm->rng = NULL;
+	vm->rng_pci = NULL;
 	control__close(&vm->control);
 	loop__destroy(&vm->loop);
 	arch__vm_destroy(vm);

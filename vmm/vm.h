@@ -22,6 +22,8 @@ struct vcpu;
 struct arch_vm;
 struct pci_host;
 struct net_tap;
+struct rng_dev;
+struct virtio_pci;
 
 
 struct vm {
@@ -48,6 +50,8 @@ struct vm {
 	struct net_tap *nic[VMM_MAX_NICS];
 	struct net_config nic_cfg[VMM_MAX_NICS];  /* cfg->nic, datapath resolved */
 	struct vm_disks disks;      /* --disk images and the cloud-init seed */
+	struct rng_dev *rng;        /* virtio-rng; NULL with --no-rng */
+	struct virtio_pci *rng_pci;
 	struct console console;     /* this terminal <-> the guest's ttyS0 */
 	struct privs privs;         /* --user: who vmm becomes once set up */
 

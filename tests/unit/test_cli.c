@@ -105,6 +105,10 @@ static void test_long_options(void **state)
 	assert_string_equal(c.name, "web-1");
 	assert_true(c.boot_markers);
 	assert_true(c.no_console);
+	assert_false(c.no_rng);                 /* virtio-rng is on by default */
+	assert_int_equal(parse(&c, &v, "run", "--kernel", "k", "--no-rng", NULL), 0);
+	assert_true(c.no_rng);
+	assert_int_equal(parse(&c, &v, "run", "--kernel", "k", "--no-rng=1", NULL), -1);
 }
 
 static void test_short_options(void **state)

@@ -10,7 +10,8 @@
 #                (NoCloud seed) sets the password and the key; ssh over
 #                the virtio-net NIC (DHCP from busybox udhcpd on the tap):
 #                `systemctl is-system-running`, the password checked
-#                against /etc/shadow, a token written; `systemctl
+#                against /etc/shadow, /dev/hwrng served by virtio_rng
+#                (64 bytes read), a token written; `systemctl
 #                poweroff` ends vmm with status 0
 #   2 vhost off  the same disk again: the token reads back; poweroff
 #   -            qemu-img check of the overlay clean; the base unchanged
@@ -234,6 +235,12 @@ distro__checks_one()
 	gssh "python3 -W ignore -c 'import crypt, sys; h = [l.split(\":\")[1] for l in open(\"/etc/shadow\") if l.startswith(\"root:\")][0]; sys.exit(crypt.crypt(\"$PW\", h) != h)'" ||
 		fail="$fail one:root-password-not-set"
 	gssh 'ip -o link show' | grep -q "link/ether" || fail="$fail one:no-nic"
+	# vmm's default virtio-rng: udev loads virtio_rng (a module in the
+	# Debian cloud kernel) and it becomes the guest's /dev/hwrng
+	gssh 'cat /sys/class/misc/hw_random/rng_current; head -c 64 /dev/hwrng | wc -c' > "$W/rng" 2>&1
+	sed "s/^/$P one: hwrng: /" "$W/rng"
+	grep -q "^virtio_rng" "$W/rng" || fail="$fail one:no-virtio-rng"
+	grep -qx "64" "$W/rng" || fail="$fail one:hwrng-short-read"
 	gssh "echo $TOKEN > /root/vmm-token && sync" || fail="$fail one:write"
 }
 
