@@ -24,6 +24,7 @@
 #include <linux/virtio_ring.h>
 
 #include "tests/fuzz/fuzz_util.h"
+#include "virtio/virtio.h"
 #include "virtio/virtqueue.h"
 #include "vmm/memory.h"
 
@@ -246,6 +247,23 @@ static inline void fg_driver_op(struct fuzz_guest *g, struct fg_queue *q, int op
 		fg_put16(g, q->avail, fin_u16(in));
 		fg_put16(g, q->avail + 4 + 2ULL * q->size, fin_u16(in));
 		break;
+	}
+}
+
+/* The driver's side of FEATURES_OK, as the virtio-pci transport passes
+ * it on (under vdev->lock): features from the input, mostly a subset of
+ * the offer; accepted once per reset (*features_ok), and only inside the
+ * offer and when the device takes them. */
+static inline void fg_features(struct virtio_dev *vdev, struct fuzz_in *in, bool *features_ok)
+{
+	uint64_t f = fin_u64(in);
+
+	if (fin_u8(in) & 1)   /* mostly a subset of the offer */
+		f &= vdev->ops->get_features(vdev);
+	if (!*features_ok && !(f & ~vdev->ops->get_features(vdev)) &&
+	    vdev->ops->set_features(vdev, f) == 0) {
+		vdev->features = f;
+		*features_ok = true;
 	}
 }
 

@@ -13,10 +13,10 @@
  * and on as it likes. KVM is faked at link time (vmm/irq.h: MSI routes,
  * irqfds and ioeventfds with KVM's rules), and a guest MMIO write that
  * matches an ioeventfd signals it instead of reaching the bus, as in
- * KVM; the I/O loop is fuzz_loop.h. Behind the transport sits a fake
- * virtio device that checks what virtio.h promises it and serves its
- * queues from the fake guest RAM of fuzz_guest.h. Nothing here needs
- * /dev/kvm or any host file.
+ * KVM; the I/O loop is tests/common/fake_loop.h. Behind the transport
+ * sits a fake virtio device that checks what virtio.h promises it and
+ * serves its queues from the fake guest RAM of fuzz_guest.h. Nothing
+ * here needs /dev/kvm or any host file.
  *
  * What it checks, after every operation: each queue's doorbell
  * ioeventfd sits at its notify register where BAR 0 is decoded and
@@ -60,8 +60,8 @@
 #include "devices/pci/pci_internal.h"
 #include "devices/pc/rtc.h"
 #include "devices/pc/uart8250.h"
+#include "tests/common/fake_loop.h"
 #include "tests/fuzz/fuzz_guest.h"
-#include "tests/fuzz/fuzz_loop.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "virtio/pci.h"
 #include "virtio/pci_priv.h"
@@ -751,7 +751,7 @@ static void device_event(int sp, struct fuzz_in *in)
 		pthread_mutex_unlock(&vdev.lock);
 		break;
 	case SP_PUMP:
-		floop_pump(-1, 4);
+		fake_loop_pump(-1, 0, 4);
 		break;
 	case SP_DRIVER:
 		driver_op(in);

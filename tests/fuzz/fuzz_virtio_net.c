@@ -8,7 +8,7 @@
  * faked as the virtio-pci one behaves (features frozen at FEATURES_OK,
  * queues enabled after it, kicks only after DRIVER_OK and before
  * NEEDS_RESET, device ops under vdev->lock), and so is the I/O loop
- * (fuzz_loop.h).
+ * (tests/common/fake_loop.h).
  *
  * Input: operations, a byte each: < FG_OP_NR a driver operation on the
  * queue chosen by the next byte, else a transport or backend event. */
@@ -20,8 +20,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "tests/common/fake_loop.h"
 #include "tests/fuzz/fuzz_guest.h"
-#include "tests/fuzz/fuzz_loop.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "virtio/net_priv.h"
 #include "vmm/log.h"
@@ -134,7 +134,6 @@ static const struct net_backend_ops be_ops = {
 /* The transport's reaction to a status or queue register write. */
 static void transport_op(struct virtio_dev *vdev, int op, struct fuzz_in *in)
 {
-	uint64_t f;
 	uint8_t b;
 	int qi;
 	uint8_t cfg[8];
@@ -142,14 +141,7 @@ static void transport_op(struct virtio_dev *vdev, int op, struct fuzz_in *in)
 	pthread_mutex_lock(&vdev->lock);
 	switch (op) {
 	case OP_FEATURES:             /* driver features, then FEATURES_OK */
-		f = fin_u64(in);
-		if (fin_u8(in) & 1)   /* mostly a subset of the offer */
-			f &= vdev->ops->get_features(vdev);
-		if (!S.features_ok && !(f & ~vdev->ops->get_features(vdev)) &&
-		    vdev->ops->set_features(vdev, f) == 0) {
-			vdev->features = f;
-			S.features_ok = true;
-		}
+		fg_features(vdev, in, &S.features_ok);
 		break;
 	case OP_QUEUE:     /* bits 0-1 queue, 2-5 log2 size; then queue_enable = 1 */
 		b = fin_u8(in);
@@ -224,10 +216,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				S.pkt[S.npkt++] = (typeof(S.pkt[0])){ fin_u32(&in) % (NET_HDR_LEN +
 									NET_MAX_FRAME + 64), fin_u8(&in) };
 			break;
-		case OP_BACKEND_IN: floop_fire(backend_fd, EPOLLIN); break;
-		case OP_BACKEND_OUT: floop_fire(backend_fd, EPOLLOUT); break;
-		case OP_BACKEND_HUP: floop_fire(backend_fd, EPOLLHUP); break;
-		case OP_PUMP: floop_pump(backend_fd, 4); break;
+		case OP_BACKEND_IN: fake_loop_fire(backend_fd, EPOLLIN); break;
+		case OP_BACKEND_OUT: fake_loop_fire(backend_fd, EPOLLOUT); break;
+		case OP_BACKEND_HUP: fake_loop_fire(backend_fd, EPOLLHUP); break;
+		case OP_PUMP: fake_loop_pump(backend_fd, 0, 4); break;
 		case OP_MODE: S.mode = fin_u8(&in); break;
 		default: transport_op(vdev, op, &in); break;
 		}

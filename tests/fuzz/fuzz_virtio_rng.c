@@ -6,9 +6,10 @@
  * lengths included), chains with a readable buffer, raw descriptors and
  * ring writes. The transport is faked as the virtio-pci one behaves
  * (virtio/pci_common.c), as fuzz_virtio_blk.c does, and so is the I/O
- * loop (fuzz_loop.h): the serve eventfd and the refill timer are
- * dispatched when the input says so (OP_PUMP), or the timer's callback
- * is called while it has not expired (OP_TIMER: a spurious wake-up).
+ * loop (tests/common/fake_loop.h): the serve eventfd and the refill
+ * timer are dispatched when the input says so (OP_PUMP), or the timer's
+ * callback is called while it has not expired (OP_TIMER: a spurious
+ * wake-up).
  *
  * What it checks, besides ASan/UBSan: NEEDS_RESET comes from the device
  * at most once per reset; the bytes handed out never exceed what the
@@ -25,8 +26,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tests/common/fake_loop.h"
 #include "tests/fuzz/fuzz_guest.h"
-#include "tests/fuzz/fuzz_loop.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "virtio/rng.h"
 #include "vmm/log.h"
@@ -75,20 +76,12 @@ static const struct virtio_transport_ops tr_ops = {
 /* The transport's reaction to a status or queue register write. */
 static void transport_op(struct virtio_dev *vdev, int op, struct fuzz_in *in)
 {
-	uint64_t f;
 	uint8_t b, cfg[8];
 
 	pthread_mutex_lock(&vdev->lock);
 	switch (op) {
 	case OP_FEATURES:             /* driver features, then FEATURES_OK */
-		f = fin_u64(in);
-		if (fin_u8(in) & 1)   /* mostly a subset of the offer */
-			f &= vdev->ops->get_features(vdev);
-		if (!S.features_ok && !(f & ~vdev->ops->get_features(vdev)) &&
-		    vdev->ops->set_features(vdev, f) == 0) {
-			vdev->features = f;
-			S.features_ok = true;
-		}
+		fg_features(vdev, in, &S.features_ok);
 		break;
 	case OP_QUEUE:     /* log2 size (ours or another), then queue_enable = 1 */
 		b = fin_u8(in);
@@ -200,14 +193,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		switch (op) {
-		case OP_PUMP: floop_pump(-1, 4); break;
+		case OP_PUMP: fake_loop_pump(-1, 0, 4); break;
 		case OP_TIMER: {
-			struct floop_reg *r = NULL;
+			struct fake_reg *r = NULL;
 
 			/* the first registration is the timer (rng_dev__create) */
-			for (int i = 0; i < FLOOP_MAX && !r; i++)
-				if (floop[i].live)
-					r = &floop[i];
+			for (int i = 0; i < FAKE_LOOP_MAX && !r; i++)
+				if (fake_loop[i].live)
+					r = &fake_loop[i];
 			if (r)
 				r->cb(r->opaque, EPOLLIN);
 			break;

@@ -22,6 +22,7 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/block/disk.h"
+#include "tests/unit/guest_ram.h"
 #include "virtio/blk.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -222,14 +223,8 @@ static void fixture(bool read_only, bool dwz, const char *serial)
 
 static int setup(void **state)
 {
-	struct mem_region r = { .gpa = RAM_GPA, .size = RAM_SIZE };
-
 	memset(&T, 0, sizeof(T));
-	T.ram = aligned_alloc(4096, RAM_SIZE);
-	assert_non_null(T.ram);
-	memset(T.ram, 0, RAM_SIZE);
-	r.hva = T.ram;
-	assert_int_equal(guest_mem__init_from(&T.mem, &r, 1), 0);
+	T.ram = guest_ram_new(&T.mem, RAM_GPA, RAM_SIZE);
 	pthread_mutex_init(&T.m, NULL);
 	pthread_cond_init(&T.cv, NULL);
 	log__verbosity = LOG_ERR;   /* expected violations and I/O errors warn */

@@ -5,13 +5,12 @@
  * datagram, vnet header included; reads use MSG_TRUNC so a too-small
  * buffer reports the full length, as a tap does).
  *
- * The I/O loop is faked at link time: this file defines loop__add/mod/
- * del, so the device's registrations land in a table that pump() polls
- * and dispatches on this thread (level-triggered, like epoll). pump()
- * failing after many rounds means the device busy-loops.
+ * The I/O loop is faked at link time (tests/common/fake_loop.h defines
+ * loop__add/mod/del), so the device's registrations land in a table that
+ * pump() polls and dispatches on this thread (level-triggered, like
+ * epoll). pump() failing after many rounds means the device busy-loops.
  */
 #include <errno.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +24,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 
+#include "tests/common/fake_loop.h"
+#include "tests/unit/guest_ram.h"
 #include "virtio/net.h"
 #include "vmm/log.h"
 #include "vmm/loop.h"
@@ -53,14 +54,6 @@ static const uint64_t ALL = F(VIRTIO_F_VERSION_1) | F(VIRTIO_RING_F_EVENT_IDX) |
 static const uint64_t GUEST_GSO = F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
 	F(VIRTIO_NET_F_GUEST_ECN);
 
-struct fake_reg {
-	int fd;
-	uint32_t events;
-	loop_cb cb;
-	void *opaque;
-	bool live;
-};
-
 struct dq {     /* the driver's side of one queue */
 	uint16_t size, next_desc, avail_idx;
 	struct vring_desc *d;
@@ -77,7 +70,6 @@ static struct {
 	uint8_t *ram;
 	struct guest_mem mem;
 	struct loop loop;
-	struct fake_reg reg[8];
 	struct net_dev *nd;
 	struct virtio_dev *vdev;
 	struct dq q[NET_NR_QUEUES];
@@ -92,52 +84,12 @@ static struct {
 	int signals[NET_NR_QUEUES], needs_reset;
 } T;
 
-/* ---- fake loop ----------------------------------------------------------- */
-
-static struct fake_reg *reg_find(int fd)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-		if (T.reg[i].live && T.reg[i].fd == fd)
-			return &T.reg[i];
-	return NULL;
-}
-
-int loop__add(struct loop *l, int fd, uint32_t events, loop_cb cb, void *opaque)
-{
-	if (reg_find(fd))
-		return -EEXIST;
-	for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-		if (!T.reg[i].live) {
-			T.reg[i] = (struct fake_reg){ fd, events, cb, opaque, true };
-			return 0;
-		}
-	return -ENOMEM;
-}
-
-int loop__mod(struct loop *l, int fd, uint32_t events, loop_cb cb, void *opaque)
-{
-	struct fake_reg *r = reg_find(fd);
-
-	if (!r)
-		return -ENOENT;
-	*r = (struct fake_reg){ fd, events, cb, opaque, true };
-	return 0;
-}
-
-int loop__del(struct loop *l, int fd)
-{
-	struct fake_reg *r = reg_find(fd);
-
-	if (!r)
-		return -ENOENT;
-	r->live = false;
-	return 0;
-}
+/* ---- fake loop (tests/common/fake_loop.h) ------------------------------- */
 
 /* What the device polls its backend fd for; -1 if not registered. */
 static int64_t polled(void)
 {
-	struct fake_reg *r = reg_find(T.fd[0]);
+	struct fake_reg *r = fake_loop_find(T.fd[0]);
 
 	return r ? (int64_t)r->events : -1;
 }
@@ -145,39 +97,7 @@ static int64_t polled(void)
 /* Dispatch ready events until none is left; returns the callbacks made. */
 static int pump(void)
 {
-	int calls = 0;
-
-	for (int round = 0; round < 40; round++) {
-		struct pollfd p[ARRAY_SIZE(T.reg)];
-		int n = 0, ready;
-
-		for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++) {
-			if (!T.reg[i].live)
-				continue;
-			p[n].fd = T.reg[i].fd;
-			p[n].events = (T.reg[i].events & EPOLLIN ? POLLIN : 0) |
-				      (T.reg[i].events & EPOLLOUT ? POLLOUT : 0);
-			p[n++].revents = 0;
-		}
-		ready = poll(p, n, 0);
-		assert_true(ready >= 0);
-		if (ready == 0)
-			return calls;
-		for (int i = 0; i < n; i++) {
-			struct fake_reg *r = reg_find(p[i].fd);
-			uint32_t ev = (p[i].revents & POLLIN ? EPOLLIN : 0) |
-				      (p[i].revents & POLLOUT ? EPOLLOUT : 0) |
-				      (p[i].revents & POLLHUP ? EPOLLHUP : 0) |
-				      (p[i].revents & POLLERR ? EPOLLERR : 0);
-
-			if (!r || !ev)
-				continue;
-			calls++;
-			r->cb(r->opaque, ev);
-		}
-	}
-	fail_msg("the device keeps the loop busy");
-	return calls;
+	return fake_loop_settle(0, "the device keeps the loop busy");
 }
 
 /* ---- fake transport and backend ------------------------------------------ */
@@ -415,15 +335,11 @@ static unsigned int guest_rx_check(uint16_t at, const uint8_t *dst, size_t len, 
 
 static int setup(void **state)
 {
-	struct mem_region r = { .gpa = RAM_GPA, .size = RAM_SIZE };
 	struct net_dev_config cfg = { .backend = &be_ops, .loop = &T.loop };
 
 	memset(&T, 0, sizeof(T));
-	T.ram = aligned_alloc(4096, RAM_SIZE);
-	assert_non_null(T.ram);
-	memset(T.ram, 0, RAM_SIZE);
-	r.hva = T.ram;
-	assert_int_equal(guest_mem__init_from(&T.mem, &r, 1), 0);
+	fake_loop_reset();
+	T.ram = guest_ram_new(&T.mem, RAM_GPA, RAM_SIZE);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, T.fd), 0);
 	memcpy(cfg.mac, MAC, 6);
 	cfg.queue_size = 512;
@@ -439,8 +355,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	net_dev__destroy(T.nd);
-	for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-		assert_false(T.reg[i].live);   /* destroy unregistered everything */
+	for (int i = 0; i < FAKE_LOOP_MAX; i++)
+		assert_false(fake_loop[i].live);   /* destroy unregistered everything */
 	close(T.fd[0]);
 	close(T.fd[1]);
 	free(T.ram);
@@ -865,7 +781,7 @@ static void test_rx_budget(void **state)
 	post_rx(300, 1600);
 	for (int i = 0; i < 300; i++)
 		net_send(MAC, 60, (uint8_t)i);
-	r = reg_find(T.fd[0]);
+	r = fake_loop_find(T.fd[0]);
 	assert_non_null(r);
 	r->cb(r->opaque, EPOLLIN);   /* one wakeup */
 	assert_int_equal(used_idx(NET_QUEUE_RX), 256);

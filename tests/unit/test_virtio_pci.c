@@ -8,13 +8,12 @@
  * rules (assigning a second one at the same address and length is
  * -EEXIST, deassigning one that is not there -ENOENT), and guest_write()
  * does what KVM does with a guest write: signal a matching ioeventfd, or
- * else exit to vmm, i.e. the MMIO bus. The I/O loop is faked as in
- * test_virtio_net.c; pump() dispatches ready eventfds on this thread.
+ * else exit to vmm, i.e. the MMIO bus. The I/O loop is faked
+ * (tests/common/fake_loop.h); pump() dispatches ready eventfds on this thread.
  * Config space is reached through mechanism #1 on a real port-I/O bus, so
  * the BAR hooks run inside a bus access, as they do in vmm.
  */
 #include <errno.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +28,7 @@
 #include <linux/virtio_pci.h>
 
 #include "devices/pci/pci.h"
+#include "tests/common/fake_loop.h"
 #include "virtio/pci.h"
 #include "vmm/irq.h"
 #include "vmm/log.h"
@@ -57,13 +57,6 @@ struct ioevent_call {
 	int fd;
 };
 
-struct fake_reg {
-	int fd;
-	loop_cb cb;
-	void *opaque;
-	bool live;
-};
-
 static struct {
 	struct vm *vm;
 	struct pci_host *host;
@@ -76,8 +69,6 @@ static struct {
 	int nr_calls;
 	bool fail_assign;
 	uint32_t next_gsi;
-	/* fake loop */
-	struct fake_reg reg[16];
 	/* the device model */
 	int notified[NR_QUEUES], resets, queue_enables, driver_oks, set_features;
 } T;
@@ -160,69 +151,13 @@ static bool called(int from, bool assign, uint64_t addr)
 	return false;
 }
 
-/* ---- fake loop (vmm/loop.h) ---------------------------------------------- */
-
-static struct fake_reg *reg_find(int fd)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-		if (T.reg[i].live && T.reg[i].fd == fd)
-			return &T.reg[i];
-	return NULL;
-}
-
-int loop__add(struct loop *l, int fd, uint32_t events, loop_cb cb, void *opaque)
-{
-	if (reg_find(fd))
-		return -EEXIST;
-	for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-		if (!T.reg[i].live) {
-			T.reg[i] = (struct fake_reg){ fd, cb, opaque, true };
-			return 0;
-		}
-	return -ENOMEM;
-}
-
-int loop__mod(struct loop *l, int fd, uint32_t events, loop_cb cb, void *opaque)
-{
-	struct fake_reg *r = reg_find(fd);
-
-	if (!r)
-		return -ENOENT;
-	r->cb = cb;
-	r->opaque = opaque;
-	return 0;
-}
-
-int loop__del(struct loop *l, int fd)
-{
-	struct fake_reg *r = reg_find(fd);
-
-	if (!r)
-		return -ENOENT;
-	r->live = false;
-	return 0;
-}
+/* ---- fake loop (tests/common/fake_loop.h) ------------------------------- */
 
 /* Dispatch readable fds until none is left (the doorbells only). */
 static void pump(void)
 {
-	for (int round = 0; round < 10; round++) {
-		struct pollfd p[ARRAY_SIZE(T.reg)];
-		int n = 0;
-
-		for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-			if (T.reg[i].live)
-				p[n++] = (struct pollfd){ .fd = T.reg[i].fd, .events = POLLIN };
-		if (poll(p, (nfds_t)n, 0) <= 0)
-			return;
-		for (int i = 0; i < n; i++) {
-			struct fake_reg *r = reg_find(p[i].fd);
-
-			if (r && (p[i].revents & POLLIN))
-				r->cb(r->opaque, EPOLLIN);
-		}
-	}
-	fail_msg("doorbells keep firing");
+	if (fake_loop_pump(-1, 0, 10) == -EBUSY)
+		fail_msg("doorbells keep firing");
 }
 
 /* ---- the device model ----------------------------------------------------- */
@@ -359,6 +294,7 @@ static int setup(void **state)
 	};
 
 	memset(&T, 0, sizeof(T));
+	fake_loop_reset();
 	log__verbosity = LOG_ERR;
 	T.vm = calloc(1, sizeof(*T.vm));
 	assert_non_null(T.vm);

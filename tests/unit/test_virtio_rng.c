@@ -2,24 +2,23 @@
  * driver and the virtio-pci transport would: rings in a malloc'd "guest
  * RAM", a fake transport counting interrupts and reset requests.
  *
- * The I/O loop is faked at link time, as in test_virtio_net.c: the
+ * The I/O loop is faked at link time (tests/common/fake_loop.h): the
  * device's timerfd and serve eventfd land in a table that pump() polls
  * and dispatches on this thread; pump() may wait (the rate limit's timer)
  * and fails the test when the device keeps the loop busy.
  */
-#include <errno.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <cmocka.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "tests/common/fake_loop.h"
+#include "tests/unit/guest_ram.h"
 #include "virtio/rng.h"
 #include "vmm/log.h"
 #include "vmm/loop.h"
@@ -34,14 +33,6 @@
 #define QSIZE     128
 #define F(b)      (1ULL << (b))
 
-struct fake_reg {
-	int fd;
-	uint32_t events;
-	loop_cb cb;
-	void *opaque;
-	bool live;
-};
-
 struct seg {
 	uint32_t len;
 	bool write;
@@ -51,7 +42,6 @@ static struct {
 	uint8_t *ram;
 	struct guest_mem mem;
 	struct loop loop;
-	struct fake_reg reg[4];
 	struct rng_dev *rd;
 	struct virtio_dev *vdev;
 	uint16_t next_desc, avail_idx;
@@ -62,76 +52,13 @@ static struct {
 	int signals, needs_reset;
 } T;
 
-/* ---- fake loop ----------------------------------------------------------- */
-
-static struct fake_reg *reg_find(int fd)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-		if (T.reg[i].live && T.reg[i].fd == fd)
-			return &T.reg[i];
-	return NULL;
-}
-
-int loop__add(struct loop *l, int fd, uint32_t events, loop_cb cb, void *opaque)
-{
-	if (reg_find(fd))
-		return -EEXIST;
-	for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-		if (!T.reg[i].live) {
-			T.reg[i] = (struct fake_reg){ fd, events, cb, opaque, true };
-			return 0;
-		}
-	return -ENOMEM;
-}
-
-int loop__mod(struct loop *l, int fd, uint32_t events, loop_cb cb, void *opaque)
-{
-	struct fake_reg *r = reg_find(fd);
-
-	if (!r)
-		return -ENOENT;
-	*r = (struct fake_reg){ fd, events, cb, opaque, true };
-	return 0;
-}
-
-int loop__del(struct loop *l, int fd)
-{
-	struct fake_reg *r = reg_find(fd);
-
-	if (!r)
-		return -ENOENT;
-	r->live = false;
-	return 0;
-}
+/* ---- fake loop (tests/common/fake_loop.h) ------------------------------- */
 
 /* Dispatch ready events until none is left, the first poll waiting up to
  * wait_ms; returns the callbacks made. */
 static int pump(int wait_ms)
 {
-	int calls = 0;
-
-	for (int round = 0; round < 40; round++) {
-		struct pollfd p[ARRAY_SIZE(T.reg)];
-		int n = 0, ready;
-
-		for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-			if (T.reg[i].live)
-				p[n++] = (struct pollfd){ .fd = T.reg[i].fd, .events = POLLIN };
-		ready = poll(p, (nfds_t)n, round ? 0 : wait_ms);
-		assert_true(ready >= 0);
-		if (ready == 0)
-			return calls;
-		for (int i = 0; i < n; i++) {
-			struct fake_reg *r = reg_find(p[i].fd);
-
-			if (r && (p[i].revents & POLLIN)) {
-				calls++;
-				r->cb(r->opaque, EPOLLIN);
-			}
-		}
-	}
-	fail_msg("the device keeps the loop busy");
-	return calls;
+	return fake_loop_settle(wait_ms, "the device keeps the loop busy");
 }
 
 /* ---- fake transport ------------------------------------------------------ */
@@ -249,14 +176,9 @@ static int make(uint64_t rate, uint64_t burst)
 
 static int setup(void **state)
 {
-	struct mem_region r = { .gpa = RAM_GPA, .size = RAM_SIZE };
-
 	memset(&T, 0, sizeof(T));
-	T.ram = aligned_alloc(4096, RAM_SIZE);
-	assert_non_null(T.ram);
-	memset(T.ram, 0, RAM_SIZE);
-	r.hva = T.ram;
-	assert_int_equal(guest_mem__init_from(&T.mem, &r, 1), 0);
+	fake_loop_reset();
+	T.ram = guest_ram_new(&T.mem, RAM_GPA, RAM_SIZE);
 	T.d = hva(gpa(DESC_OFF));
 	T.a = hva(gpa(AVAIL_OFF));
 	T.u = hva(gpa(USED_OFF));
@@ -281,8 +203,8 @@ static int teardown(void **state)
 {
 	pthread_mutex_destroy(&T.vdev->lock);
 	rng_dev__destroy(T.rd);
-	for (size_t i = 0; i < ARRAY_SIZE(T.reg); i++)
-		assert_false(T.reg[i].live);   /* destroy unregistered everything */
+	for (int i = 0; i < FAKE_LOOP_MAX; i++)
+		assert_false(fake_loop[i].live);   /* destroy unregistered everything */
 	free(T.ram);
 	guest_mem__destroy(&T.mem);
 	return 0;

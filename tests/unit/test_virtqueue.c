@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/unit/guest_ram.h"
 #include "virtio/virtqueue.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -49,14 +50,8 @@ static void *hva(uint64_t g) { return T.ram + (g - RAM_GPA); }
 
 static int setup(void **state)
 {
-	struct mem_region r = { .gpa = RAM_GPA, .size = RAM_SIZE };
-
 	memset(&T, 0, sizeof(T));
-	T.ram = aligned_alloc(4096, RAM_SIZE);
-	assert_non_null(T.ram);
-	memset(T.ram, 0, RAM_SIZE);
-	r.hva = T.ram;
-	assert_int_equal(guest_mem__init_from(&T.mem, &r, 1), 0);
+	T.ram = guest_ram_new(&T.mem, RAM_GPA, RAM_SIZE);
 	T.d = hva(gpa(DESC_OFF));
 	T.a = hva(gpa(AVAIL_OFF));
 	T.u = hva(gpa(USED_OFF));
