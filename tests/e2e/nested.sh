@@ -207,8 +207,15 @@ run_one()
 	t0=$(now_ms)
 	mon=$BUILD/e2e/$(echo "$sc" | tr ':/' '--').mon
 	rm -f "$mon"
+	# QEMU's own log of L1's CPU resets (each with the CPU state, INIT
+	# included): an L1 that dies without a word on its console may have
+	# reset itself (a triple fault: -no-reboot makes QEMU exit), and this
+	# says so and where.
+	qlog=${log%.log}.qemu.log
+	rm -f "$qlog"
 	# shellcheck disable=SC2086
 	timeout -k 10 "$tmo" $qemu_l1 -append "$l1_append vmmtest=${sc%@*} $l2k" \
+		-d cpu_reset -D "$qlog" \
 		-nographic -monitor "unix:$mon,server,nowait" < /dev/null > "$log" 2>&1 &
 	qpid=$!
 	# (ended by watch_silence: the shell's "Terminated" notice is expected)
@@ -269,7 +276,10 @@ run_one()
 		if [ -z "$res" ] && grep -aq '^E2E-L1-SILENT' "$log"; then
 			detail="no result line: L1 froze (console silent ${SILENCE_S} s); $base"
 		elif [ -z "$res" ]; then
-			detail="no result line: L1 crashed or hit the ${tmo} s limit; $base"
+			# QEMU's TCG logs "Triple fault" (CPU_LOG_RESET) before it resets
+			why=; grep -aq '^Triple fault' "$qlog" 2> /dev/null &&
+				why=" (QEMU logged a triple fault of L1: $qlog)"
+			detail="no result line: L1 crashed or hit the ${tmo} s limit$why; $base"
 		fi
 		echo "e2e: $sc: FAIL ($detail)"
 		fail_list="$fail_list
@@ -311,6 +321,7 @@ for sc in "$@"; do
 		reruns=$((reruns + 1))
 		echo "e2e: $sc: FLAKE: the L1 session died or L2 hit the nested-TCG bug; rerun $tries of $FLAKE_RERUNS"
 		cp "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').log" "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').flake$tries.log"
+		cp "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').qemu.log" "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').flake$tries.qemu.log" 2> /dev/null || true
 		failed=$f0
 		flake_list="$flake_list $sc"
 		fail_list=$(echo "$fail_list" | sed "s|^e2e: FAILED $sc: |e2e: run $tries of $sc (flake, rerun): |")
