@@ -213,10 +213,13 @@ run_one()
 	# says so and where.
 	qlog=${log%.log}.qemu.log
 	rm -f "$qlog"
+	# Appending: watch_silence writes its verdict and the monitor's dump
+	# into the same file, which QEMU's own offset would overwrite otherwise.
+	: > "$log"
 	# shellcheck disable=SC2086
 	timeout -k 10 "$tmo" $qemu_l1 -append "$l1_append vmmtest=${sc%@*} $l2k" \
 		-d cpu_reset -D "$qlog" \
-		-nographic -monitor "unix:$mon,server,nowait" < /dev/null > "$log" 2>&1 &
+		-nographic -monitor "unix:$mon,server,nowait" < /dev/null >> "$log" 2>&1 &
 	qpid=$!
 	# (ended by watch_silence: the shell's "Terminated" notice is expected)
 	[ "${E2E_VERBOSE:-0}" = 1 ] && { tail -f "$log" & tpid=$!; }

@@ -54,10 +54,15 @@ option lease 86400
 EOF
 : > "$W/udhcpd.leases"
 
+# ServerAlive*: a guest that dies under an open session (an L2 triple
+# fault, the nested-TCG bug) ends the ssh within a minute; without them it
+# waited for TCP's hours-long timeout and L1 sat silent until the harness's
+# watchdog killed it, so the known flake was reported as a frozen L1.
 gssh()
 {
 	ssh -i "$W/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR "root@$GUEST_IP" "$@"
+		-o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=10 \
+		-o ServerAliveCountMax=6 -o LogLevel=ERROR "root@$GUEST_IP" "$@"
 }
 
 # gssh, but a connection refused (ssh's 255) is tried again, up to 30
