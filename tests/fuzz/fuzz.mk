@@ -6,7 +6,7 @@
 # tool and the target itself, which writes its own seeds when run with
 # FUZZ_WRITE_SEEDS=DIR: tests/fuzz/fuzz_util.h), into
 # $(BUILD)/fuzz/corpus/NAME/; what the fuzzer finds on top goes to
-# $(BUILD)/fuzz/work/NAME/, crashes to $(BUILD)/fuzz/artifacts/. A
+# $(BUILD)/fuzz/grown/NAME/, crashes to $(BUILD)/fuzz/artifacts/. A
 # dictionary tests/fuzz/NAME.dict is used when there is one. Targets
 # that need files (qcow2's backing chains) make them under
 # $(FUZZ_TMPDIR)/vmm-fuzz-PID/ and remove them.
@@ -64,13 +64,13 @@ $(BUILD)/fuzz/corpus/%/.stamp: $(BUILD)/fuzz/sparse_pack $(wildcard tests/fuzz/c
 define fuzz_run
 	@mkdir -p $(BUILD)/fuzz/artifacts
 	$(Q)for t in $(FUZZ_ONLY); do \
-		mkdir -p $(BUILD)/fuzz/work/$$t; \
+		mkdir -p $(BUILD)/fuzz/grown/$$t; \
 		dict=; [ ! -f tests/fuzz/$$t.dict ] || dict=-dict=tests/fuzz/$$t.dict; \
 		echo "  FUZZ    $$t for $(1) s"; \
 		TMPDIR=$(FUZZ_TMPDIR) $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(1) \
 			-print_final_stats=1 -rss_limit_mb=4096 -timeout=20 $$dict \
 			-artifact_prefix=$(BUILD)/fuzz/artifacts/$$t- \
-			$(BUILD)/fuzz/work/$$t $(BUILD)/fuzz/corpus/$$t \
+			$(BUILD)/fuzz/grown/$$t $(BUILD)/fuzz/corpus/$$t \
 			2> $(BUILD)/fuzz/$$t.log || { tail -n 60 $(BUILD)/fuzz/$$t.log; exit 1; }; \
 		awk -v t=$$t '/^#[0-9]+/ { last = $$0 } \
 			/^stat::number_of_executed_units/ { n = $$2 } \

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/unit/lint-paths.sh — no file of the project names a path on one
-# developer's machine (/work/..., /root/..., /home/...): the notes beside
+# developer's machine (its workspace, root or home folders): the notes beside
 # the repository are ../shared/notes/..., everything else is relative to
 # the repository. Run by `make unit`.
 cd "$(dirname "$0")/../.." || exit 2
