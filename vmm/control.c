@@ -1,8 +1,9 @@
-/* control.c — the per-VM control socket, both ends (see control.h): the
- * VMM's listener served from the I/O thread with bounded waits, and the
- * client used by `vmm list`, `vmm stop` and `vmm stat`. */
+/* control.c — the per-VM control socket (see control.h): where the
+ * sockets live, the plumbing both ends share (control_priv.h), and the
+ * VMM's listener, served on the control thread with bounded waits. The
+ * client side (`vmm list`, `vmm stop`, `vmm stat`, `vmm set`) is
+ * control_client.c. */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -15,11 +16,11 @@
 #include <unistd.h>
 
 #include "vmm/control.h"
+#include "vmm/control_priv.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
 
 #define fail util__fail
-#define CONTROL_LIST_MAX 1024   /* sockets looked at by control__list */
 
 bool control__valid_name(const char *name)
 {
@@ -66,8 +67,8 @@ int control__runtime_dir(char *buf, size_t len, bool create, char *err, size_t e
 	return 0;
 }
 
-static int sock_path(const char *name, char *path, size_t len, bool create,
-		     char *err, size_t errlen)
+int control__sock_path(const char *name, char *path, size_t len, bool create,
+		       char *err, size_t errlen)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int n;
@@ -82,8 +83,7 @@ static int sock_path(const char *name, char *path, size_t len, bool create,
 	return 0;
 }
 
-/* A connected, non-blocking socket, or -errno. */
-static int connect_path(const char *path)
+int control__connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, e;
@@ -99,8 +99,7 @@ static int connect_path(const char *path)
 	return -e;
 }
 
-/* Wait for 'events' on fd until the deadline (ns). 0, or -1 at timeout. */
-static int wait_fd(int fd, short events, uint64_t deadline)
+int control__wait_fd(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
 		uint64_t now = util__now_ns();
@@ -117,8 +116,7 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 	}
 }
 
-/* Send all of buf before the deadline. 0 or -1. */
-static int send_all(int fd, const char *buf, size_t len, uint64_t deadline)
+int control__send_all(int fd, const char *buf, size_t len, uint64_t deadline)
 {
 	while (len) {
 		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
@@ -129,172 +127,13 @@ static int send_all(int fd, const char *buf, size_t len, uint64_t deadline)
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(fd, POLLOUT, deadline) < 0)
+			if (control__wait_fd(fd, POLLOUT, deadline) < 0)
 				return -1;
 		} else {
 			return -1;
 		}
 	}
 	return 0;
-}
-
-/* ---- client ---- */
-
-/* The message of a {"error":"..."} reply into err; false if it is not one. */
-static bool reply_error(const char *reply, char *err, size_t errlen)
-{
-	const char *p = strstr(reply, "\"error\":\"");
-	size_t n;
-
-	if (strncmp(reply, "{\"error\":", 9) || !p)
-		return false;
-	p += 9;
-	n = strcspn(p, "\"");
-	fail(err, errlen, "%.*s", (int)MIN(n, (size_t)200), p);
-	return true;
-}
-
-static int exchange(int fd, const char *request, char *reply, size_t len,
-		    char *err, size_t errlen)
-{
-	uint64_t deadline = util__now_ns() + CONTROL_CLIENT_TIMEOUT_MS * 1000000ULL;
-	char line[CONTROL_REQUEST_MAX + 1];
-	size_t pos = 0;
-	int n = snprintf(line, sizeof(line), "%s\n", request);
-
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return fail(err, errlen, "request too long");
-	if (send_all(fd, line, (size_t)n, deadline) < 0)
-		return fail(err, errlen, "cannot send the request: %s", strerror(errno));
-	for (;;) {
-		ssize_t r;
-
-		if (pos + 1 >= len)
-			return fail(err, errlen, "reply longer than %zu bytes", len);
-		r = read(fd, reply + pos, len - 1 - pos);
-		if (r > 0) {
-			pos += (size_t)r;
-		} else if (r == 0) {
-			break;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (wait_fd(fd, POLLIN, deadline) < 0)
-				return fail(err, errlen, "no answer within %d ms",
-					    CONTROL_CLIENT_TIMEOUT_MS);
-		} else if (errno != EINTR) {
-			return fail(err, errlen, "cannot read the reply: %s", strerror(errno));
-		}
-	}
-	reply[pos] = '\0';
-	if (!pos || reply[pos - 1] != '\n')
-		return fail(err, errlen, "incomplete reply");
-	reply[pos - 1] = '\0';
-	if (reply_error(reply, err, errlen))
-		return -1;
-	return 0;
-}
-
-static int request_path(const char *name, const char *path, const char *request, char *reply,
-			size_t len, bool *stale, char *err, size_t errlen)
-{
-	int fd = connect_path(path), r;
-
-	if (stale)
-		*stale = fd == -ECONNREFUSED;
-	if (fd == -ENOENT)
-		return fail(err, errlen, "no VM named '%s' is running", name);
-	if (fd == -ECONNREFUSED)
-		return fail(err, errlen, "no VM named '%s' is running (stale socket %s)",
-			    name, path);
-	if (fd < 0)
-		return fail(err, errlen, "cannot connect to %s: %s", path, strerror(-fd));
-	r = exchange(fd, request, reply, len, err, errlen);
-	close(fd);
-	return r;
-}
-
-int control__request(const char *name, const char *request, char *reply, size_t len,
-		     bool *stale, char *err, size_t errlen)
-{
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-
-	if (stale)
-		*stale = false;
-	if (sock_path(name, path, sizeof(path), false, err, errlen) < 0) {
-		if (errno == ENOENT)  /* no runtime dir: no VM has run */
-			snprintf(err, errlen, "no VM named '%s' is running (see vmm list)", name);
-		return -1;
-	}
-	return request_path(name, path, request, reply, len, stale, err, errlen);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int control__list(int (*cb)(void *opaque, const struct vm_snapshot *s), void *opaque,
-		  bool remove_stale, char *err, size_t errlen)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], e[256];
-	char *names[CONTROL_LIST_MAX], *reply = NULL;
-	struct vm_snapshot *s = NULL;
-	int nr = 0, live = 0;
-	struct dirent *de;
-	DIR *d;
-
-	if (control__runtime_dir(dir, sizeof(dir), false, e, sizeof(e)) < 0)
-		return errno == ENOENT ? 0 : fail(err, errlen, "%s", e);
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : fail(err, errlen, "%s: %s", dir, strerror(errno));
-	while (nr < CONTROL_LIST_MAX && (de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-
-		if (n <= 5 || strcmp(de->d_name + n - 5, ".sock"))
-			continue;
-		names[nr] = strndup(de->d_name, n - 5);
-		if (names[nr] && control__valid_name(names[nr]))
-			nr++;
-		else
-			free(names[nr]);
-	}
-	closedir(d);
-	qsort(names, (size_t)nr, sizeof(*names), cmp_str);
-	reply = malloc(CONTROL_REPLY_MAX);
-	s = malloc(sizeof(*s));
-	if (!reply || !s)
-		live = fail(err, errlen, "out of memory");
-	for (int i = 0; i < nr && live >= 0; i++) {
-		bool stale;
-
-		if (control__request(names[i], "info", reply, CONTROL_REPLY_MAX, &stale,
-				     e, sizeof(e)) < 0) {
-			if (stale && remove_stale) {
-				char path[sizeof(dir) + STATS_NAME_MAX + 8];
-
-				struct stat st;
-
-				snprintf(path, sizeof(path), "%s/%s.sock", dir, names[i]);
-				if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) == 0)
-					pr_info("removed stale socket %s", path);
-			} else if (!stale) {
-				pr_warn("%s: %s", names[i], e);
-			}
-			continue;
-		}
-		if (stats__from_json(reply, s) < 0) {
-			pr_warn("%s: malformed reply", names[i]);
-			continue;
-		}
-		live++;
-		if (cb && cb(opaque, s))
-			break;
-	}
-	for (int i = 0; i < nr; i++)
-		free(names[i]);
-	free(reply);
-	free(s);
-	return live;
 }
 
 /* ---- server ---- */
@@ -310,7 +149,7 @@ int control__open(struct control *c, const char *name, const struct control_ops 
 	c->stop_fd = -1;
 	c->ops = ops;
 	c->opaque = opaque;
-	if (sock_path(name, c->path, sizeof(c->path), true, err, errlen) < 0)
+	if (control__sock_path(name, c->path, sizeof(c->path), true, err, errlen) < 0)
 		goto fail;
 	if (lstat(c->path, &st) == 0) {
 		int fd;
@@ -319,12 +158,12 @@ int control__open(struct control *c, const char *name, const struct control_ops 
 			fail(err, errlen, "%s exists and is not a socket", c->path);
 			goto fail;
 		}
-		fd = connect_path(c->path);
+		fd = control__connect(c->path);
 		if (fd >= 0) {
 			char *reply = malloc(CONTROL_REPLY_MAX), e[256];
 			struct vm_snapshot *s = malloc(sizeof(*s));
 
-			if (reply && s && exchange(fd, "info", reply, CONTROL_REPLY_MAX,
+			if (reply && s && control__exchange(fd, "info", reply, CONTROL_REPLY_MAX,
 						   e, sizeof(e)) == 0 &&
 			    stats__from_json(reply, s) == 0 && s->pid > 0)
 				fail(err, errlen, "a VM named '%s' is already running (pid %d)",
@@ -380,7 +219,7 @@ fail:
 
 static void reply_str(int fd, const char *s)
 {
-	send_all(fd, s, strlen(s), util__now_ns() + CONTROL_SERVER_TIMEOUT_MS * 1000000ULL);
+	control__send_all(fd, s, strlen(s), util__now_ns() + CONTROL_SERVER_TIMEOUT_MS * 1000000ULL);
 }
 
 static void reject(struct control *c, int fd, const char *why)
@@ -421,7 +260,7 @@ static int read_request(int fd, char *line, size_t len, const char **why)
 		} else if (r == 0) {
 			break;  /* a request ended by shutdown(SHUT_WR) will do */
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (wait_fd(fd, POLLIN, deadline) < 0) {
+			if (control__wait_fd(fd, POLLIN, deadline) < 0) {
 				*why = "no request received in time";
 				return -1;
 			}
@@ -561,7 +400,7 @@ static bool serve(struct control *c, int fd)
 		reject(c, fd, "snapshot too large");
 	} else {
 		buf[n++] = '\n';
-		send_all(fd, buf, (size_t)n,
+		control__send_all(fd, buf, (size_t)n,
 			 util__now_ns() + CONTROL_SERVER_TIMEOUT_MS * 1000000ULL);
 		c->served++;
 	}

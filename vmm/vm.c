@@ -21,8 +21,6 @@
 #include <unistd.h>
 
 #include "devices/pc/boot_marker.h"
-#include "devices/block/disk.h"
-#include "virtio/blk.h"
 #include "virtio/net.h"
 #include "virtio/net_tap.h"
 #include "virtio/pci.h"
@@ -31,7 +29,6 @@
 #include "vmm/log.h"
 #include "vmm/privs.h"
 #include "vmm/seccomp.h"
-#include "vmm/stats.h"
 #include "vmm/util.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -140,118 +137,6 @@ static void on_signal(void *opaque, uint32_t events)
 			 sigabbrev_np((int)si.ssi_signo) ?: "?");
 }
 
-void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
-{
-	pid_t vhost_tids[VMM_MAX_NICS];
-	int nr_vhost, next_vhost = 0;
-
-	memset(out, 0, sizeof(*out));
-	snprintf(out->name, sizeof(out->name), "%s", vm->cfg->name ? vm->cfg->name : "");
-	out->pid = getpid();
-	snprintf(out->state, sizeof(out->state), "%s",
-		 atomic_load(&vm->exiting) ? "stopping" : "running");
-	out->nr_vcpus = vm->nr_vcpus;
-	out->mem_bytes = vm->cfg->mem_bytes;
-	out->uptime_s = (double)(util__now_ns() - vm->start_ns) / 1e9;
-	out->io_tid = __atomic_load_n(&vm->loop.tid, __ATOMIC_RELAXED);
-	out->io_cpu_s = out->io_tid ? stats__thread_cpu_s(out->io_tid) : 0;
-	log__guest_counts(&out->guest_log_lines, &out->guest_log_suppressed);
-	for (int i = 0; i < vm->nr_vcpus && i < VMM_MAX_CPUS; i++) {
-		struct vcpu *v = vm->vcpu[i];
-		struct vcpu_snapshot *o = &out->vcpu[i];
-
-		o->tid = atomic_load(&v->tid);
-		o->cpu_s = o->tid ? stats__thread_cpu_s(o->tid) : 0;
-		kvm_stats__read(&v->kstats, o->kvm);
-		o->exits_io = vcpu__stat(&v->exits_io);
-		o->exits_mmio = vcpu__stat(&v->exits_mmio);
-		o->exits_hlt = vcpu__stat(&v->exits_hlt);
-		o->exits_other = vcpu__stat(&v->exits_other);
-		o->exits_total = vcpu__stat(&v->exits_total);
-	}
-	/* vhost's kernel threads are all named vhost-<owner pid>: hand them
-	 * out in NIC order to the NICs whose datapath is vhost. */
-	nr_vhost = stats__find_vhost_threads(getpid(), vhost_tids, VMM_MAX_NICS);
-	for (int i = 0; i < VMM_MAX_NICS && vm->nic[i]; i++) {
-		struct nic_snapshot *n = &out->nic[out->nr_nics++];
-
-		/* a worker is shown only while vhost runs */
-		if (net_tap__snapshot(vm->nic[i], n) && next_vhost < nr_vhost) {
-			int tid = vhost_tids[next_vhost++];
-
-			if (n->vhost) {
-				n->vhost_tid = tid;
-				n->vhost_cpu_s = stats__thread_cpu_s(tid);
-			}
-		}
-	}
-	/* Disks: images and blk devices are fixed while the VM runs; the
-	 * counters are the device's relaxed atomics, read without locks. */
-	for (int i = 0; i < vm->disks.nr && i < STATS_MAX_DISKS; i++) {
-		const struct disk *d = vm->disks.disk[i];
-		struct blk_dev *bd = vm->disks.blk[i];
-		struct disk_snapshot *o = &out->disk[out->nr_disks++];
-
-		o->index = i;
-		o->seed = vm->disks.has_seed && i == vm->disks.nr - 1;
-		if (d) {
-			stats__set_path(o->path, d->path);
-			snprintf(o->format, sizeof(o->format), "%s", d->format ? d->format : "");
-			o->read_only = d->read_only;
-			o->size_bytes = d->size;
-		}
-		if (bd) {
-			blk_dev__stats(bd, &o->blk);
-			o->worker_tid = blk_dev__worker_tid(bd);
-			o->worker_cpu_s = o->worker_tid ? stats__thread_cpu_s(o->worker_tid) : 0;
-		}
-	}
-}
-
-static int control_snapshot(void *opaque, struct vm_snapshot *out)
-{
-	vm__snapshot(opaque, out);
-	return 0;
-}
-
-static void control_stop(void *opaque)
-{
-	vm__request_exit(opaque, 0, "stopped by 'vmm stop'");
-}
-
-/* vmm set NAME --vhost on|off: each NIC's line, joined by "; ". */
-static int control_set_vhost(void *opaque, int nic, bool on, char *msg, size_t len)
-{
-	struct vm *vm = opaque;
-	size_t pos = 0;
-	int r = 0, n = 0;
-
-	msg[0] = '\0';
-	for (int i = 0; i < VMM_MAX_NICS && vm->nic[i]; i++) {
-		char one[256];
-
-		if (nic >= 0 && i != nic)
-			continue;
-		if (net_tap__set_vhost(vm->nic[i], on, one, sizeof(one)) < 0)
-			r = -1;
-		pos += (size_t)snprintf(msg + pos, pos < len ? len - pos : 0, "%s%s",
-					n++ ? "; " : "", one);
-		pr_info("%s", one);
-	}
-	if (!n) {
-		snprintf(msg, len, nic >= 0 ? "no NIC eth%d" : "this VM has no NIC", nic);
-		return -1;
-	}
-	return r;
-}
-
-static const struct control_ops vm_control_ops = {
-	.info = control_snapshot,
-	.stat = control_snapshot,
-	.stop = control_stop,
-	.set_vhost = control_set_vhost,
-};
-
 /* SIGUSR2 prints the counters. SIGINT/SIGTERM/SIGHUP end the VM cleanly (terminal restored, threads
  * joined): they are blocked in every thread and read on the I/O thread. */
 static int setup_signals(struct vm *vm)
@@ -321,7 +206,7 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 			pr_err("%s", err);
 			return -1;
 		}
-		r = control__open(&vm->control, cfg->name, &vm_control_ops, vm, err, sizeof(err));
+		r = control__open(&vm->control, cfg->name, &vm_control__ops, vm, err, sizeof(err));
 		if (r < 0)
 			pr_err("%s", err);
 		if (privs__as_root(&vm->privs, err, sizeof(err)) < 0) {

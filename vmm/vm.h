@@ -96,8 +96,13 @@ int vm__add_memslot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *
  * SIGUSR2, and at exit with -v. */
 void vm__print_stats(struct vm *vm);
 
-/* Everything `vmm stat` shows, read without stopping anything. */
+/* Everything `vmm stat` shows, read without stopping anything
+ * (vm_control.c). */
 struct vm_snapshot;
 void vm__snapshot(struct vm *vm, struct vm_snapshot *out);
+
+/* The control socket's requests, served for one VM (vm_control.c; the
+ * opaque pointer is the struct vm). */
+extern const struct control_ops vm_control__ops;
 
 #endif
