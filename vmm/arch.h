@@ -38,6 +38,11 @@ int arch__vcpu_init(struct vcpu *v);
  * after vm__request_exit(). */
 int arch__handle_exit(struct vcpu *v);
 void arch__vcpu_dump(struct vcpu *v);
+/* Press the platform's power button (`vmm stop`; x86: the ACPI fixed
+ * power button). Any thread, once the devices exist. 1: the guest listens
+ * for it; 0: it does not (yet), the press stays pending; -1: the platform
+ * has no power button. */
+int arch__power_button(struct vm *vm);
 void arch__vm_destroy(struct vm *vm);
 
 #endif

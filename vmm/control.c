@@ -231,6 +231,14 @@ static void reject(struct control *c, int fd, const char *why)
 	c->rejected++;
 }
 
+/* One line from an op, made safe for a JSON string without escapes. */
+static void json_safe(char *msg)
+{
+	for (char *p = msg; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+			*p = '?';
+}
+
 /* Read one request line within the deadline: its length (the '\n' and
  * an optional '\r' removed), or -1 with *why set. */
 static int read_request(int fd, char *line, size_t len, const char **why)
@@ -339,18 +347,40 @@ static void serve_set(struct control *c, int fd, const char *args)
 	}
 	msg[0] = '\0';
 	if (c->ops->set_vhost(c->opaque, nic, on, msg, sizeof(msg)) < 0) {
-		for (char *p = msg; *p; p++)
-			if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-				*p = '?';
+		json_safe(msg);
 		snprintf(out, sizeof(out), "{\"error\":\"%s\"}\n", msg[0] ? msg : "refused");
 		reply_str(fd, out);
 		c->rejected++;
 		return;
 	}
-	for (char *p = msg; *p; p++)
-		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-			*p = '?';
+	json_safe(msg);
 	snprintf(out, sizeof(out), "{\"ok\":true,\"message\":\"%s\"}\n", msg);
+	reply_str(fd, out);
+	c->served++;
+}
+
+/* "powerdown": press the button and say which process to watch. The
+ * client takes the pid from here rather than from a snapshot so that
+ * `vmm stop` needs one request; the press itself never waits. */
+static void serve_powerdown(struct control *c, int fd)
+{
+	char msg[256] = "", out[320];
+	int r;
+
+	if (!c->ops || !c->ops->powerdown) {
+		reject(c, fd, "not supported");
+		return;
+	}
+	r = c->ops->powerdown(c->opaque, msg, sizeof(msg));
+	if (r < 0) {
+		json_safe(msg);
+		snprintf(out, sizeof(out), "{\"error\":\"%s\"}\n", msg[0] ? msg : "refused");
+		reply_str(fd, out);
+		c->rejected++;
+		return;
+	}
+	snprintf(out, sizeof(out), "{\"ok\":true,\"pid\":%d,\"listening\":%s}\n", (int)getpid(),
+		 r > 0 ? "true" : "false");
 	reply_str(fd, out);
 	c->served++;
 }
@@ -377,6 +407,8 @@ static bool serve(struct control *c, int fd)
 		c->served++;
 		return true;
 	}
+	if (!strcmp(line, "powerdown"))
+		return serve_powerdown(c, fd), false;
 	if (!strncmp(line, "set ", 4))
 		return serve_set(c, fd, line + 4), false;
 	if (!strcmp(line, "info"))
@@ -384,7 +416,7 @@ static bool serve(struct control *c, int fd)
 	else if (!strcmp(line, "stat"))
 		get = c->ops ? c->ops->stat : NULL;
 	else
-		return reject(c, fd, "unknown request (info, stat, stop or set)"), false;
+		return reject(c, fd, "unknown request (info, stat, stop, powerdown or set)"), false;
 	if (!get)
 		return reject(c, fd, "not supported"), false;
 

@@ -6,11 +6,17 @@
  * it, else /run/vmm for root (/tmp/vmm-UID otherwise); DIR is created
  * 0700 and must belong to us and be closed to others.
  *
- * Protocol: the client connects, sends one request line ("info", "stat"
- * or "stop", at most CONTROL_REQUEST_MAX bytes with the '\n'), and reads
- * one JSON object followed by '\n', after which the server closes:
+ * Protocol: the client connects, sends one request line ("info", "stat",
+ * "stop", "powerdown" or "set ...", at most CONTROL_REQUEST_MAX bytes with
+ * the '\n'), and reads one JSON object followed by '\n', after which the
+ * server closes:
  *   info, stat -> the snapshot (stats.h)
  *   stop       -> {"ok":true}, then the VM ends
+ *   powerdown  -> {"ok":true,"pid":N,"listening":true|false} once the
+ *                 power button is pressed (the VM goes on: the guest
+ *                 decides); listening false: the guest has not enabled
+ *                 the button's event (no driver yet), the press stays
+ *                 pending. The client watches pid N exit (vmm stop).
  *   set vhost on|off [nic N]
  *              -> {"ok":true,"message":"eth0: vhost-net"} once every NIC
  *                 (or NIC N) runs that datapath, else {"error":"..."}
@@ -44,7 +50,7 @@
 #define CONTROL_REPLY_MAX          (STATS_JSON_MAX + 2)
 
 /* What the server asks of the VMM; called on the thread that calls
- * control__handle() (the I/O thread). info/stat return 0, or -1 to send
+ * control__handle() (the control thread). info/stat return 0, or -1 to send
  * an error. stop is called after the reply has been sent. */
 struct control_ops {
 	int (*info)(void *opaque, struct vm_snapshot *out);
@@ -53,6 +59,9 @@ struct control_ops {
 	/* Move NIC nic's (-1: every NIC's) queues to vhost-net (on) or to
 	 * vmm's datapath; one line in msg; 0, or -1 if any NIC refused. */
 	int (*set_vhost)(void *opaque, int nic, bool on, char *msg, size_t len);
+	/* Press the power button: 1 the guest listens, 0 it does not (yet),
+	 * -1 refused with one line in msg. */
+	int (*powerdown)(void *opaque, char *msg, size_t len);
 };
 
 struct control {

@@ -23,7 +23,8 @@
  *                 read, sendto; /proc read-only for CPU times and vhost
  *                 threads, sysfs read-only for each tap's counters; KVM
  *                 stats; `vmm set --vhost`: vhost's ring hand-over both
- *                 ways, doorbells joining or leaving the epoll set
+ *                 ways, doorbells joining or leaving the epoll set;
+ *                 `vmm stop`: the power button's interrupt line
  *   main          waits, then tears down: joins, disks flushed and closed,
  *                 irqfds and ioeventfds removed, the control socket
  *                 unlinked, the tap's host configuration undone over
@@ -130,7 +131,8 @@ struct ioctl_allow {
 static const struct ioctl_allow ioctls[] = {
 	{ TCGETS, ALL },                        /* isatty() in every log line */
 	{ KVM_RUN, K(VCPU) },
-	{ KVM_IRQ_LINE, K(VCPU) | K(IO) },      /* UART, i8042, RTC interrupts */
+	/* UART, i8042, RTC interrupts; the power button's SCI (control) */
+	{ KVM_IRQ_LINE, K(VCPU) | K(IO) | K(CONTROL) },
 	{ KVM_SIGNAL_MSI, K(VCPU) | K(IO) | K(BLK) },  /* a vector without irqfd */
 	{ KVM_SET_GSI_ROUTING, K(VCPU) },       /* MSI-X table writes */
 	{ KVM_IRQFD, K(VCPU) | K(MAIN) },

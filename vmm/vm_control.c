@@ -1,6 +1,7 @@
 /* vm_control.c — what the control socket (vmm/control.c, on its own
  * thread) asks of a running VM: a snapshot for `vmm list` and `vmm stat`,
- * the end of the VM for `vmm stop`, and a NIC's datapath for `vmm set`.
+ * the power button and the end of the VM for `vmm stop`, and a NIC's
+ * datapath for `vmm set`.
  * Everything here runs on the control thread, under its seccomp filter,
  * while the vCPUs and the I/O thread go on. */
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "devices/block/disk.h"
 #include "virtio/blk.h"
 #include "virtio/net_tap.h"
+#include "vmm/arch.h"
 #include "vmm/log.h"
 #include "vmm/stats.h"
 #include "vmm/util.h"
@@ -121,9 +123,32 @@ static int control_set_vhost(void *opaque, int nic, bool on, char *msg, size_t l
 	return r;
 }
 
+/* vmm stop: press the power button. The guest decides what happens; if
+ * it powers off, acpi_pm's poweroff op ends the VM as a guest `poweroff`
+ * does ("guest powered off"). The SCI is raised from this thread
+ * (KVM_IRQ_LINE, allowed in its filter for this). */
+static int control_powerdown(void *opaque, char *msg, size_t len)
+{
+	struct vm *vm = opaque;
+	int r;
+
+	if (atomic_load(&vm->exiting)) {
+		snprintf(msg, len, "the VM is already stopping");
+		return -1;
+	}
+	r = arch__power_button(vm);
+	if (r < 0)
+		snprintf(msg, len, "this platform has no power button (use vmm stop --force)");
+	else
+		pr_info("power button pressed (vmm stop)%s",
+			r ? "" : "; the guest has not enabled its event yet");
+	return r;
+}
+
 const struct control_ops vm_control__ops = {
 	.info = control_snapshot,
 	.stat = control_snapshot,
 	.stop = control_stop,
 	.set_vhost = control_set_vhost,
+	.powerdown = control_powerdown,
 };

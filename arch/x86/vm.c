@@ -285,6 +285,15 @@ int arch__devices_init(struct vm *vm)
 			     !vm->cfg->no_console);
 }
 
+int arch__power_button(struct vm *vm)
+{
+	struct arch_vm *a = vm->arch;
+
+	if (!a || !a->acpi_pm)
+		return -1;
+	return acpi_pm__power_button(a->acpi_pm) ? 1 : 0;
+}
+
 void arch__vm_destroy(struct vm *vm)
 {
 	struct arch_vm *a = vm->arch;

@@ -165,12 +165,16 @@ static const struct bus_dev_ops cnt_ops = {
 	.write = cnt_write,
 };
 
-void acpi_pm__power_button(struct acpi_pm *pm)
+bool acpi_pm__power_button(struct acpi_pm *pm)
 {
+	bool enabled;
+
 	pthread_mutex_lock(&pm->lock);
 	pm->sts |= ACPI_PM1_PWRBTN_STS;
+	enabled = pm->en & ACPI_PM1_PWRBTN_STS;
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
+	return enabled;
 }
 
 struct acpi_pm *acpi_pm__create(const struct acpi_pm_ops *ops, void *opaque,

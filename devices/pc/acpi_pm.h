@@ -7,6 +7,7 @@
 #ifndef DEVICES_ACPI_PM_H
 #define DEVICES_ACPI_PM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
@@ -47,7 +48,10 @@ void acpi_pm__free(struct acpi_pm *pm);
 /* Register the event block at evt_port and the control block at cnt_port. */
 int acpi_pm__register(struct acpi_pm *pm, struct bus *pio, uint16_t evt_port,
 		      uint16_t cnt_port);
-/* A press of the fixed-feature power button: sets PWRBTN_STS. */
-void acpi_pm__power_button(struct acpi_pm *pm);
+/* A press of the fixed-feature power button: sets PWRBTN_STS (the SCI
+ * rises if the guest enabled the event). Any thread. Returns whether the
+ * guest has PWRBTN_EN set: false means no driver listens (yet), and the
+ * press waits in the status register for one that enables it. */
+bool acpi_pm__power_button(struct acpi_pm *pm);
 
 #endif

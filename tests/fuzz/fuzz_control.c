@@ -9,8 +9,13 @@
  * that message (quotes, backslashes and control bytes made '?') as ok or
  * error, and the op must see the datapath and NIC asked for.
  *
+ * "powerdown" reaches a fake power button, whose answer (listening,
+ * not, or refused with the message) comes from the same input as the set
+ * op's: the reply must name this process's pid and the answer, or carry
+ * the message as an error.
+ *
  * Input: the request bytes, SEP, bytes that fill the snapshot, SEP, then
- * the set op's result and message. The listening socket is in the
+ * the set and powerdown ops' result and message. The listening socket is in the
  * abstract namespace (no file anywhere). The round trip must give back
  * every counter and every string that is plain ASCII (others may come
  * back with '?'); a reply is one line. */
@@ -39,6 +44,8 @@ static int stops;
 static char set_msg[300];
 static int set_rc, set_calls, set_nic;
 static bool set_on;
+/* The fake powerdown op: its answer (1, 0 or -1) and its calls. */
+static int power_rc, power_calls;
 
 static void fill_str(struct fuzz_in *in, char *dst, size_t cap)
 {
@@ -113,10 +120,18 @@ static int op_set_vhost(void *opaque, int nic, bool on, char *msg, size_t len)
 	return set_rc;
 }
 
+static int op_powerdown(void *opaque, char *msg, size_t len)
+{
+	power_calls++;
+	snprintf(msg, len, "%s", set_msg);
+	return power_rc;
+}
+
 static void write_seeds(const char *dir);
 
 static const struct control_ops ops = {
 	.info = op_snapshot, .stat = op_snapshot, .stop = op_stop, .set_vhost = op_set_vhost,
+	.powerdown = op_powerdown,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -223,11 +238,36 @@ static void check_set(const uint8_t *req, size_t req_len)
 		   "set answered %s (message \"%s\", rc %d)", reply, expect, set_rc);
 }
 
+/* A powerdown request reached the op: it was exactly "powerdown" (a
+ * '\r' before the '\n' allowed), and the reply says what the op said. */
+static void check_powerdown(const uint8_t *req, size_t req_len)
+{
+	char want[sizeof(set_msg) + 64];
+	size_t n = req_len;
+
+	if (n && req[n - 1] == '\n')
+		n--;
+	if (n && req[n - 1] == '\r')
+		n--;
+	FUZZ_CHECK(n == 9 && !memcmp(req, "powerdown", 9), "powerdown called for another request");
+	if (power_rc < 0) {
+		snprintf(want, sizeof(want), "{\"error\":\"%s\"}", set_msg[0] ? set_msg : "refused");
+		for (char *p = want + 10; p[2]; p++)
+			if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+				*p = '?';
+	} else {
+		snprintf(want, sizeof(want), "{\"ok\":true,\"pid\":%d,\"listening\":%s}",
+			 (int)getpid(), power_rc ? "true" : "false");
+	}
+	FUZZ_CHECK(!strcmp(reply, want), "powerdown answered %s, want %s", reply, want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *req = NULL, *rest = NULL, *set = NULL;
 	size_t req_len = 0, rest_len = 0, set_len = 0, got = 0;
-	int fd, before = stops, calls = set_calls;
+	int fd, before = stops, calls = set_calls, presses = power_calls;
+	uint8_t rc_byte;
 	struct fuzz_in set_in;
 	ssize_t r;
 
@@ -236,7 +276,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz__split(&data, &size, SEP, &set, &set_len);
 	fill_snapshot(&(struct fuzz_in){ rest, rest_len });
 	set_in = (struct fuzz_in){ set, set_len };
-	set_rc = fin_u8(&set_in) & 1 ? -1 : 0;
+	rc_byte = fin_u8(&set_in);
+	set_rc = rc_byte & 1 ? -1 : 0;
+	power_rc = rc_byte & 1 ? -1 : (rc_byte >> 1) & 1;
 	fill_str(&set_in, set_msg, sizeof(set_msg));
 	if (req_len > 4096)
 		return 0;   /* more than the socket holds before the server reads */
@@ -258,6 +300,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(!strcmp(reply, "{\"ok\":true}"), "stop answered %s", reply);
 	else if (set_calls != calls)
 		check_set(req, req_len);
+	else if (power_calls != presses)
+		check_powerdown(req, req_len);
 	else if (req_len >= 4 && !memcmp(req, "set ", 4))
 		FUZZ_CHECK(!strncmp(reply, "{\"error\":", 9), "set without the op: %s", reply);
 	else if (strncmp(reply, "{\"error\":", 9))
@@ -273,7 +317,8 @@ static void write_seeds(const char *dir)
 					   "set vhost on nic 0\r\n", "set vhost maybe\n",
 					   "set vhost on nic -1\n", "set vhost on nic\n", "set\n",
 					   "set vhost off nic01\n", "set vhost on nic 1x\n",
-					   "set nic 0\n" };
+					   "set nic 0\n", "powerdown\n", "powerdown\r\n",
+					   "powerdown now\n", "powerdown" };
 	static struct fuzz_out o;
 
 	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {

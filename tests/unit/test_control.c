@@ -1,5 +1,5 @@
 /* test_control.c — the control socket in a private directory
- * (VMM_RUNTIME_DIR): info/stat/stop reach their callbacks; malformed
+ * (VMM_RUNTIME_DIR): info/stat/stop/set/powerdown reach their callbacks; malformed
  * requests (empty, 10 KB, binary, unknown, two at once, silence) get an
  * error and leave the server serving; a stale socket is replaced; a second
  * VM with a live name is refused with the owner's pid; list finds live VMs
@@ -32,7 +32,8 @@ struct server {
 	int nr;
 	int stop_fd;
 	pthread_t thread;
-	int info_calls, stat_calls, stop_calls, set_calls;
+	int info_calls, stat_calls, stop_calls, set_calls, powerdown_calls;
+	int powerdown_rc;       /* what the power button op answers */
 };
 
 static int op_info(void *opaque, struct vm_snapshot *out)
@@ -79,7 +80,18 @@ static int op_set_vhost(void *opaque, int nic, bool on, char *msg, size_t len)
 	return 0;
 }
 
-static const struct control_ops ops = { op_info, op_stat, op_stop, op_set_vhost };
+/* powerdown: 1 the guest listens, 0 not, -1 refused with a quote in it */
+static int op_powerdown(void *opaque, char *msg, size_t len)
+{
+	struct server *s = opaque;
+
+	s->powerdown_calls++;
+	if (s->powerdown_rc < 0)
+		snprintf(msg, len, "no \"button\" here");
+	return s->powerdown_rc;
+}
+
+static const struct control_ops ops = { op_info, op_stat, op_stop, op_set_vhost, op_powerdown };
 
 static void *serve(void *arg)
 {
@@ -178,7 +190,7 @@ static void test_requests(void **state)
 {
 	static struct vm_snapshot snap;
 	static char reply[CONTROL_REPLY_MAX];
-	char err[256], path[128];
+	char err[256], path[128], want[128];
 	struct server s;
 	bool stale = true;
 
@@ -217,13 +229,30 @@ static void test_requests(void **state)
 	assert_non_null(strstr(err, "malformed set request"));
 	assert_int_equal(control__request("alpha", "set vhost on nic x", reply, sizeof(reply),
 					  NULL, err, sizeof(err)), -1);
+	/* powerdown: the button pressed, the VMM's pid to watch, whether
+	 * the guest listens; a refusal is the op's line, made safe */
+	s.powerdown_rc = 1;
+	if (control__request("alpha", "powerdown", reply, sizeof(reply), NULL, err,
+			     sizeof(err)) < 0)
+		fail_msg("powerdown: %s", err);
+	snprintf(want, sizeof(want), "{\"ok\":true,\"pid\":%d,\"listening\":true}", getpid());
+	assert_string_equal(reply, want);
+	s.powerdown_rc = 0;
+	assert_int_equal(control__request("alpha", "powerdown", reply, sizeof(reply), NULL, err,
+					  sizeof(err)), 0);
+	assert_non_null(strstr(reply, "\"listening\":false}"));
+	s.powerdown_rc = -1;
+	assert_int_equal(control__request("alpha", "powerdown", reply, sizeof(reply), NULL, err,
+					  sizeof(err)), -1);
+	assert_string_equal(err, "no ?button? here");
 	finish(&s);
 	assert_int_equal(s.info_calls, 1);
 	assert_int_equal(s.stat_calls, 2);
 	assert_int_equal(s.stop_calls, 1);
 	assert_int_equal(s.set_calls, 2);
-	assert_int_equal(s.c[0].served, 5);
-	assert_int_equal(s.c[0].rejected, 4);
+	assert_int_equal(s.powerdown_calls, 3);
+	assert_int_equal(s.c[0].served, 7);
+	assert_int_equal(s.c[0].rejected, 5);
 	/* Closed: the socket is gone and the name is free. */
 	sock_file("alpha", path, sizeof(path));
 	assert_int_equal(access(path, F_OK), -1);
@@ -255,6 +284,9 @@ static void test_malformed(void **state)
 		{ "set vhost on \n", 14, "malformed set request" },
 		{ "set vhost offnic 1\n", 19, "malformed set request" },
 		{ "reboot\n", 7, "unknown request" },
+		{ "powerdown now\n", 14, "unknown request" },
+		{ "power down\n", 11, "unknown request" },
+		{ "powerdown\nstop\n", 15, "one request per connection" },
 		{ "info\nstop\n", 10, "one request per connection" },
 		{ "", 0, "no request received in time" },
 	};
@@ -279,6 +311,7 @@ static void test_malformed(void **state)
 	assert_non_null(strstr(reply, "\"pid\":"));
 	finish(&s);
 	assert_int_equal(s.stop_calls, 0);
+	assert_int_equal(s.powerdown_calls, 0);
 	assert_int_equal(s.info_calls, 1);
 	assert_int_equal(s.c[0].rejected, sizeof(cases) / sizeof(cases[0]) + 2);
 }

@@ -6,6 +6,7 @@
  * say; filters are per thread; --seccomp off installs nothing. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -226,6 +228,30 @@ static void test_control_opens_read_only(void **state)
 			 "vmm: seccomp: thread control made a forbidden system call openat (nr 257)\n");
 }
 
+/* vmm stop: the control thread raises the power button's SCI itself
+ * (KVM_IRQ_LINE; on a closed fd here, so EBADF proves the call got past
+ * the filter); injecting an MSI stays the datapath's. */
+static void control_raises_sci(void)
+{
+	struct kvm_irq_level l = { .irq = 9, .level = 1 };
+
+	install(SECCOMP_CONTROL);
+	if (ioctl(-1, KVM_IRQ_LINE, &l) != -1 || errno != EBADF)
+		_exit(3);
+	fprintf(stderr, "fine\n");
+	ioctl(-1, KVM_SIGNAL_MSI, NULL);
+	_exit(0);
+}
+
+static void test_control_raises_sci(void **state)
+{
+	char out[512];
+
+	assert_violation(in_child(control_raises_sci, out, sizeof(out)), out,
+			 "fine\nvmm: seccomp: thread control made a forbidden system call ioctl "
+			 "(nr 16)\n");
+}
+
 /* ---- per thread ---- */
 
 static void *blk_thread(void *arg)
@@ -345,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_no_executable_memory),
 		cmocka_unit_test(test_signals_stay_inside),
 		cmocka_unit_test(test_control_opens_read_only),
+		cmocka_unit_test(test_control_raises_sci),
 		cmocka_unit_test(test_filters_are_per_thread),
 		cmocka_unit_test(test_parser_one_socket),
 		cmocka_unit_test(test_parser_opens_nothing),
