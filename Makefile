@@ -24,15 +24,16 @@ endif
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_SRCS := vmm/log.c vmm/memory.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/loop.c \
-             vmm/console.c vmm/cli.c vmm/diskcfg.c vmm/util.c vmm/irq.c vmm/kvm_stats.c \
-             vmm/control.c vmm/control_client.c vmm/stats.c vmm/stats_parse.c vmm/strbuf.c \
+             vmm/console.c vmm/cli.c vmm/cli_verbs.c vmm/diskcfg.c vmm/util.c vmm/irq.c \
+             vmm/kvm_stats.c vmm/control.c vmm/control_client.c vmm/stats.c \
+             vmm/stats_parse.c vmm/strbuf.c \
              vmm/disks.c vmm/iov.c vmm/devreg.c vmm/vm_control.c
 # Booting a cloud image without --kernel: partitions, ext4/btrfs/FAT read
 # through the disk layer, BLS and grub.cfg, the NoCloud seed disk.
 CORE_SRCS += $(wildcard vmm/boot/*.c)
 # Least privilege: seccomp filters, --user, the disk-boot parser's child.
 CORE_SRCS += vmm/seccomp.c vmm/seccomp_rules.c vmm/privs.c vmm/parse_child.c \
-             vmm/control_thread.c
+             vmm/control_thread.c vmm/client.c
 ARCH_SRCS := $(wildcard arch/$(ARCH)/*.c)
 DEV_SRCS  := $(wildcard devices/*/*.c)
 VIRTIO_SRCS := $(wildcard virtio/*.c)

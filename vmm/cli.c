@@ -21,12 +21,19 @@
 static const char usage_fmt[] =
 "usage: vmm run -k KERNEL [options]\n"
 "       vmm run --disk IMAGE [options]   boot the image's own kernel\n"
-"       vmm list                 running VMs: name, pid, vCPUs, memory, NICs\n"
-"       vmm stat NAME [--json]   counters: exits, kicks, interrupts, packets, CPU\n"
-"       vmm stop NAME            end a VM cleanly (its tap and socket go too)\n"
+"       vmm list [--json]        running VMs: name, pid, vCPUs, memory, NICs\n"
+"       vmm stat NAME [--json]   uptime; counters: exits, kicks, interrupts,\n"
+"                                packets, CPU\n"
+"       vmm stop [--timeout S] NAME\n"
+"                                press the ACPI power button, wait up to S s\n"
+"                                (default 60) for the guest to power off,\n"
+"                                then end the VM if it has not\n"
+"       vmm stop --force NAME    end a VM at once (also: vmm kill NAME); its\n"
+"                                tap and socket go too\n"
 "       vmm set NAME --vhost on|off [--nic N]\n"
 "                                move a running NIC's queues to vhost-net or\n"
 "                                back to vmm, live (no reset, no link flap)\n"
+"       vmm VERB --help          one verb's own usage\n"
 "       vmm --help | --version\n"
 "\n"
 "vmm run: boot a Linux kernel in a KVM virtual machine with the guest's\n"
@@ -84,6 +91,13 @@ const char *cli__usage(void)
 
 	snprintf(usage, sizeof(usage), usage_fmt, arch__console_name(), arch__default_params());
 	return usage;
+}
+
+const char *cli__verb_usage(const char *verb)
+{
+	if (!strcmp(verb, "run"))
+		return cli__usage();    /* it is mostly run's options */
+	return cli_verbs__usage(verb);
 }
 
 #define fail util__fail
@@ -317,49 +331,6 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 	return 0;
 }
 
-/* vmm set NAME --vhost on|off [--nic N] */
-static int parse_set(int argc, char **argv, struct vm_config *cfg, char *err, unsigned errlen)
-{
-	cfg->set_vhost = -1;
-	cfg->set_nic = -1;
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--vhost") || !strcmp(a, "--nic")) {
-			if (i + 1 >= argc)
-				return fail(err, errlen, "vmm set: %s needs a value", a);
-			i++;
-			if (!strcmp(a, "--nic")) {
-				char *end;
-				long n = strtol(argv[i], &end, 10);
-
-				if (*end || end == argv[i] || n < 0 || n >= VMM_MAX_NICS)
-					return fail(err, errlen, "vmm set: invalid --nic '%s' (0..%d)",
-						    argv[i], VMM_MAX_NICS - 1);
-				cfg->set_nic = (int)n;
-			} else if (!strcmp(argv[i], "on") || !strcmp(argv[i], "off")) {
-				cfg->set_vhost = !strcmp(argv[i], "on");
-			} else {
-				return fail(err, errlen, "vmm set: invalid --vhost '%s': use on or off",
-					    argv[i]);
-			}
-		} else if (a[0] == '-') {
-			return fail(err, errlen, "unknown option '%s' for vmm set", a);
-		} else if (cfg->name) {
-			return fail(err, errlen, "vmm set takes one VM name");
-		} else if (!valid_name(a)) {
-			return fail(err, errlen, "invalid VM name '%s'", a);
-		} else {
-			cfg->name = a;
-		}
-	}
-	if (!cfg->name)
-		return fail(err, errlen, "vmm set needs a VM name (see vmm list)");
-	if (cfg->set_vhost < 0)
-		return fail(err, errlen, "vmm set needs --vhost on|off");
-	return 0;
-}
-
 int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg,
 	       char *err, unsigned errlen)
 {
@@ -370,11 +341,13 @@ int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg
 	cfg->mem_bytes = 512 * MiB;
 	cfg->nr_cpus = 1;
 	cfg->seccomp = true;
+	cfg->timeout_s = VMM_STOP_TIMEOUT_S;
 	err[0] = '\0';
 
 	if (argc < 2)
 		return fail(err, errlen, "no command given (try vmm --help)");
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    (!strcmp(argv[1], "help") && argc == 2)) {
 		*verb = CLI_VERB_HELP;
 		return 0;
 	}
@@ -382,42 +355,29 @@ int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg
 		*verb = CLI_VERB_VERSION;
 		return 0;
 	}
-	if (!strcmp(argv[1], "list")) {
-		*verb = CLI_VERB_LIST;
-		if (argc > 2)
-			return fail(err, errlen, "vmm list takes no arguments");
+	if (!strcmp(argv[1], "help")) {         /* vmm help stop */
+		if (argc > 3 || !cli__verb_usage(argv[2]))
+			return fail(err, errlen, "no help for '%s' (try vmm --help)", argv[2]);
+		*verb = CLI_VERB_HELP;
+		cfg->help_verb = argv[2];
 		return 0;
 	}
-	if (!strcmp(argv[1], "stop") || !strcmp(argv[1], "stat")) {
-		bool stat = !strcmp(argv[1], "stat");
-
-		*verb = stat ? CLI_VERB_STAT : CLI_VERB_STOP;
-		for (int i = 2; i < argc; i++) {
-			if (stat && !strcmp(argv[i], "--json"))
-				cfg->json = true;
-			else if (argv[i][0] == '-')
-				return fail(err, errlen, "unknown option '%s' for vmm %s", argv[i], argv[1]);
-			else if (cfg->name)
-				return fail(err, errlen, "vmm %s takes one VM name", argv[1]);
-			else if (!valid_name(argv[i]))
-				return fail(err, errlen, "invalid VM name '%s'", argv[i]);
-			else
-				cfg->name = argv[i];
-		}
-		if (!cfg->name)
-			return fail(err, errlen, "vmm %s needs a VM name (see vmm list)", argv[1]);
-		return 0;
-	}
-	if (!strcmp(argv[1], "set")) {
-		*verb = CLI_VERB_SET;
-		return parse_set(argc, argv, cfg, err, errlen);
-	}
+	r = cli_verbs__parse(argc, argv, verb, cfg, err, errlen);
+	if (r <= 0)
+		return r;
+	/* A reboot would need vmm to reset the VM in place; it ends a VM
+	 * whose guest resets instead (docs/running.md). */
+	if (!strcmp(argv[1], "reboot"))
+		return fail(err, errlen, "vmm reboot is not supported: ACPI has no reboot button, "
+			    "and a guest that reboots ends its vmm; stop the VM (vmm stop NAME) and "
+			    "run it again");
 	if (strcmp(argv[1], "run"))
 		return fail(err, errlen, "unknown command '%s' (try vmm --help)", argv[1]);
 	*verb = CLI_VERB_RUN;
 	r = parse_run(argc - 1, argv + 1, cfg, err, errlen);
 	if (r == 1) {
 		*verb = CLI_VERB_HELP;
+		cfg->help_verb = "run";
 		return 0;
 	}
 	return r;

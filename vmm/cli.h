@@ -28,9 +28,14 @@ struct vm_config {
 	bool no_console;         /* --no-console: guest console to stdout, stdin ignored */
 	bool no_rng;             /* --no-rng: no virtio-rng device (default: one) */
 	int verbose;             /* -v: more messages */
-	bool json;               /* vmm stat --json */
+	bool json;               /* vmm stat/list --json */
 	int set_vhost;           /* vmm set --vhost: 1 on, 0 off */
 	int set_nic;             /* vmm set --nic N; -1: every NIC */
+	bool force;              /* vmm stop --force, vmm kill: end the VM at once */
+	int timeout_s;           /* vmm stop --timeout S: wait for the guest's
+	                          * poweroff (default VMM_STOP_TIMEOUT_S) */
+	const char *help_verb;   /* CLI_VERB_HELP: the verb asked about (vmm stop
+	                          * --help); NULL: everything (vmm --help) */
 	enum net_vhost vhost;    /* --vhost: default for NICs without vhost= */
 	struct net_config nic[VMM_MAX_NICS];  /* --net, in order */
 	int nr_nics;
@@ -47,8 +52,13 @@ struct vm_config {
 	                             * false for library callers that leave it) */
 };
 
+/* vmm kill NAME is CLI_VERB_STOP with force. */
 enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION, CLI_VERB_LIST, CLI_VERB_STOP,
 	       CLI_VERB_STAT, CLI_VERB_SET };
+
+/* vmm stop: how long the guest gets to power off after the button. */
+#define VMM_STOP_TIMEOUT_S     60
+#define VMM_STOP_TIMEOUT_MAX_S 86400
 
 /* A cloud image booted with nothing but --disk runs systemd and
  * cloud-init: 512 MiB and one vCPU (the kernel-boot defaults) are too
@@ -61,5 +71,16 @@ enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION, CLI_VERB_LIST, CL
 int cli__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg,
 	       char *err, unsigned errlen);
 const char *cli__usage(void);
+/* The usage of one verb ("run", "stop", ...; vmm VERB --help), or NULL
+ * for a word that is no verb. */
+const char *cli__verb_usage(const char *verb);
+
+/* cli_verbs.c: the verbs that talk to a running VM (list, stat, stop,
+ * kill, set), argv as for cli__parse. 1: argv[1] is none of them; else
+ * as cli__parse. */
+int cli_verbs__parse(int argc, char **argv, enum cli_verb *verb, struct vm_config *cfg,
+		     char *err, unsigned errlen);
+/* Their usage texts: verb's, or NULL if it is not one of them. */
+const char *cli_verbs__usage(const char *verb);
 
 #endif

@@ -119,6 +119,17 @@ void control__close(struct control *c);
 int control__request(const char *name, const char *request, char *reply, size_t len,
 		     bool *stale, char *err, size_t errlen);
 
+/* Client: control__request, and *pidfd a pidfd of the VMM process that
+ * answers (taken from the socket's peer credentials before the request is
+ * sent, so it cannot name another process even if the VMM exits and its
+ * pid is used again). *pidfd is -1 when it fails; the request is not sent
+ * if the pidfd cannot be had. The caller closes it. */
+int control__request_pidfd(const char *name, const char *request, char *reply, size_t len,
+			   int *pidfd, char *err, size_t errlen);
+/* Wait at most timeout_ms for the process behind pidfd to exit: 1 once it
+ * has, 0 if it still runs (or poll failed) at the timeout. */
+int control__wait_exit(int pidfd, int timeout_ms);
+
 /* Client: "info" every VM with a socket in the directory, in name order,
  * calling cb for each that answers. Sockets nobody listens on are
  * skipped, and removed when remove_stale. Returns the number of live VMs

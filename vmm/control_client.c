@@ -1,6 +1,7 @@
 /* control_client.c — the client end of the control socket (control.h):
- * one request and its reply, and `vmm list`'s walk over every socket in
- * the runtime directory. */
+ * one request and its reply (with a pidfd of the VMM that answers, for
+ * `vmm stop` to wait on), and `vmm list`'s walk over every socket in the
+ * runtime directory. */
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -73,8 +75,27 @@ int control__exchange(int fd, const char *request, char *reply, size_t len,
 	return 0;
 }
 
+/* A pidfd of the process listening behind the connected fd, or -1 with
+ * err. SO_PEERCRED gives the pid that process had at listen(), in our
+ * own pid namespace. */
+static int peer_pidfd(int fd, char *err, size_t errlen)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	int pidfd;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.pid <= 0)
+		return fail(err, errlen, "cannot tell which process serves the socket");
+	pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+	if (pidfd < 0)
+		return fail(err, errlen, "cannot watch the VMM (pid %d): pidfd_open: %s%s",
+			    (int)cred.pid, strerror(errno),
+			    errno == ENOSYS ? " (Linux 5.3 or later needed)" : "");
+	return pidfd;
+}
+
 static int request_path(const char *name, const char *path, const char *request, char *reply,
-			size_t len, bool *stale, char *err, size_t errlen)
+			size_t len, bool *stale, int *pidfd, char *err, size_t errlen)
 {
 	int fd = control__connect(path), r;
 
@@ -87,24 +108,58 @@ static int request_path(const char *name, const char *path, const char *request,
 			    name, path);
 	if (fd < 0)
 		return fail(err, errlen, "cannot connect to %s: %s", path, strerror(-fd));
+	/* Before the request: a VMM that answers it was alive when the pidfd
+	 * was taken, so the pidfd is that VMM's even if it exits at once and
+	 * its pid is used again. */
+	if (pidfd && (*pidfd = peer_pidfd(fd, err, errlen)) < 0) {
+		close(fd);
+		return -1;
+	}
 	r = control__exchange(fd, request, reply, len, err, errlen);
 	close(fd);
+	if (r < 0 && pidfd) {
+		close(*pidfd);
+		*pidfd = -1;
+	}
 	return r;
 }
 
-int control__request(const char *name, const char *request, char *reply, size_t len,
-		     bool *stale, char *err, size_t errlen)
+static int request(const char *name, const char *request, char *reply, size_t len,
+		   bool *stale, int *pidfd, char *err, size_t errlen)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 	if (stale)
 		*stale = false;
+	if (pidfd)
+		*pidfd = -1;
 	if (control__sock_path(name, path, sizeof(path), false, err, errlen) < 0) {
 		if (errno == ENOENT)  /* no runtime dir: no VM has run */
 			snprintf(err, errlen, "no VM named '%s' is running (see vmm list)", name);
 		return -1;
 	}
-	return request_path(name, path, request, reply, len, stale, err, errlen);
+	return request_path(name, path, request, reply, len, stale, pidfd, err, errlen);
+}
+
+int control__request(const char *name, const char *req, char *reply, size_t len,
+		     bool *stale, char *err, size_t errlen)
+{
+	return request(name, req, reply, len, stale, NULL, err, errlen);
+}
+
+int control__request_pidfd(const char *name, const char *req, char *reply, size_t len,
+			   int *pidfd, char *err, size_t errlen)
+{
+	return request(name, req, reply, len, NULL, pidfd, err, errlen);
+}
+
+int control__wait_exit(int pidfd, int timeout_ms)
+{
+	uint64_t deadline = util__now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+
+	/* A pidfd polls readable once the process has exited (a zombie
+	 * included: nobody need reap it for us to see it). */
+	return control__wait_fd(pidfd, POLLIN, deadline) == 0 ? 1 : 0;
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -90,6 +90,124 @@ static void test_set(void **state)
 	assert_string_equal(err, "unknown option '--mem' for vmm set");
 }
 
+/* vmm stop [--timeout S | --force] NAME, vmm kill NAME */
+static void test_stop_options(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	assert_int_equal(parse(&c, &v, "stop", "web1", NULL), 0);
+	assert_int_equal(v, CLI_VERB_STOP);
+	assert_string_equal(c.name, "web1");
+	assert_false(c.force);
+	assert_int_equal(c.timeout_s, VMM_STOP_TIMEOUT_S);
+	assert_int_equal(VMM_STOP_TIMEOUT_S, 60);
+	assert_int_equal(parse(&c, &v, "stop", "--timeout", "5", "web1", NULL), 0);
+	assert_int_equal(c.timeout_s, 5);
+	assert_int_equal(parse(&c, &v, "stop", "web1", "--timeout=86400", NULL), 0);
+	assert_int_equal(c.timeout_s, 86400);
+	assert_int_equal(parse(&c, &v, "stop", "-t", "1", "web1", NULL), 0);
+	assert_int_equal(c.timeout_s, 1);
+	assert_int_equal(parse(&c, &v, "stop", "--force", "web1", NULL), 0);
+	assert_true(c.force);
+	assert_int_equal(parse(&c, &v, "stop", "web1", "-f", NULL), 0);
+	assert_true(c.force);
+	assert_int_equal(parse(&c, &v, "kill", "web1", NULL), 0);
+	assert_int_equal(v, CLI_VERB_STOP);
+	assert_true(c.force);
+	assert_string_equal(c.name, "web1");
+
+	assert_int_equal(parse(&c, &v, "stop", "--timeout", "0", "w", NULL), -1);
+	assert_string_equal(err, "vmm stop: invalid --timeout '0': give seconds from 1 to 86400");
+	assert_int_equal(parse(&c, &v, "stop", "--timeout", "86401", "w", NULL), -1);
+	assert_int_equal(parse(&c, &v, "stop", "--timeout", "5s", "w", NULL), -1);
+	assert_int_equal(parse(&c, &v, "stop", "--timeout", "-5", "w", NULL), -1);
+	assert_int_equal(parse(&c, &v, "stop", "--timeout=", "w", NULL), -1);
+	assert_int_equal(parse(&c, &v, "stop", "--timeout", "99999999999999999999", "w", NULL), -1);
+	assert_int_equal(parse(&c, &v, "stop", "w", "--timeout", NULL), -1);
+	assert_string_equal(err, "vmm stop: --timeout needs a value");
+	assert_int_equal(parse(&c, &v, "stop", "--force", "--timeout", "5", "w", NULL), -1);
+	assert_non_null(strstr(err, "give --force or --timeout, not both"));
+	assert_int_equal(parse(&c, &v, "stop", NULL), -1);
+	assert_string_equal(err, "vmm stop needs a VM name (see vmm list)");
+	assert_int_equal(parse(&c, &v, "stop", "a", "b", NULL), -1);
+	assert_string_equal(err, "vmm stop takes one VM name");
+	assert_int_equal(parse(&c, &v, "stop", "../x", NULL), -1);
+	assert_string_equal(err, "invalid VM name '../x'");
+	assert_int_equal(parse(&c, &v, "kill", "--force", "w", NULL), -1);
+	assert_string_equal(err, "unknown option '--force' for vmm kill");
+	assert_int_equal(parse(&c, &v, "kill", "--timeout", "5", "w", NULL), -1);
+	assert_int_equal(parse(&c, &v, "kill", NULL), -1);
+	assert_string_equal(err, "vmm kill needs a VM name (see vmm list)");
+	/* No reboot: said why, in one line. */
+	assert_int_equal(parse(&c, &v, "reboot", "w", NULL), -1);
+	assert_non_null(strstr(err, "vmm reboot is not supported: ACPI has no reboot button"));
+	assert_null(strchr(err, '\n'));
+}
+
+/* vmm list [--json], vmm stat NAME [--json] */
+static void test_list_stat(void **state)
+{
+	struct vm_config c;
+	enum cli_verb v;
+
+	assert_int_equal(parse(&c, &v, "list", NULL), 0);
+	assert_int_equal(v, CLI_VERB_LIST);
+	assert_false(c.json);
+	assert_int_equal(parse(&c, &v, "list", "--json", NULL), 0);
+	assert_true(c.json);
+	assert_int_equal(parse(&c, &v, "list", "web1", NULL), -1);
+	assert_string_equal(err, "vmm list takes no VM name");
+	assert_int_equal(parse(&c, &v, "list", "--all", NULL), -1);
+	assert_string_equal(err, "unknown option '--all' for vmm list");
+	assert_int_equal(parse(&c, &v, "stat", "--json", "web1", NULL), 0);
+	assert_int_equal(v, CLI_VERB_STAT);
+	assert_true(c.json);
+	assert_string_equal(c.name, "web1");
+	assert_int_equal(parse(&c, &v, "stat", NULL), -1);
+	assert_string_equal(err, "vmm stat needs a VM name (see vmm list)");
+	assert_int_equal(parse(&c, &v, "stat", "web1", "--force", NULL), -1);
+	assert_string_equal(err, "unknown option '--force' for vmm stat");
+}
+
+/* Every verb answers --help with its own usage (those that name a VM:
+ * anywhere, even after a bad argument); `vmm help VERB` too. */
+static void test_verb_help(void **state)
+{
+	static const char *const verbs[] = { "run", "list", "stat", "stop", "kill", "set" };
+	struct vm_config c;
+	enum cli_verb v;
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		char want[32];
+		const char *u;
+
+		snprintf(want, sizeof(want), "vmm %s ", verbs[i]);
+		assert_int_equal(parse(&c, &v, verbs[i], "--help", NULL), 0);
+		assert_int_equal(v, CLI_VERB_HELP);
+		assert_string_equal(c.help_verb, verbs[i]);
+		u = cli__verb_usage(c.help_verb);
+		assert_non_null(u);
+		if (strncmp(u, "usage: ", 7) || !strstr(u, want))
+			fail_msg("vmm %s --help: \"%.60s...\"", verbs[i], u);
+		/* run's options are getopt's, taken in order */
+		if (i > 0) {
+			assert_int_equal(parse(&c, &v, verbs[i], "x", "--bogus", "-h", NULL), 0);
+			assert_int_equal(v, CLI_VERB_HELP);
+		}
+		assert_int_equal(parse(&c, &v, "help", verbs[i], NULL), 0);
+		assert_string_equal(c.help_verb, verbs[i]);
+	}
+	assert_non_null(strstr(cli__verb_usage("stop"), "--timeout S"));
+	assert_non_null(strstr(cli__verb_usage("list"), "--json"));
+	assert_null(cli__verb_usage("boot"));
+	assert_int_equal(parse(&c, &v, "help", "boot", NULL), -1);
+	assert_string_equal(err, "no help for 'boot' (try vmm --help)");
+	assert_int_equal(parse(&c, &v, "help", NULL), 0);
+	assert_int_equal(v, CLI_VERB_HELP);
+	assert_null(c.help_verb);
+}
+
 static void test_long_options(void **state)
 {
 	struct vm_config c;
@@ -428,6 +546,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_stop_options),
+		cmocka_unit_test(test_list_stat),
+		cmocka_unit_test(test_verb_help),
 		cmocka_unit_test(test_long_options),
 		cmocka_unit_test(test_short_options),
 		cmocka_unit_test(test_disk_boot_sizes),
