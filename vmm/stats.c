@@ -388,13 +388,38 @@ void stats__print_list_row(FILE *f, const struct vm_snapshot *s)
 	fprintf(f, "\n");
 }
 
+void stats__uptime_str(double secs, char *buf, size_t len)
+{
+	uint64_t t;
+
+	/* A reply is another process's: anything may come in it. */
+	if (!(secs >= 0) || secs >= 1e15) {
+		snprintf(buf, len, "%.3g s", secs);
+		return;
+	}
+	if (secs < 60) {
+		snprintf(buf, len, "%.1f s", secs);
+		return;
+	}
+	t = (uint64_t)secs;
+	if (t < 3600)
+		snprintf(buf, len, "%" PRIu64 "m %02" PRIu64 "s", t / 60, t % 60);
+	else if (t < 86400)
+		snprintf(buf, len, "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", t / 3600,
+			 t / 60 % 60, t % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m", t / 86400,
+			 t / 3600 % 24, t / 60 % 60);
+}
+
 void stats__print_human(FILE *f, const struct vm_snapshot *s)
 {
-	char mem[32];
+	char mem[32], up[48];
 
 	mem_str(s->mem_bytes, mem, sizeof(mem));
-	fprintf(f, "%s: pid %d, %s, %d vCPU%s, %s memory, up %.1f s\n", s->name, s->pid,
-		s->state, s->nr_vcpus, s->nr_vcpus == 1 ? "" : "s", mem, s->uptime_s);
+	stats__uptime_str(s->uptime_s, up, sizeof(up));
+	fprintf(f, "%s: pid %d, %s, %d vCPU%s, %s memory, up %s\n", s->name, s->pid,
+		s->state, s->nr_vcpus, s->nr_vcpus == 1 ? "" : "s", mem, up);
 	fprintf(f, "  %-6s %8s %9s %10s %9s %9s %9s %9s %10s %9s %9s | %9s %9s %9s %9s %10s\n",
 		"thread", "tid", "cpu_s", "kvm_exits", "io", "mmio", "halt", "irq",
 		"irq_window", "signal", "", "user_io", "mmio", "hlt", "other", "total");

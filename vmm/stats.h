@@ -164,7 +164,10 @@ int stats__json(const struct vm_snapshot *s, char *buf, size_t len);
  * or number for "read_only"...), a disk index out of range. */
 int stats__from_json(const char *json, struct vm_snapshot *out);
 
-/* `vmm stat NAME`: several lines. */
+/* How long a VM has run, for people: "12.5 s", "3m 07s", "2h 03m 07s",
+ * "4d 02h 03m". */
+void stats__uptime_str(double secs, char *buf, size_t len);
+/* `vmm stat NAME`: several lines, the first with the uptime. */
 void stats__print_human(FILE *f, const struct vm_snapshot *s);
 /* `vmm list`: a header line, then one line per VM. */
 void stats__print_list_header(FILE *f);

@@ -374,6 +374,23 @@ static void test_human(void **state)
 	free(text);
 }
 
+static void test_uptime(void **state)
+{
+	static const struct { double s; const char *want; } cases[] = {
+		{ 0, "0.0 s" }, { 12.54, "12.5 s" }, { 59.9, "59.9 s" }, { 60, "1m 00s" },
+		{ 187.9, "3m 07s" }, { 3599, "59m 59s" }, { 3600, "1h 00m 00s" },
+		{ 7387, "2h 03m 07s" }, { 86400, "1d 00h 00m" }, { 353000, "4d 02h 03m" },
+		{ -1, "-1 s" }, { 1e300, "1e+300 s" },
+	};
+	char buf[48];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		stats__uptime_str(cases[i].s, buf, sizeof(buf));
+		if (strcmp(buf, cases[i].want))
+			fail_msg("%g s: \"%s\", want \"%s\"", cases[i].s, buf, cases[i].want);
+	}
+}
+
 /* Paths are cut whole characters at a time; bytes that are not UTF-8 are
  * written as U+FFFD, so the JSON is always valid UTF-8. */
 static void test_paths(void **state)
@@ -482,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_json_largest),
 		cmocka_unit_test(test_json_refused),
 		cmocka_unit_test(test_human),
+		cmocka_unit_test(test_uptime),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_thread_cpu),
 		cmocka_unit_test(test_find_vhost),
