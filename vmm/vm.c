@@ -184,7 +184,13 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	    check_readable("initrd", cfg->initrd) < 0 || arch__prepare(vm) < 0)
 		return -1;
 	for (int i = 0; i < cfg->nr_nics; i++) {
+		char err[200];
+
 		vm->nic_cfg[i] = cfg->nic[i];
+		if (netcfg__check_queues(&vm->nic_cfg[i], cfg->nr_cpus, err, sizeof(err)) < 0) {
+			pr_err("%s", err);
+			return -1;
+		}
 		if (net_tap__check_vhost(&vm->nic_cfg[i], i) < 0)
 			return -1;
 	}

@@ -124,8 +124,29 @@ int netcfg__parse_cidr(const char *s, uint32_t *ip, unsigned *prefix, char *err,
 	return 0;
 }
 
-enum { KEY_TAP, KEY_MAC, KEY_HOST_IP, KEY_BRIDGE, KEY_VHOST, NR_KEYS };
-static const char *const keys[NR_KEYS] = { "tap", "mac", "host-ip", "bridge", "vhost" };
+enum { KEY_TAP, KEY_MAC, KEY_HOST_IP, KEY_BRIDGE, KEY_VHOST, KEY_QUEUES, NR_KEYS };
+static const char *const keys[NR_KEYS] = { "tap", "mac", "host-ip", "bridge", "vhost", "queues" };
+
+/* queues=N: a plain decimal 1..NET_MAX_QUEUE_PAIRS. */
+static int parse_queues(const char *s, unsigned *out, char *err, size_t errlen)
+{
+	const char *p = s;
+	long v = parse_dec(&p, 3);
+
+	if (v < 1 || *p || v > NET_MAX_QUEUE_PAIRS)
+		return fail(err, errlen, "invalid queues '%s': give a number of queue pairs from 1 to %d",
+			    s, NET_MAX_QUEUE_PAIRS);
+	*out = (unsigned)v;
+	return 0;
+}
+
+int netcfg__check_queues(const struct net_config *c, int nr_cpus, char *err, size_t errlen)
+{
+	if (c->queues > 1 && (int)c->queues > nr_cpus)
+		return fail(err, errlen, "--net: queues=%u is more than the %d vCPU%s (give at most "
+			    "one queue pair per vCPU)", c->queues, nr_cpus, nr_cpus == 1 ? "" : "s");
+	return 0;
+}
 
 int netcfg__parse_vhost(const char *s)
 {
@@ -162,7 +183,7 @@ int netcfg__parse(const char *value, struct net_config *out, char *err, size_t e
 		for (k = 0; k < NR_KEYS && strcmp(item, keys[k]); k++)
 			;
 		if (k == NR_KEYS)
-			return fail(err, errlen, "--net: unknown key '%s' (use tap, mac, host-ip, bridge or vhost)",
+			return fail(err, errlen, "--net: unknown key '%s' (use tap, mac, host-ip, bridge, vhost or queues)",
 				    item);
 		if (seen & (1u << k))
 			return fail(err, errlen, "--net: '%s' is given twice", item);
@@ -195,10 +216,15 @@ int netcfg__parse(const char *value, struct net_config *out, char *err, size_t e
 			else
 				out->vhost = (enum net_vhost)r;
 			break;
+		case KEY_QUEUES:
+			r = parse_queues(val, &out->queues, sub, sizeof(sub));
+			break;
 		}
 		if (r < 0)
 			return fail(err, errlen, "--net: %s", sub);
 	}
+	if (!out->queues)
+		out->queues = 1;
 	if (out->has_host_ip && out->bridge[0])
 		return fail(err, errlen, "--net: host-ip and bridge cannot be used together (give the bridge the host address)");
 	if (out->bridge[0] && !strcmp(out->bridge, out->tap))

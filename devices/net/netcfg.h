@@ -1,5 +1,5 @@
 /* netcfg.h — the --net option ("tap=NAME,mac=MAC,host-ip=A.B.C.D/N" or
- * "tap=NAME,bridge=BR") and the host-side configuration of the tap through
+ * "tap=NAME,bridge=BR", with ",queues=N" for N queue pairs) and the host-side configuration of the tap through
  * rtnetlink: link up, an IPv4 address, bridge membership; each step is
  * recorded in struct tap so that tap__close undoes exactly what vmm did. */
 #ifndef DEVICES_NETCFG_H
@@ -23,6 +23,11 @@ enum net_vhost {
 /* "on", "off", "auto" -> enum; -1 for anything else. */
 int netcfg__parse_vhost(const char *s);
 
+/* Most queue pairs a NIC can have (queues=N): one MSI-X vector per
+ * virtqueue (2N+1 with the control queue) and one tap queue and one
+ * /dev/vhost-net per pair; a multiqueue tap takes up to 256. */
+#define NET_MAX_QUEUE_PAIRS 16
+
 struct net_config {
 	char tap[IFNAMSIZ];	/* "" lets the kernel pick a name */
 	uint8_t mac[6];		/* the guest's MAC */
@@ -32,11 +37,19 @@ struct net_config {
 	uint32_t host_ip;	/* host byte order */
 	unsigned prefix;	/* 1..32 */
 	enum net_vhost vhost;	/* vhost=on|off|auto */
+	unsigned queues;	/* queue pairs, 1..NET_MAX_QUEUE_PAIRS (1 if
+				 * not given); the VM's vCPU count is checked
+				 * later (netcfg__check_queues) */
 };
 
 /* Parse the value of --net. On error writes one line naming the culprit to
  * 'err' and returns -1; *out is then unspecified. */
 int netcfg__parse(const char *value, struct net_config *out, char *err, size_t errlen);
+
+/* queues=N must not exceed the vCPU count (a pair per vCPU is what
+ * multiqueue is for, and Linux uses at most one per CPU). 0, or -1 with
+ * one line in err. */
+int netcfg__check_queues(const struct net_config *c, int nr_cpus, char *err, size_t errlen);
 
 /* "02:ca:fe:fa:ce:01": six ':'-separated hex pairs, unicast, not all-zero. */
 int netcfg__parse_mac(const char *s, uint8_t mac[6], char *err, size_t errlen);

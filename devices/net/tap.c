@@ -1,6 +1,7 @@
 /* tap.c — host taps from /dev/net/tun for virtio-net: open or create one with
- * a virtio-net header on every frame, set the header size and the offloads
- * the guest can receive, and close it undoing vmm's host configuration. */
+ * a virtio-net header on every frame (one fd per queue with multiqueue),
+ * set the header size and the offloads the guest can receive, attach and
+ * detach queues, and close it undoing vmm's host configuration. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,7 +21,8 @@
 #define PERM_HINT "permission denied (needs CAP_NET_ADMIN, or a persistent tap owned by this user)"
 
 /* One line for a failed TUNSETIFF: 'label' is "tap 'x'" or "a tap". */
-static int tunsetiff_error(int e, const char *name, bool existed, char *err, size_t errlen)
+static int tunsetiff_error(int e, const char *name, bool existed, bool mq, char *err,
+			   size_t errlen)
 {
 	char label[IFNAMSIZ + 8];
 
@@ -37,29 +39,70 @@ static int tunsetiff_error(int e, const char *name, bool existed, char *err, siz
 				  existed ? "open" : "create", label);
 	case EINVAL:
 		if (existed)
-			return util__fail(err, errlen, "interface '%s' exists but is not a single-queue tap",
-					  name);
+			return util__fail(err, errlen, "interface '%s' exists but is not a %s tap",
+					  name, mq ? "multiqueue" : "single-queue");
 		break;
 	}
 	return util__fail(err, errlen, "cannot %s %s: %s", existed ? "open" : "create",
 			  label, strerror(e));
 }
 
+/* One more fd on /dev/net/tun, attached to the tap named in *ifr (or a
+ * new one): the fd, or -errno. */
+static int open_queue(struct ifreq *ifr)
+{
+	int fd = open(TAP_DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, TUNSETIFF, ifr) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static void close_queues(struct tap *t)
+{
+	for (unsigned i = 0; i < TAP_MAX_QUEUES; i++) {
+		if (t->qfd[i] >= 0)
+			close(t->qfd[i]);
+		t->qfd[i] = -1;
+	}
+	t->fd = -1;
+	t->nr_queues = t->attached = 0;
+}
+
 int tap__open(struct tap *t, const char *ifname, char *err, size_t errlen)
 {
+	return tap__open_queues(t, ifname, 1, err, errlen);
+}
+
+int tap__open_queues(struct tap *t, const char *ifname, unsigned queues, char *err,
+		     size_t errlen)
+{
 	const char *name = ifname && *ifname ? ifname : NULL;
-	bool existed = false;
+	bool existed = false, mq = queues > 1;
 	struct ifreq ifr;
 	int fd, e, hdr, sndbuf = INT_MAX;
 
 	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < TAP_MAX_QUEUES; i++)
+		t->qfd[i] = -1;
 	t->fd = -1;
+	if (queues < 1 || queues > TAP_MAX_QUEUES)
+		return util__fail(err, errlen, "a tap with %u queues (1 to %d)", queues,
+				  TAP_MAX_QUEUES);
 	if (name) {
 		if (netcfg__check_ifname("tap", name, err, errlen) < 0)
 			return -1;
 		existed = if_nametoindex(name) != 0;
 	}
 
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (mq ? IFF_MULTI_QUEUE : 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name ? name : TAP_DEFAULT_TEMPLATE);
 	fd = open(TAP_DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
@@ -68,17 +111,14 @@ int tap__open(struct tap *t, const char *ifname, char *err, size_t errlen)
 					  strerror(e));
 		return util__fail(err, errlen, "cannot open " TAP_DEV_PATH ": %s", strerror(e));
 	}
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name ? name : TAP_DEFAULT_TEMPLATE);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		e = errno;
 		close(fd);
-		return tunsetiff_error(e, name, existed, err, errlen);
+		return tunsetiff_error(e, name, existed, mq, err, errlen);
 	}
-	/* From here on closing fd removes a tap that this call created. */
-	t->fd = fd;
+	/* From here on closing the fds removes a tap that this call created. */
+	t->fd = t->qfd[0] = fd;
+	t->nr_queues = t->attached = 1;
 	memcpy(t->ifname, ifr.ifr_name, IFNAMSIZ);
 	t->ifname[IFNAMSIZ - 1] = '\0';
 
@@ -90,6 +130,25 @@ int tap__open(struct tap *t, const char *ifname, char *err, size_t errlen)
 		goto fail;
 	}
 	t->created = !(ifr.ifr_flags & IFF_PERSIST);
+	/* A multiqueue tap takes more fds: one that is not persistent but
+	 * was there before belongs to another process's queues. */
+	if (mq && t->created && existed) {
+		close_queues(t);
+		return tunsetiff_error(EBUSY, name, existed, mq, err, errlen);
+	}
+	for (unsigned i = 1; i < queues; i++) {
+		/* the kernel's name for it, also when it picked one */
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->ifname);
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
+		fd = open_queue(&ifr);
+		if (fd < 0) {
+			e = -fd;
+			goto fail;
+		}
+		t->qfd[i] = fd;
+		t->nr_queues = t->attached = i + 1;
+	}
+	fd = t->fd;
 	t->ifindex = (int)if_nametoindex(t->ifname);
 	if (!t->ifindex) {
 		e = errno;
@@ -107,19 +166,43 @@ int tap__open(struct tap *t, const char *ifname, char *err, size_t errlen)
 		goto fail;
 	/* No send-buffer limit, as QEMU does: with the default (wmem_default,
 	 * ~208 KiB) a writer, vhost-net above all, stalls on a full tap
-	 * socket and waits to be polled writable again. */
+	 * socket and waits to be polled writable again. After every queue
+	 * is attached: the kernel sets it on each attached queue. */
 	if (ioctl(fd, TUNSETSNDBUF, &sndbuf) < 0) {
 		e = errno;
 		goto fail;
 	}
-	pr_debug("tap '%s' (ifindex %d) %s", t->ifname, t->ifindex,
-		 t->created ? "created" : "reused");
+	pr_debug("tap '%s' (ifindex %d, %u queue%s) %s", t->ifname, t->ifindex, t->nr_queues,
+		 t->nr_queues == 1 ? "" : "s", t->created ? "created" : "reused");
 	return 0;
 fail:
-	util__fail(err, errlen, "cannot set up tap '%s': %s", t->ifname, strerror(e));
-	close(fd);
-	t->fd = -1;
+	util__fail(err, errlen, "cannot set up tap '%s'%s: %s", t->ifname,
+		   t->nr_queues < queues ? " (opening its queues)" : "", strerror(e));
+	close_queues(t);
 	return -1;
+}
+
+int tap__set_queues(struct tap *t, unsigned n)
+{
+	if (n < 1 || n > t->nr_queues)
+		return -EINVAL;
+	/* Attach before detaching: queue 0 stays, so the tap always has
+	 * somewhere to put a packet. */
+	while (t->attached < n) {
+		struct ifreq ifr = { .ifr_flags = IFF_ATTACH_QUEUE };
+
+		if (ioctl(t->qfd[t->attached], TUNSETQUEUE, &ifr) < 0)
+			return -errno;
+		t->attached++;
+	}
+	while (t->attached > n) {
+		struct ifreq ifr = { .ifr_flags = IFF_DETACH_QUEUE };
+
+		if (ioctl(t->qfd[t->attached - 1], TUNSETQUEUE, &ifr) < 0)
+			return -errno;
+		t->attached--;
+	}
+	return 0;
 }
 
 int tap__set_vnet_hdr_len(struct tap *t, unsigned len)
@@ -226,6 +309,5 @@ void tap__close(struct tap *t)
 	 * bridge port with it. */
 	if (!t->kernel_undoes)
 		netcfg__host_teardown(t);
-	close(t->fd);
-	t->fd = -1;
+	close_queues(t);
 }

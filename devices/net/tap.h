@@ -2,7 +2,16 @@
  * with a virtio-net header on every frame (IFF_VNET_HDR), the offloads the
  * guest can receive, and a record of what vmm changed on the host so that
  * tap__close undoes exactly that. The same fd can later be handed to
- * /dev/vhost-net. */
+ * /dev/vhost-net.
+ *
+ * Multiqueue (IFF_MULTI_QUEUE): one fd per queue pair of the NIC, all
+ * opened at start; the kernel spreads received flows over the queues that
+ * are attached, and tap__set_queues attaches the first n and detaches the
+ * rest (TUNSETQUEUE) when the guest changes how many pairs it uses. A
+ * detached queue's fd still works for writing and polls quietly; nothing
+ * is steered to it. The header size, offloads and send buffer belong to
+ * the whole tap, so they are set through queue 0's fd, which is never
+ * detached. */
 #ifndef DEVICES_TAP_H
 #define DEVICES_TAP_H
 
@@ -13,9 +22,13 @@
 
 #define TAP_DEV_PATH "/dev/net/tun"
 #define TAP_DEFAULT_TEMPLATE "vmmtap%d"
+#define TAP_MAX_QUEUES 16	/* fds we keep per tap (the kernel allows 256) */
 
 struct tap {
-	int fd;			/* -1 when closed */
+	int fd;			/* queue 0's fd (qfd[0]); -1 when closed */
+	int qfd[TAP_MAX_QUEUES];	/* one per queue; -1 past nr_queues */
+	unsigned nr_queues;	/* fds open: 1, or N with IFF_MULTI_QUEUE */
+	unsigned attached;	/* the first 'attached' queues take packets */
 	char ifname[IFNAMSIZ];	/* the kernel's name for it */
 	bool created;		/* vmm created it: it vanishes when fd closes */
 	int ifindex;
@@ -36,6 +49,17 @@ struct tap {
  * header (10 bytes until tap__set_vnet_hdr_len). On error writes one line to
  * 'err', leaves nothing behind and returns -1. */
 int tap__open(struct tap *t, const char *ifname, char *err, size_t errlen);
+/* The same with 'queues' fds (1..TAP_MAX_QUEUES): more than one opens the
+ * tap with IFF_MULTI_QUEUE (an existing tap must be a multiqueue one, and
+ * not in another process's use), every queue attached. */
+int tap__open_queues(struct tap *t, const char *ifname, unsigned queues, char *err,
+		     size_t errlen);
+
+/* Let the first n queues (1..nr_queues) take packets and detach the rest
+ * (TUNSETQUEUE); what a detached queue held is dropped by the kernel.
+ * Only the queues whose state changes are touched. 0, or -errno (the
+ * queues then stay as far as it got: t->attached says). */
+int tap__set_queues(struct tap *t, unsigned n);
 
 /* TUNSETVNETHDRSZ: 10 (legacy virtio_net_hdr) or 12 (with num_buffers).
  * Returns 0 or -errno. */
@@ -65,7 +89,7 @@ struct tap_counts {
  * number). */
 int tap__read_counts(const char *ifname, struct tap_counts *out);
 
-/* Undo the host configuration recorded in *t and close the fd; a tap that
+/* Undo the host configuration recorded in *t and close the fds; a tap that
  * vmm created disappears (with kernel_undoes, the kernel's removal of it
  * is the whole undo). Safe to call again, and after tap__open failed. */
 void tap__close(struct tap *t);

@@ -135,7 +135,45 @@ static const struct bad bad_values[] = {
 	{ "host-ip=0.1.2.3/8", "0.1.2.3/8", "not a usable unicast" },
 	{ "tap=vnet0,bridge=br0,host-ip=192.168.100.1/24", "host-ip and bridge", "together" },
 	{ "tap=br0,bridge=br0", "'br0'", "both" },
+	{ "tap=a,queues=0", "'0'", "from 1 to 16" },
+	{ "tap=a,queues=17", "'17'", "from 1 to 16" },
+	{ "tap=a,queues=1000", "'1000'", "from 1 to 16" },
+	{ "tap=a,queues=02", "'02'", "from 1 to 16" },
+	{ "tap=a,queues=-1", "'-1'", "from 1 to 16" },
+	{ "tap=a,queues=2x", "'2x'", "from 1 to 16" },
+	{ "tap=a,queues= 2", "' 2'", "from 1 to 16" },
+	{ "tap=a,queues=two", "'two'", "queue pairs" },
+	{ "tap=a,queues=", "'queues'", "needs a value" },
+	{ "tap=a,queues=2,queues=2", "'queues'", "twice" },
 };
+
+static void test_queues(void **state)
+{
+	struct net_config c;
+	char err[256] = "";
+
+	/* not given: one pair, as before multiqueue */
+	assert_int_equal(netcfg__parse("tap=vnet0", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.queues, 1);
+	assert_int_equal(netcfg__parse("tap=vnet0,queues=1", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.queues, 1);
+	assert_int_equal(netcfg__parse("queues=2,tap=vnet0,vhost=on", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.queues, 2);
+	assert_int_equal(c.vhost, NET_VHOST_ON);
+	assert_int_equal(netcfg__parse("tap=vnet0,queues=16", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.queues, NET_MAX_QUEUE_PAIRS);
+	/* at most one pair per vCPU, checked once the vCPU count is known */
+	assert_int_equal(netcfg__check_queues(&c, 16, err, sizeof(err)), 0);
+	assert_int_equal(netcfg__check_queues(&c, 64, err, sizeof(err)), 0);
+	assert_int_equal(netcfg__check_queues(&c, 15, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "queues=16 is more than the 15 vCPUs"));
+	assert_null(strchr(err, '\n'));
+	assert_int_equal(netcfg__parse("tap=vnet0,queues=2", &c, err, sizeof(err)), 0);
+	assert_int_equal(netcfg__check_queues(&c, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "queues=2 is more than the 1 vCPU "));
+	assert_int_equal(netcfg__parse("tap=vnet0", &c, err, sizeof(err)), 0);
+	assert_int_equal(netcfg__check_queues(&c, 1, err, sizeof(err)), 0);
+}
 
 static void check_one_line(const char *err, const struct bad *b)
 {
@@ -231,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_bridge_value),
 		cmocka_unit_test(test_other_good_values),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_queues),
 		cmocka_unit_test(test_too_long_and_small_buffers),
 		cmocka_unit_test(test_sub_parsers),
 		cmocka_unit_test(test_default_mac),
