@@ -1,26 +1,8 @@
-/* net.c — virtio-net device: negotiation, config space, TX and RX.
- *
- * TX (transmitq kick): with guest kicks disabled, pop chains and writev()
- * each one (vnet header + frame, exactly the chain's device-readable
- * buffers) to the backend; the used entries of a run are published at
- * once and interrupt the guest at most once. If the backend is full
- * (EAGAIN) the chain is un-popped and the run resumes when the backend fd
- * turns writable. After NET_BUDGET packets the run yields to the other
- * fds and resumes through sched_fd.
- *
- * RX (backend fd readable): buffers are popped ahead of packets and held
- * (struct net_rx_held) until a packet fills them. With MRG_RXBUF the held
- * chains together must cover the largest packet the backend may deliver
- * (rx_need), and one readv() spans all of them; the packet then takes as
- * many chains as its length needs (num_buffers) and the rest stay held for
- * the next one. Without MRG_RXBUF one chain takes one packet. When the
- * ring cannot cover a packet the device stops polling the backend, asks
- * for receiveq kicks, and resumes on the kick. Held chains stay popped
- * while we wait: un-popping them would leave last_avail_idx behind
- * avail->idx and, with event-idx, no kick would ever come for the next
- * buffer. Frames the receive filter rejects, runts and truncated frames
- * are read into the held buffers and not reported (their buffers are
- * reused): no copy even for drops.
+/* net.c — virtio-net device: negotiation, config space, the virtio_dev
+ * ops, and moving a running device's datapath between vmm and the
+ * backend. The datapath of each queue pair is net_rxtx.c; which queue is
+ * what, and multiqueue's pairs in use, net_mq.c; the control queue
+ * net_ctrl.c.
  */
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -41,8 +23,6 @@
 
 #define BIT(n) (1ULL << (n))
 
-static void on_backend(void *opaque, uint32_t events);
-
 static const uint64_t net_features =
 	BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_EVENT_IDX) |
 	BIT(VIRTIO_RING_F_INDIRECT_DESC) |
@@ -58,14 +38,13 @@ static struct net_dev *to_net(struct virtio_dev *vdev)
 	return vdev->priv;
 }
 
-static bool has(const struct net_dev *nd, unsigned int bit)
-{
-	return nd->features & BIT(bit);
-}
-
 /* ---- shared helpers --------------------------------------------------- */
 
-static void update_fd(struct net_dev *nd);
+static void update_fds(struct net_dev *nd)
+{
+	for (unsigned int i = 0; i < nd->max_pairs; i++)
+		net_rxtx__update_fd(&nd->pair[i]);
+}
 
 void net__violation(struct net_dev *nd, const char *why)
 {
@@ -73,7 +52,7 @@ void net__violation(struct net_dev *nd, const char *why)
 		return;
 	nd->broken = true;
 	virtio_dev__needs_reset(&nd->vdev, why);
-	update_fd(nd);   /* a readable backend must not keep waking us */
+	update_fds(nd);   /* a readable backend must not keep waking us */
 }
 
 void net__signal(struct net_dev *nd, int q)
@@ -82,8 +61,8 @@ void net__signal(struct net_dev *nd, int q)
 	uint64_t before = vq->notified;
 
 	virtio_dev__signal_queue(&nd->vdev, q);
-	net__count(q == NET_QUEUE_RX ? &nd->stats.rx_interrupts :
-		   q == NET_QUEUE_TX ? &nd->stats.tx_interrupts : &nd->stats.ctrl_interrupts,
+	net__count(q == net_mq__ctrl_queue(nd) ? &nd->stats.ctrl_interrupts :
+		   q % 2 ? &nd->stats.tx_interrupts : &nd->stats.rx_interrupts,
 		   vq->notified - before);
 }
 
@@ -95,260 +74,6 @@ void net__resched(struct net_dev *nd)
 		pr_err("%s: cannot reschedule: %s", nd->vdev.name, strerror(errno));
 }
 
-/* Poll the backend for what the datapath waits on now. */
-static void update_fd(struct net_dev *nd)
-{
-	uint32_t ev = 0;
-
-	if (nd->backend_fd < 0 || nd->backend_dead)
-		return;
-	if (nd->running && !nd->broken && !nd->offloaded) {
-		if (!nd->rx_starved && nd->vdev.vq[NET_QUEUE_RX].enabled)
-			ev |= EPOLLIN;
-		if (nd->tx_blocked)
-			ev |= EPOLLOUT;
-	}
-	if (ev == nd->fd_events)
-		return;
-	if (loop__mod(nd->cfg.loop, nd->backend_fd, ev, on_backend, nd) < 0) {
-		pr_err("%s: cannot change polling of the backend fd", nd->vdev.name);
-		return;
-	}
-	nd->fd_events = ev;
-}
-
-/* ---- TX ---------------------------------------------------------------- */
-
-static void tx_run(struct net_dev *nd)
-{
-	struct virtqueue *vq = &nd->vdev.vq[NET_QUEUE_TX];
-	struct vq_chain *ch = &nd->chain;
-	unsigned int done = 0;
-	int rc;
-
-	if (!nd->running || nd->broken || nd->offloaded || nd->tx_blocked || !nd->cfg.backend->tx)
-		return;
-	nd->tx_more = false;
-	do {
-		virtqueue__disable_notify(vq);
-		while ((rc = virtqueue__pop(vq, ch)) == 1) {
-			ssize_t n;
-
-			if (ch->in_num || ch->out_len < NET_HDR_LEN) {
-				net__violation(nd, ch->in_num ?
-					       "transmit chain has device-writable buffers" :
-					       "transmit chain shorter than the vnet header");
-				return;
-			}
-			if (ch->out_len > NET_HDR_LEN + NET_MAX_FRAME) {
-				net__count(&nd->stats.tx_dropped, 1);
-			} else {
-				n = nd->cfg.backend->tx(nd->cfg.backend_priv, ch->iov, (int)ch->out_num);
-				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-					      errno == EINTR)) {
-					virtqueue__unpop(vq, 1);
-					nd->tx_blocked = true;
-					update_fd(nd);
-					goto out;
-				}
-				if (n < 0) {
-					net__count(&nd->stats.tx_dropped, 1);
-				} else {
-					net__count(&nd->stats.tx_packets, 1);
-					net__count(&nd->stats.tx_bytes, ch->out_len - NET_HDR_LEN);
-				}
-			}
-			virtqueue__fill(vq, ch->head, 0);
-			if (++done == NET_BUDGET) {
-				nd->tx_more = true;
-				net__resched(nd);
-				goto out;
-			}
-		}
-		if (rc < 0) {
-			net__violation(nd, vq->err);
-			return;
-		}
-	} while (virtqueue__enable_notify(vq));
-out:
-	virtqueue__flush(vq);
-	net__signal(nd, NET_QUEUE_TX);
-}
-
-/* ---- RX ---------------------------------------------------------------- */
-
-/* Pop buffers until the held ones can take the next packet. Returns 1
- * when they can, 0 when the ring ran dry first, -1 on a violation. */
-static int rx_gather(struct net_dev *nd)
-{
-	struct virtqueue *vq = &nd->vdev.vq[NET_QUEUE_RX];
-	struct vq_chain *ch = &nd->chain;
-	bool mrg = has(nd, VIRTIO_NET_F_MRG_RXBUF);
-	struct net_rx_held *h;
-	int rc;
-
-	while (mrg ? nd->rx_cap < nd->rx_need : nd->rx_nheld == 0) {
-		rc = virtqueue__pop(vq, ch);
-		if (rc < 0) {
-			net__violation(nd, vq->err);
-			return -1;
-		}
-		if (rc == 0)
-			return 0;
-		if (ch->out_num || ch->in_len < NET_HDR_LEN) {
-			net__violation(nd, ch->out_num ?
-				       "receive chain has device-readable buffers" :
-				       "receive buffer shorter than the vnet header");
-			return -1;
-		}
-		if (ch->in_num > NET_RX_MAX_IOV - nd->rx_niov) {
-			/* readv() takes no more: the next packet gets what
-			 * is held (never empty here: one chain always fits). */
-			virtqueue__unpop(vq, 1);
-			return 1;
-		}
-		h = &nd->rx_held[nd->rx_nheld++];
-		*h = (struct net_rx_held){ .head = ch->head, .cap = ch->in_len,
-					   .iov_first = nd->rx_niov, .iov_cnt = ch->in_num };
-		memcpy(&nd->rx_iov[nd->rx_niov], ch->iov, ch->in_num * sizeof(struct iovec));
-		nd->rx_niov += ch->in_num;
-		nd->rx_cap += ch->in_len;
-	}
-	return 1;
-}
-
-/* The first k held chains were used: forget them. */
-static void rx_drop_held(struct net_dev *nd, unsigned int k)
-{
-	unsigned int first = k < nd->rx_nheld ? nd->rx_held[k].iov_first : nd->rx_niov;
-
-	for (unsigned int i = 0; i < k; i++)
-		nd->rx_cap -= nd->rx_held[i].cap;
-	nd->rx_nheld -= k;
-	nd->rx_niov -= first;
-	memmove(nd->rx_held, nd->rx_held + k, nd->rx_nheld * sizeof(nd->rx_held[0]));
-	memmove(nd->rx_iov, nd->rx_iov + first, nd->rx_niov * sizeof(nd->rx_iov[0]));
-	for (unsigned int i = 0; i < nd->rx_nheld; i++)
-		nd->rx_held[i].iov_first -= first;
-}
-
-/* A packet of n bytes (header included) is in the held buffers. */
-static void rx_deliver(struct net_dev *nd, size_t n)
-{
-	struct virtqueue *vq = &nd->vdev.vq[NET_QUEUE_RX];
-	uint8_t dst[6];
-	uint16_t nbuf;
-	unsigned int k = 0;
-	size_t left = n;
-
-	if (n < NET_HDR_LEN + NET_MIN_FRAME || n > nd->rx_cap) {
-		net__count(&nd->stats.rx_dropped, 1);   /* runt or truncated */
-		return;
-	}
-	iov__to_buf(nd->rx_iov, (int)nd->rx_niov, NET_HDR_LEN, dst, sizeof(dst));
-	if (!net_ctrl__accept(nd, dst)) {
-		net__count(&nd->stats.rx_filtered, 1);
-		return;
-	}
-	/* Write num_buffers (the tap leaves it alone) before the used
-	 * entries are published. */
-	for (k = 0; left; k++) {
-		uint32_t len = left < nd->rx_held[k].cap ? (uint32_t)left : nd->rx_held[k].cap;
-
-		left -= len;
-	}
-	nbuf = htole16((uint16_t)k);
-	iov__from_buf(nd->rx_iov, (int)nd->rx_held[0].iov_cnt,
-		      offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
-		      &nbuf, sizeof(nbuf));
-	left = n;
-	for (unsigned int i = 0; i < k; i++) {
-		uint32_t len = left < nd->rx_held[i].cap ? (uint32_t)left : nd->rx_held[i].cap;
-
-		virtqueue__fill(vq, nd->rx_held[i].head, len);
-		left -= len;
-	}
-	virtqueue__flush(vq);
-	rx_drop_held(nd, k);
-	net__count(&nd->stats.rx_packets, 1);
-	net__count(&nd->stats.rx_bytes, n - NET_HDR_LEN);
-}
-
-/* Out of buffers: wait for a receiveq kick instead of polling the
- * backend. Returns true if buffers came meanwhile (keep going). */
-static bool rx_wait_buffers(struct net_dev *nd)
-{
-	struct virtqueue *vq = &nd->vdev.vq[NET_QUEUE_RX];
-
-	if (virtqueue__enable_notify(vq)) {
-		virtqueue__disable_notify(vq);
-		return true;
-	}
-	nd->rx_starved = true;
-	update_fd(nd);
-	return false;
-}
-
-static void rx_run(struct net_dev *nd)
-{
-	const struct net_backend_ops *be = nd->cfg.backend;
-	unsigned int i;
-
-	if (!nd->running || nd->broken || nd->offloaded || nd->rx_starved || nd->backend_dead ||
-	    !be->rx)
-		return;
-	for (i = 0; i < NET_BUDGET; i++) {
-		int rc = rx_gather(nd);
-		ssize_t n;
-
-		if (rc < 0)
-			return;
-		if (rc == 0) {
-			if (rx_wait_buffers(nd))
-				continue;
-			break;
-		}
-		n = be->rx(nd->cfg.backend_priv, nd->rx_iov, (int)nd->rx_niov);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			break;   /* nothing waiting (or retry on the next wakeup) */
-		if (n <= 0) {
-			/* EOF or a hard error: stop polling rather than spin. */
-			pr_warn("%s: backend receive failed (%s); receive stopped",
-				nd->vdev.name, n ? strerror(errno) : "end of file");
-			net__count(&nd->stats.rx_dropped, 1);
-			nd->backend_dead = true;
-			loop__del(nd->cfg.loop, nd->backend_fd);
-			break;
-		}
-		rx_deliver(nd, (size_t)n);
-	}
-	net__signal(nd, NET_QUEUE_RX);
-}
-
-/* ---- loop callbacks (I/O thread) ----------------------------------------- */
-
-static void on_backend(void *opaque, uint32_t events)
-{
-	struct net_dev *nd = opaque;
-
-	pthread_mutex_lock(&nd->vdev.lock);
-	if ((events & (EPOLLERR | EPOLLHUP)) && !nd->backend_dead) {
-		/* Reported even when we poll for nothing: stop for good. */
-		pr_warn("%s: backend fd hung up; datapath stopped", nd->vdev.name);
-		nd->backend_dead = true;
-		loop__del(nd->cfg.loop, nd->backend_fd);
-	} else if (!nd->backend_dead) {
-		if ((events & EPOLLOUT) && nd->tx_blocked) {
-			nd->tx_blocked = false;
-			update_fd(nd);
-			tx_run(nd);
-		}
-		if (events & EPOLLIN)
-			rx_run(nd);
-	}
-	pthread_mutex_unlock(&nd->vdev.lock);
-}
-
 static void on_sched(void *opaque, uint32_t events)
 {
 	struct net_dev *nd = opaque;
@@ -357,8 +82,9 @@ static void on_sched(void *opaque, uint32_t events)
 	if (read(nd->sched_fd, &v, sizeof(v)) < 0)
 		return;
 	pthread_mutex_lock(&nd->vdev.lock);
-	if (nd->tx_more)
-		tx_run(nd);
+	for (unsigned int i = 0; i < nd->max_pairs; i++)
+		if (nd->pair[i].tx_more)
+			net_rxtx__tx(&nd->pair[i]);
 	if (nd->ctrl_more)
 		net_ctrl__run(nd);
 	pthread_mutex_unlock(&nd->vdev.lock);
@@ -373,46 +99,53 @@ static void on_sched(void *opaque, uint32_t events)
  * back to the ring (the backend must see them, in order), nothing waits
  * on the tap any more, and the backend takes the ring positions vmm
  * reached (backend->start reads them from the queues). */
+/* vmm's datapath (again): receive kicks only matter once a pair runs out
+ * of buffers, every pair's fd polled as it needs, and a TX pass for what
+ * the guest queued meanwhile (its kick may have gone to the backend). */
+static void run_userspace(struct net_dev *nd)
+{
+	for (unsigned int i = 0; i < nd->max_pairs; i++) {
+		struct net_pair *p = &nd->pair[i];
+
+		p->rx_starved = false;
+		virtqueue__disable_notify(&nd->vdev.vq[p->rxq]);
+		net_rxtx__update_fd(p);
+		p->tx_more = true;
+	}
+	net__resched(nd);
+}
+
 static int go_offloaded(struct net_dev *nd, char *err, size_t errlen)
 {
 	struct virtio_dev *vdev = &nd->vdev;
 	int r;
 
-	if (nd->rx_nheld)
-		virtqueue__unpop(&vdev->vq[NET_QUEUE_RX], nd->rx_nheld);
-	nd->rx_nheld = nd->rx_niov = 0;
-	nd->rx_cap = 0;
-	nd->tx_blocked = nd->tx_more = nd->rx_starved = false;
+	for (unsigned int i = 0; i < nd->max_pairs; i++) {
+		struct net_pair *p = &nd->pair[i];
+
+		net_rxtx__unhold(p);
+		p->tx_blocked = p->tx_more = p->rx_starved = false;
+	}
 	r = nd->cfg.backend->start(nd->cfg.backend_priv, vdev, nd->features);
 	if (r == 0) {
 		nd->offloaded = true;
-		update_fd(nd);
+		update_fds(nd);
 		return 0;
 	}
 	/* Not handed over: vmm's datapath goes on where it was. */
-	virtqueue__disable_notify(&vdev->vq[NET_QUEUE_RX]);
-	update_fd(nd);
-	nd->tx_more = true;
-	net__resched(nd);
+	run_userspace(nd);
 	return util__fail(err, errlen, r < 0 ? "the backend could not take the queues over" :
 			  "the driver has not given every queue an MSI-X vector");
 }
 
 /* Backend -> userspace: backend->stop leaves each queue at the backend's
  * positions (avail seen, used published); vmm resumes from there on the
- * I/O thread: the tap polled again, and a TX pass scheduled for what the
- * guest queued meanwhile (its kick may have gone to the backend). */
+ * I/O thread. */
 static void go_userspace(struct net_dev *nd)
 {
-	struct virtio_dev *vdev = &nd->vdev;
-
-	nd->cfg.backend->stop(nd->cfg.backend_priv, vdev);
+	nd->cfg.backend->stop(nd->cfg.backend_priv, &nd->vdev);
 	nd->offloaded = false;
-	nd->rx_starved = false;
-	virtqueue__disable_notify(&vdev->vq[NET_QUEUE_RX]);
-	update_fd(nd);
-	nd->tx_more = true;
-	net__resched(nd);
+	run_userspace(nd);
 }
 
 int net_dev__set_offload(struct net_dev *nd, bool offload, char *err, size_t errlen)
@@ -442,6 +175,16 @@ bool net_dev__offloaded(struct net_dev *nd)
 	return r;
 }
 
+unsigned net_dev__pairs_in_use(struct net_dev *nd)
+{
+	unsigned r;
+
+	pthread_mutex_lock(&nd->vdev.lock);
+	r = nd->curr_pairs;
+	pthread_mutex_unlock(&nd->vdev.lock);
+	return r;
+}
+
 bool net_dev__running(struct net_dev *nd)
 {
 	bool r;
@@ -465,7 +208,7 @@ static bool features_consistent(uint64_t f)
 	const uint64_t guest_gso = BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6);
 	const uint64_t host_gso = BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6);
 	const uint64_t need_ctrl_vq = BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_CTRL_RX_EXTRA) |
-				      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR);
+				      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_MQ);
 
 	if ((f & guest_gso) && !(f & BIT(VIRTIO_NET_F_GUEST_CSUM)))
 		return false;
@@ -486,7 +229,7 @@ static bool features_consistent(uint64_t f)
 static uint64_t prune_offer(uint64_t o)
 {
 	const uint64_t ctrl = BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_CTRL_RX_EXTRA) |
-			      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR);
+			      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_MQ);
 
 	o |= BIT(VIRTIO_F_VERSION_1);
 	if (!(o & BIT(VIRTIO_NET_F_GUEST_CSUM)))
@@ -535,6 +278,9 @@ static void net_read_config(struct virtio_dev *vdev, uint32_t offset, void *data
 	struct virtio_net_config c = { .status = htole16(VIRTIO_NET_S_LINK_UP) };
 
 	memcpy(c.mac, nd->mac, sizeof(c.mac));
+	/* Only with MQ offered: one pair reads 0 there, as before MQ. */
+	if (nd->offer & BIT(VIRTIO_NET_F_MQ))
+		c.max_virtqueue_pairs = htole16((uint16_t)nd->max_pairs);
 	memset(data, 0, len);
 	if (offset < sizeof(c))
 		memcpy(data, (uint8_t *)&c + offset, MIN(len, sizeof(c) - offset));
@@ -548,7 +294,7 @@ static void net_write_config(struct virtio_dev *vdev, uint32_t offset, const voi
 
 static int net_queue_enable(struct virtio_dev *vdev, int q)
 {
-	return q >= 0 && q < NET_NR_QUEUES ? 0 : -1;
+	return q >= 0 && q < vdev->nr_queues ? 0 : -1;
 }
 
 static void net_driver_ok(struct virtio_dev *vdev)
@@ -577,34 +323,30 @@ static void net_driver_ok(struct virtio_dev *vdev)
 	if (nd->offloaded)
 		return;
 	/* Receive kicks only matter once we run out of buffers. */
-	virtqueue__disable_notify(&vdev->vq[NET_QUEUE_RX]);
-	update_fd(nd);
+	for (unsigned int i = 0; i < net_mq__pairs(nd); i++)
+		virtqueue__disable_notify(&vdev->vq[nd->pair[i].rxq]);
+	update_fds(nd);
 }
 
 static void net_notify(struct virtio_dev *vdev, int q)
 {
 	struct net_dev *nd = to_net(vdev);
+	struct net_pair *p;
 
-	if (nd->offloaded && q != NET_QUEUE_CTRL)
-		return;
-	switch (q) {
-	case NET_QUEUE_RX:
-		net__count(&nd->stats.rx_kicks, 1);
-		if (!nd->rx_starved || !nd->running)
-			break;
-		nd->rx_starved = false;
-		virtqueue__disable_notify(&vdev->vq[NET_QUEUE_RX]);
-		update_fd(nd);
-		rx_run(nd);
-		break;
-	case NET_QUEUE_TX:
-		net__count(&nd->stats.tx_kicks, 1);
-		tx_run(nd);
-		break;
-	case NET_QUEUE_CTRL:
+	if (q == net_mq__ctrl_queue(nd)) {
 		net__count(&nd->stats.ctrl_kicks, 1);
 		net_ctrl__run(nd);
-		break;
+		return;
+	}
+	p = net_mq__pair_of(nd, q);
+	if (!p || nd->offloaded)   /* not a queue of this negotiation, or not ours */
+		return;
+	if (q == p->rxq) {
+		net__count(&nd->stats.rx_kicks, 1);
+		net_rxtx__rx_kick(p);
+	} else {
+		net__count(&nd->stats.tx_kicks, 1);
+		net_rxtx__tx(p);
 	}
 }
 
@@ -617,15 +359,19 @@ static void net_reset(struct virtio_dev *vdev)
 	nd->offloaded = false;
 	nd->running = false;
 	nd->broken = false;
-	nd->tx_blocked = nd->tx_more = nd->ctrl_more = false;
-	nd->rx_starved = false;
-	nd->rx_nheld = nd->rx_niov = 0;
-	nd->rx_cap = 0;
+	nd->ctrl_more = false;
+	for (unsigned int i = 0; i < nd->max_pairs; i++) {
+		struct net_pair *p = &nd->pair[i];
+
+		p->tx_blocked = p->tx_more = p->rx_starved = false;
+		p->rx_nheld = p->rx_niov = 0;
+		p->rx_cap = 0;
+	}
 	nd->features = 0;
 	nd->rx_need = 0;
 	memcpy(nd->mac, nd->cfg.mac, sizeof(nd->mac));
 	net_ctrl__reset(nd);
-	update_fd(nd);
+	net_mq__reset(nd);   /* one pair receives; every fd polled as that needs */
 }
 
 static const struct virtio_dev_ops net_ops = {
@@ -641,48 +387,87 @@ static const struct virtio_dev_ops net_ops = {
 
 /* ---- lifetime ---------------------------------------------------------- */
 
+static void destroy_pairs(struct net_dev *nd)
+{
+	for (unsigned int i = 0; i < nd->max_pairs; i++) {
+		struct net_pair *p = &nd->pair[i];
+
+		if (p->backend_fd >= 0 && !p->backend_dead)
+			loop__del(nd->cfg.loop, p->backend_fd);
+	}
+}
+
+static bool config_ok(const struct net_dev_config *cfg, uint16_t qs, unsigned int pairs)
+{
+	const struct net_backend_ops *be = cfg->backend;
+
+	if (!be || !cfg->loop || qs > VQ_MAX_SIZE || (qs & (qs - 1)) || pairs > NET_MAX_PAIRS)
+		return false;
+	if (!be->tx && !be->rx)
+		return true;
+	if (!be->rx_fd)
+		return false;
+	for (unsigned int i = 0; i < pairs; i++)
+		if (be->rx_fd(cfg->backend_priv, i) < 0)
+			return false;
+	return true;
+}
+
 struct net_dev *net_dev__create(const struct net_dev_config *cfg)
 {
 	struct net_dev *nd;
 	uint16_t qs = cfg->queue_size ? cfg->queue_size : NET_DEFAULT_QUEUE_SIZE;
+	unsigned int pairs = cfg->queue_pairs ? cfg->queue_pairs : 1;
+	uint64_t offer = net_features | (pairs > 1 ? BIT(VIRTIO_NET_F_MQ) : 0);
 
-	if (!cfg->backend || !cfg->loop || qs > VQ_MAX_SIZE || (qs & (qs - 1)) ||
-	    ((cfg->backend->tx || cfg->backend->rx) &&
-	     (!cfg->backend->rx_fd || cfg->backend->rx_fd(cfg->backend_priv) < 0))) {
-		pr_err("virtio-net: bad configuration (backend, its fd, loop or queue size %u)", qs);
+	if (!config_ok(cfg, qs, pairs)) {
+		pr_err("virtio-net: bad configuration (backend, its fds, loop, queue size %u or "
+		       "%u queue pairs)", qs, pairs);
 		return NULL;
 	}
-	nd = calloc(1, sizeof(*nd));
+	nd = calloc(1, sizeof(*nd) + pairs * sizeof(nd->pair[0]));
 	if (!nd) {
 		pr_err("virtio-net: out of memory");
 		return NULL;
 	}
 	nd->cfg = *cfg;
+	nd->max_pairs = pairs;
+	nd->curr_pairs = 1;
 	nd->vdev = (struct virtio_dev){
 		.name = "virtio-net", .device_id = VIRTIO_ID_NET, .ops = &net_ops,
-		.priv = nd, .nr_queues = NET_NR_QUEUES, .queue_max_size = qs,
+		.priv = nd, .nr_queues = (int)(2 * pairs + 1), .queue_max_size = qs,
 	};
-	nd->offer = prune_offer(net_features & (cfg->extra_feature_mask ?
-						cfg->extra_feature_mask : ~0ULL));
-	nd->backend_fd = cfg->backend->rx_fd ? cfg->backend->rx_fd(cfg->backend_priv) : -1;
+	nd->offer = prune_offer(offer & (cfg->extra_feature_mask ? cfg->extra_feature_mask : ~0ULL));
+	for (unsigned int i = 0; i < pairs; i++) {
+		struct net_pair *p = &nd->pair[i];
+
+		*p = (struct net_pair){ .nd = nd, .index = i, .rxq = NET_RXQ(i), .txq = NET_TXQ(i),
+					.backend_fd = -1 };
+	}
 	nd->sched_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (nd->sched_fd < 0 ||
-	    loop__add(cfg->loop, nd->sched_fd, EPOLLIN, on_sched, nd) < 0 ||
-	    (nd->backend_fd >= 0 && loop__add(cfg->loop, nd->backend_fd, 0, on_backend, nd) < 0)) {
-		pr_err("virtio-net: cannot register with the I/O loop: %s", strerror(errno));
-		net_dev__destroy(nd);
-		return NULL;
+	if (nd->sched_fd < 0 || loop__add(cfg->loop, nd->sched_fd, EPOLLIN, on_sched, nd) < 0)
+		goto fail;
+	for (unsigned int i = 0; cfg->backend->rx_fd && i < pairs; i++) {
+		struct net_pair *p = &nd->pair[i];
+		int fd = cfg->backend->rx_fd(cfg->backend_priv, i);
+
+		if (fd >= 0 && loop__add(cfg->loop, fd, 0, net_rxtx__on_backend, p) < 0)
+			goto fail;
+		p->backend_fd = fd;
 	}
 	net_reset(&nd->vdev);
 	return nd;
+fail:
+	pr_err("virtio-net: cannot register with the I/O loop: %s", strerror(errno));
+	net_dev__destroy(nd);
+	return NULL;
 }
 
 void net_dev__destroy(struct net_dev *nd)
 {
 	if (!nd)
 		return;
-	if (nd->backend_fd >= 0 && !nd->backend_dead)
-		loop__del(nd->cfg.loop, nd->backend_fd);
+	destroy_pairs(nd);
 	if (nd->sched_fd >= 0) {
 		loop__del(nd->cfg.loop, nd->sched_fd);
 		close(nd->sched_fd);

@@ -1,19 +1,26 @@
 /* net.h — the virtio-net device model (virtio 1.x spec 5.1), modern only.
  *
- * Queues: 0 = receiveq, 1 = transmitq, 2 = controlq (no multiqueue).
- * Packets go to and come from a backend through struct net_backend_ops:
- * the userspace tap datapath implements tx/rx; a backend that moves
- * packets itself (vhost-net) leaves tx/rx NULL and rx_fd returning -1, and
- * the device then only negotiates, serves config space and the control
- * queue, while the transport hands the RX/TX kicks elsewhere.
+ * Queues: receiveq = 2i, transmitq = 2i + 1 for each queue pair i, then
+ * the controlq. With one pair (no multiqueue) that is 0, 1, 2; with N
+ * pairs the device offers VIRTIO_NET_F_MQ, has 2N + 1 queues, and the
+ * controlq is 2N once the driver accepted MQ (2 if it did not: then only
+ * pair 0 exists for it). The driver says over the controlq how many pairs
+ * it uses (VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET); until then, and after every
+ * reset, only pair 0 receives.
+ *
+ * Packets go to and come from a backend through struct net_backend_ops,
+ * per pair: the userspace tap datapath implements tx/rx; a backend that
+ * moves packets itself (vhost-net) leaves tx/rx NULL and rx_fd returning
+ * -1, and the device then only negotiates, serves config space and the
+ * control queue, while the transport hands the RX/TX kicks elsewhere.
  *
  * Every packet crosses as one vnet header (struct virtio_net_hdr_mrg_rxbuf,
  * 12 bytes, VERSION_1) + the Ethernet frame, straight between guest
  * buffers and the backend: no copies on TX or RX.
  *
- * Threads: the datapath runs on the I/O thread (queue kicks via the
- * transport, the backend fd and a reschedule eventfd via the loop), under
- * vdev->lock like every op the transport calls.
+ * Threads: the datapath of every pair runs on the I/O thread (queue kicks
+ * via the transport, each pair's backend fd and a reschedule eventfd via
+ * the loop), under vdev->lock like every op the transport calls.
  */
 #ifndef VIRTIO_NET_H
 #define VIRTIO_NET_H
@@ -27,34 +34,49 @@
 
 struct loop;
 
+/* The queues of pair 0 and, without multiqueue, the control queue. */
 #define NET_QUEUE_RX   0
 #define NET_QUEUE_TX   1
 #define NET_QUEUE_CTRL 2
 #define NET_NR_QUEUES  3
 #define NET_DEFAULT_QUEUE_SIZE 256
+/* Most queue pairs: 2N + 1 queues must fit the transport. */
+#define NET_MAX_PAIRS  ((VIRTIO_MAX_QUEUES - 1) / 2)
+#define NET_RXQ(pair)  (2 * (pair))
+#define NET_TXQ(pair)  (2 * (pair) + 1)
 
 struct net_backend_ops {
-	/* writev() one packet (vnet header + frame). Bytes written, or -1
-	 * with errno: EAGAIN/EWOULDBLOCK = full (the device retries when
-	 * rx_fd() is writable), anything else = the packet is dropped. */
-	ssize_t (*tx)(void *b, const struct iovec *iov, int iovcnt);
-	/* readv() one packet (vnet header + frame): its length (a tap
-	 * returns the full length even when it had to truncate), or -1 with
-	 * errno EAGAIN/EWOULDBLOCK when none is waiting. */
-	ssize_t (*rx)(void *b, const struct iovec *iov, int iovcnt);
+	/* writev() one packet (vnet header + frame) on queue pair 'pair'.
+	 * Bytes written, or -1 with errno: EAGAIN/EWOULDBLOCK = full (the
+	 * device retries when rx_fd(pair) is writable), anything else = the
+	 * packet is dropped. */
+	ssize_t (*tx)(void *b, unsigned pair, const struct iovec *iov, int iovcnt);
+	/* readv() one packet (vnet header + frame) for queue pair 'pair':
+	 * its length (a tap returns the full length even when it had to
+	 * truncate), or -1 with errno EAGAIN/EWOULDBLOCK when none is
+	 * waiting. */
+	ssize_t (*rx)(void *b, unsigned pair, const struct iovec *iov, int iovcnt);
 	/* The vnet header size to use both ways (12 with VERSION_1). */
 	int (*set_vnet_hdr_len)(void *b, unsigned len);
 	/* Enable exactly the offloads the driver accepted: the backend maps
 	 * the negotiated VIRTIO_NET_F_GUEST_* bits to TUN_F_*. */
 	int (*set_offload)(void *b, uint64_t guest_features);
-	/* The fd the device polls: readable = a packet to receive, writable
-	 * = room to send after tx() said EAGAIN. -1: do not poll. */
-	int (*rx_fd)(void *b);
+	/* The fd the device polls for pair 'pair': readable = a packet to
+	 * receive, writable = room to send after tx() said EAGAIN. -1: do
+	 * not poll. */
+	int (*rx_fd)(void *b, unsigned pair);
+	/* Optional (multiqueue): from now on deliver received packets only
+	 * to the first n pairs (1..queue_pairs); the device stops reading
+	 * the others. 0, or -1 (the driver's command fails, nothing changed
+	 * on the device's side). */
+	int (*set_queue_pairs)(void *b, unsigned n);
 	/* Optional: a backend that can run the RX and TX queues itself
-	 * (vhost-net). At DRIVER_OK: 0 = it runs them now (vmm's datapath
-	 * stays idle; the control queue stays here), 1 = not possible for
-	 * this driver (vmm's userspace datapath runs), -1 = error (the
-	 * device needs a reset). stop() at reset, before the queues go. */
+	 * (vhost-net), every pair the driver negotiated (1, or queue_pairs
+	 * with VIRTIO_NET_F_MQ in 'features'). At DRIVER_OK: 0 = it runs
+	 * them now (vmm's datapath stays idle; the control queue stays
+	 * here), 1 = not possible for this driver (vmm's userspace datapath
+	 * runs), -1 = error (the device needs a reset). stop() at reset,
+	 * before the queues go. */
 	int (*start)(void *b, struct virtio_dev *vdev, uint64_t features);
 	void (*stop)(void *b, struct virtio_dev *vdev);
 };
@@ -62,6 +84,9 @@ struct net_backend_ops {
 struct net_dev_config {
 	uint8_t mac[6];
 	uint16_t queue_size;                /* 0: NET_DEFAULT_QUEUE_SIZE */
+	/* Queue pairs, 1..NET_MAX_PAIRS (0: 1). More than one offers
+	 * VIRTIO_NET_F_MQ with max_virtqueue_pairs = queue_pairs. */
+	unsigned queue_pairs;
 	const struct net_backend_ops *backend;
 	void *backend_priv;
 	struct loop *loop;                  /* the I/O thread's loop */
@@ -95,6 +120,9 @@ void net_dev__destroy(struct net_dev *nd);
 struct virtio_dev *net_dev__virtio(struct net_dev *nd);
 /* A consistent-enough snapshot, from any thread. */
 void net_dev__stats(struct net_dev *nd, struct net_dev_stats *out);
+
+/* The queue pairs the driver uses now (1 until it says otherwise). */
+unsigned net_dev__pairs_in_use(struct net_dev *nd);
 
 /* Move RX and TX of a running device between vmm's userspace datapath
  * (offload false) and the backend's own (true: backend->start, vhost-net),

@@ -113,6 +113,18 @@ static uint8_t ctrl_mac(struct net_dev *nd, uint8_t cmd, struct cursor *c)
 	}
 }
 
+/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: exactly a le16 pair count. RSS and
+ * the hash configuration are not offered, so their commands fail. */
+static uint8_t ctrl_mq(struct net_dev *nd, uint8_t cmd, struct cursor *c)
+{
+	uint16_t pairs;
+
+	if (cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || c->left != sizeof(pairs) ||
+	    !cur_read(c, &pairs, sizeof(pairs)))
+		return VIRTIO_NET_ERR;
+	return net_mq__set_pairs(nd, le16toh(pairs));
+}
+
 static uint8_t ctrl_command(struct net_dev *nd, const struct vq_chain *ch)
 {
 	struct cursor c = { ch->iov, ch->out_num, 0, ch->out_len };
@@ -123,13 +135,15 @@ static uint8_t ctrl_command(struct net_dev *nd, const struct vq_chain *ch)
 	switch (hdr[0]) {
 	case VIRTIO_NET_CTRL_RX:  return ctrl_rx(nd, hdr[1], &c);
 	case VIRTIO_NET_CTRL_MAC: return ctrl_mac(nd, hdr[1], &c);
+	case VIRTIO_NET_CTRL_MQ:  return ctrl_mq(nd, hdr[1], &c);
 	default:                  return VIRTIO_NET_ERR;
 	}
 }
 
 void net_ctrl__run(struct net_dev *nd)
 {
-	struct virtqueue *vq = &nd->vdev.vq[NET_QUEUE_CTRL];
+	int q = net_mq__ctrl_queue(nd);
+	struct virtqueue *vq = &nd->vdev.vq[q];
 	struct vq_chain *ch = &nd->chain;
 	unsigned int done = 0;
 	int rc;
@@ -158,7 +172,7 @@ void net_ctrl__run(struct net_dev *nd)
 		return;
 	}
 	virtqueue__flush(vq);
-	net__signal(nd, NET_QUEUE_CTRL);
+	net__signal(nd, q);
 }
 
 static bool in_table(const uint8_t (*tab)[6], unsigned int n, const uint8_t *a)

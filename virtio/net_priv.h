@@ -1,5 +1,7 @@
-/* net_priv.h — virtio-net state shared by net.c (negotiation, datapath)
- * and net_ctrl.c (control queue, receive filter). Not for other modules. */
+/* net_priv.h — virtio-net state shared by net.c (negotiation, the
+ * virtio_dev ops, the live switch), net_rxtx.c (the datapath of a queue
+ * pair), net_mq.c (which queue is what, the pairs in use) and net_ctrl.c
+ * (control queue, receive filter). Not for other modules. */
 #ifndef VIRTIO_NET_PRIV_H
 #define VIRTIO_NET_PRIV_H
 
@@ -33,24 +35,19 @@ struct net_rx_held {
 	unsigned int iov_first, iov_cnt;
 };
 
-struct net_dev {
-	struct virtio_dev vdev;
-	struct net_dev_config cfg;
-	uint8_t mac[6];                 /* current: cfg.mac or MAC_ADDR_SET */
-	uint64_t offer, features;
-	struct net_filter filter;
-
+/* One receiveq/transmitq pair and what its datapath keeps. Each pair has
+ * its own backend fd (a tap queue) and its own scratch, so its RX and TX
+ * depend on nothing another pair touches but the device's counters. */
+struct net_pair {
+	struct net_dev *nd;
+	unsigned int index;
+	int rxq, txq;                   /* NET_RXQ(index), NET_TXQ(index) */
 	int backend_fd;                 /* -1: not polled */
-	int sched_fd;                   /* eventfd: continue deferred work */
 	uint32_t fd_events;             /* what backend_fd is polled for */
-	bool running;                   /* DRIVER_OK and not reset */
-	bool offloaded;                 /* the backend runs RX/TX (vhost) */
-	bool broken;                    /* needs reset: datapath stopped */
 	bool backend_dead;              /* HUP/ERR, EOF or read error */
 	bool tx_blocked;                /* tx() said EAGAIN: wait EPOLLOUT */
-	bool tx_more, ctrl_more;        /* budget ran out: sched_fd armed */
+	bool tx_more;                   /* budget ran out: sched_fd armed */
 	bool rx_starved;                /* too few buffers: wait for a kick */
-	uint32_t rx_need;               /* MRG_RXBUF: bytes a packet may need */
 
 	/* RX buffers popped ahead of packets, in ring order. */
 	struct iovec rx_iov[NET_RX_MAX_IOV];
@@ -59,7 +56,28 @@ struct net_dev {
 	uint64_t rx_cap;
 
 	struct vq_chain chain;          /* scratch for pops */
-	struct net_dev_stats stats;     /* written on the I/O thread only */
+};
+
+struct net_dev {
+	struct virtio_dev vdev;
+	struct net_dev_config cfg;
+	uint8_t mac[6];                 /* current: cfg.mac or MAC_ADDR_SET */
+	uint64_t offer, features;
+	struct net_filter filter;
+
+	int sched_fd;                   /* eventfd: continue deferred work */
+	bool running;                   /* DRIVER_OK and not reset */
+	bool offloaded;                 /* the backend runs RX/TX (vhost) */
+	bool broken;                    /* needs reset: datapath stopped */
+	bool ctrl_more;                 /* budget ran out: sched_fd armed */
+	uint32_t rx_need;               /* MRG_RXBUF: bytes a packet may need */
+	unsigned int max_pairs;         /* cfg.queue_pairs (at least 1) */
+	unsigned int curr_pairs;        /* pairs that receive: 1 until the
+	                                 * driver's VQ_PAIRS_SET */
+
+	struct vq_chain chain;          /* scratch for control queue pops */
+	struct net_dev_stats stats;     /* written under vdev->lock only */
+	struct net_pair pair[];         /* max_pairs of them */
 };
 
 /* Counters: one writer (under vdev->lock), readers anywhere. */
@@ -74,6 +92,33 @@ void net__violation(struct net_dev *nd, const char *why);
 void net__signal(struct net_dev *nd, int q);
 /* Have sched_fd call us back (budget exhausted). */
 void net__resched(struct net_dev *nd);
+
+/* net_rxtx.c: one pair's datapath, on the I/O thread under vdev->lock */
+/* Poll the pair's backend fd for what its datapath waits on now. */
+void net_rxtx__update_fd(struct net_pair *p);
+void net_rxtx__tx(struct net_pair *p);
+void net_rxtx__rx(struct net_pair *p);
+/* A receiveq kick: buffers came, receive again if we were waiting. */
+void net_rxtx__rx_kick(struct net_pair *p);
+/* Give the receive buffers held ahead of packets back to the ring. */
+void net_rxtx__unhold(struct net_pair *p);
+/* The loop callback of the pair's backend fd. */
+void net_rxtx__on_backend(void *opaque, uint32_t events);
+
+/* net_mq.c: which queue is what, and how many pairs are in use */
+/* Pairs the driver negotiated: max_pairs with VIRTIO_NET_F_MQ, else 1. */
+unsigned int net_mq__pairs(const struct net_dev *nd);
+/* The control queue's number for the negotiated features. */
+int net_mq__ctrl_queue(const struct net_dev *nd);
+/* The pair queue q belongs to, or NULL (the control queue, or a queue
+ * this negotiation does not use). */
+struct net_pair *net_mq__pair_of(struct net_dev *nd, int q);
+/* Does the pair receive now (one of the first curr_pairs)? */
+bool net_mq__active(const struct net_pair *p);
+/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: VIRTIO_NET_OK or VIRTIO_NET_ERR. */
+uint8_t net_mq__set_pairs(struct net_dev *nd, unsigned int n);
+/* Back to one pair in use (reset): the backend told too. */
+void net_mq__reset(struct net_dev *nd);
 
 /* net_ctrl.c */
 void net_ctrl__reset(struct net_dev *nd);

@@ -1,7 +1,8 @@
-/* net_tap.c — a NIC's backend: the tap. Userspace datapath: packets go to
- * and come from the tap with readv()/writev() straight between guest
- * buffers and the tap (the vnet header travels in the same iovec). vhost
- * datapath: at DRIVER_OK the RX and TX queues are handed to vhost-net
+/* net_tap.c — a NIC's backend: the tap, one tap queue per queue pair.
+ * Userspace datapath: packets go to and come from the pair's tap queue
+ * with readv()/writev() straight between guest buffers and the tap (the
+ * vnet header travels in the same iovec). vhost datapath: at DRIVER_OK
+ * each pair's RX and TX queues are handed to that pair's own vhost-net
  * (tap_start), the control queue stays in vmm. */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <linux/virtio_net.h>
+
 #include "virtio/net.h"
 #include "virtio/net_tap.h"
 #include "virtio/pci.h"
@@ -17,18 +20,29 @@
 #include "vmm/stats.h"
 #include "vmm/util.h"
 
-static ssize_t tap_tx(void *b, const struct iovec *iov, int iovcnt)
-{
-	struct net_tap *nt = b;
+_Static_assert(NET_MAX_QUEUE_PAIRS <= NET_MAX_PAIRS && NET_MAX_QUEUE_PAIRS <= TAP_MAX_QUEUES,
+	       "--net queues=N must fit the device and the tap");
 
-	return writev(nt->tap.fd, iov, iovcnt);
+int net_tap__queue_fd(const struct net_tap *nt, unsigned pair)
+{
+	return pair < nt->tap.nr_queues ? nt->tap.qfd[pair] : -1;
 }
 
-static ssize_t tap_rx(void *b, const struct iovec *iov, int iovcnt)
+/* A pair's packets use its own tap queue. One beyond the pairs in use is
+ * detached from the tap, but its fd still takes frames to send: what the
+ * driver queued there before it lowered the count still goes out. */
+static ssize_t tap_tx(void *b, unsigned pair, const struct iovec *iov, int iovcnt)
 {
 	struct net_tap *nt = b;
 
-	return readv(nt->tap.fd, iov, iovcnt);
+	return writev(net_tap__queue_fd(nt, pair), iov, iovcnt);
+}
+
+static ssize_t tap_rx(void *b, unsigned pair, const struct iovec *iov, int iovcnt)
+{
+	struct net_tap *nt = b;
+
+	return readv(net_tap__queue_fd(nt, pair), iov, iovcnt);
 }
 
 static int tap_set_vnet_hdr_len(void *b, unsigned len)
@@ -45,14 +59,25 @@ static int tap_set_offload(void *b, uint64_t guest_features)
 	return tap__set_offload(&nt->tap, tap__offload_from_guest_features(guest_features));
 }
 
-static int tap_rx_fd(void *b)
+static int tap_rx_fd(void *b, unsigned pair)
 {
 	struct net_tap *nt = b;
 
-	return nt->tap.fd;
+	return net_tap__queue_fd(nt, pair);
 }
 
-#define NR_DATA_QUEUES 2   /* RX (0) and TX (1) */
+/* The driver's VQ_PAIRS_SET (I/O thread) or a reset (vCPU thread): the
+ * tap spreads flows over the first n queues only, with vhost too. */
+static int tap_set_queue_pairs(void *b, unsigned n)
+{
+	struct net_tap *nt = b;
+	int r = tap__set_queues(&nt->tap, n);
+
+	if (r < 0)
+		pr_guest_err("eth%d: tap %s: %u queue pairs: %s", nt->index, nt->tap.ifname, n,
+			     strerror(-r));
+	return r < 0 ? -1 : 0;
+}
 
 static void attach_back(struct virtio_dev *vdev, int n)
 {
@@ -60,28 +85,41 @@ static void attach_back(struct virtio_dev *vdev, int n)
 		virtio_dev__queue_attach(vdev, i);
 }
 
-/* DRIVER_OK: hand RX and TX to vhost-net (0), or keep them here (1). */
-static int tap_start(void *b, struct virtio_dev *vdev, uint64_t features)
+/* Take the rings of the first n pairs back from vhost. Each queue resumes
+ * where vhost left it: the next avail entry vhost had not taken
+ * (VHOST_GET_VRING_BASE) and the used index it published. */
+static void stop_pairs(struct net_tap *nt, struct virtio_dev *vdev, unsigned n)
 {
-	struct net_tap *nt = b;
-	struct vhost_vring_config q[NR_DATA_QUEUES];
-	char err[256];
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t last[VHOST_NET_MAX_QUEUES];
 
-	if (!__atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED))
-		return 1;
-	if (nt->vhost.running)
-		return 0;       /* already handed over: detaching twice would lose the kick fds */
-	for (int i = 0; i < NR_DATA_QUEUES; i++) {
-		struct virtqueue *vq = &vdev->vq[i];
-		int kick, call;
+		if (vhost_net__stop(&nt->vhost[i], VHOST_NET_MAX_QUEUES, last) < 0) {
+			pr_guest("eth%d: stopping vhost-net of queue pair %u failed", nt->index, i);
+			continue;
+		}
+		virtqueue__set_last_avail(&vdev->vq[NET_RXQ(i)], last[0]);
+		virtqueue__set_last_avail(&vdev->vq[NET_TXQ(i)], last[1]);
+	}
+}
 
-		if (!vq->enabled || virtio_dev__queue_detach(vdev, i, &kick, &call) < 0) {
-			attach_back(vdev, i);
+/* Pair i's two rings (vhost's ring 0 = RX, 1 = TX), taken from vmm's
+ * doorbell polling; queues [2i, 2i + 2) detached on success. 0, or 1 if
+ * a queue is not enabled with an MSI-X vector (nothing left detached). */
+static int detach_pair(struct net_tap *nt, struct virtio_dev *vdev, unsigned i,
+		       struct vhost_vring_config q[VHOST_NET_MAX_QUEUES])
+{
+	for (int k = 0; k < VHOST_NET_MAX_QUEUES; k++) {
+		int n = (int)(2 * i) + k, kick, call;
+		struct virtqueue *vq = &vdev->vq[n];
+
+		if (!vq->enabled || virtio_dev__queue_detach(vdev, n, &kick, &call) < 0) {
+			if (k)
+				virtio_dev__queue_attach(vdev, n - 1);
 			pr_guest("eth%d: queue %d is not enabled with an MSI-X vector: userspace datapath",
-				nt->index, i);
+				 nt->index, n);
 			return 1;
 		}
-		q[i] = (struct vhost_vring_config){
+		q[k] = (struct vhost_vring_config){
 			.num = vq->size,
 			.last_avail_idx = virtqueue__get_last_avail(vq),
 			.desc_hva = (uint64_t)(uintptr_t)vq->desc,
@@ -91,39 +129,63 @@ static int tap_start(void *b, struct virtio_dev *vdev, uint64_t features)
 			.call_fd = call,
 		};
 	}
-	if (vhost_net__start(&nt->vhost, features, nt->svc.mem, q, NR_DATA_QUEUES,
-			     nt->tap.fd, err, sizeof(err)) < 0) {
-		pr_guest_err("eth%d: %s", nt->index, err);
-		attach_back(vdev, NR_DATA_QUEUES);
-		return -1;
+	return 0;
+}
+
+/* DRIVER_OK or a live switch: hand every pair the driver negotiated to
+ * its own vhost-net (0), or keep them all here (1; -1 on an error). */
+static int tap_start(void *b, struct virtio_dev *vdev, uint64_t features)
+{
+	struct net_tap *nt = b;
+	struct vhost_vring_config q[NET_MAX_QUEUE_PAIRS][VHOST_NET_MAX_QUEUES];
+	unsigned pairs = features & (1ULL << VIRTIO_NET_F_MQ) ? nt->pairs : 1, i;
+	char err[256];
+	int r = 0;
+
+	if (!__atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED))
+		return 1;
+	if (nt->vhost_pairs)
+		return 0;       /* already handed over: detaching twice would lose the kick fds */
+	for (i = 0; i < pairs && r == 0; i++) {
+		r = detach_pair(nt, vdev, i, q[i]);
+		if (r)
+			attach_back(vdev, (int)(2 * i));
 	}
+	if (r)
+		return 1;
+	for (i = 0; i < pairs; i++) {
+		if (vhost_net__start(&nt->vhost[i], features, nt->svc.mem, q[i], VHOST_NET_MAX_QUEUES,
+				     nt->tap.qfd[i], err, sizeof(err)) < 0) {
+			pr_guest_err("eth%d: queue pair %u: %s", nt->index, i, err);
+			stop_pairs(nt, vdev, i);
+			attach_back(vdev, (int)(2 * pairs));
+			return -1;
+		}
+	}
+	nt->vhost_pairs = pairs;
 	/* A kick vmm consumed just before the hand-over (a live switch)
 	 * would be lost to vhost: one more on each ring costs vhost one
 	 * look at it. */
-	for (int i = 0; i < NR_DATA_QUEUES; i++) {
-		uint64_t one = 1;
+	for (i = 0; i < pairs; i++)
+		for (int k = 0; k < VHOST_NET_MAX_QUEUES; k++) {
+			uint64_t one = 1;
 
-		if (write(q[i].kick_fd, &one, sizeof(one)) < 0)
-			pr_guest("eth%d: cannot kick queue %d after the hand-over", nt->index, i);
-	}
+			if (write(q[i][k].kick_fd, &one, sizeof(one)) < 0)
+				pr_guest("eth%d: cannot kick queue %u after the hand-over",
+					 nt->index, 2 * i + (unsigned)k);
+		}
 	return 0;
 }
 
 /* Take the rings back from vhost: at a reset (they are reset next) or to
- * run them here from now on (net_dev__set_offload). Each queue resumes
- * where vhost left it: the next avail entry vhost had not taken
- * (VHOST_GET_VRING_BASE) and the used index it published. */
+ * run them here from now on (net_dev__set_offload). */
 static void tap_stop(void *b, struct virtio_dev *vdev)
 {
 	struct net_tap *nt = b;
-	uint16_t last[NR_DATA_QUEUES];
 
-	if (vhost_net__stop(&nt->vhost, NR_DATA_QUEUES, last) < 0)
-		pr_guest("eth%d: stopping vhost-net failed", nt->index);
-	else
-		for (int i = 0; i < NR_DATA_QUEUES; i++)
-			virtqueue__set_last_avail(&vdev->vq[i], last[i]);
-	attach_back(vdev, NR_DATA_QUEUES);
+	stop_pairs(nt, vdev, nt->vhost_pairs);
+	attach_back(vdev, (int)(2 * nt->vhost_pairs));
+	nt->vhost_pairs = 0;
 }
 
 static const struct net_backend_ops tap_backend_ops = {
@@ -132,6 +194,7 @@ static const struct net_backend_ops tap_backend_ops = {
 	.set_vnet_hdr_len = tap_set_vnet_hdr_len,
 	.set_offload = tap_set_offload,
 	.rx_fd = tap_rx_fd,
+	.set_queue_pairs = tap_set_queue_pairs,
 	.start = tap_start,
 	.stop = tap_stop,
 };
@@ -173,6 +236,30 @@ static enum net_datapath datapath(struct net_tap *nt)
 	return __atomic_load_n(&nt->use_vhost, __ATOMIC_RELAXED) ? NET_DP_VHOST : NET_DP_USERSPACE;
 }
 
+/* One /dev/vhost-net per pair, each with its own worker: opened now, as
+ * root and before any seccomp filter. All or none: a NIC runs every pair
+ * on vhost or none. -1 only when --vhost on cannot be had. */
+static int open_vhost(struct net_tap *nt, bool must)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < nt->pairs; i++) {
+		if (vhost_net__open(&nt->vhost[i], &vhost_net__sys_ops, err, sizeof(err)) == 0)
+			continue;
+		while (i--)
+			vhost_net__close(&nt->vhost[i]);
+		if (must) {
+			pr_err("eth%d: --vhost on: %s", nt->index, err);
+			return -1;
+		}
+		pr_info("eth%d: vhost-net unavailable: %s; using the userspace datapath",
+			nt->index, err);
+		return 0;
+	}
+	nt->use_vhost = true;
+	return 0;
+}
+
 struct net_tap *net_tap__create(const struct vm_services *svc, const struct net_config *cfg,
 				int index)
 {
@@ -185,24 +272,23 @@ struct net_tap *net_tap__create(const struct vm_services *svc, const struct net_
 	nt->svc = *svc;
 	nt->index = index;
 	nt->tap.fd = -1;
-	nt->vhost.fd = -1;
+	nt->pairs = cfg->queues ? cfg->queues : 1;
+	for (unsigned i = 0; i < NET_MAX_QUEUE_PAIRS; i++)
+		nt->vhost[i].fd = -1;
 	pthread_mutex_init(&nt->count_lock, NULL);
-	if (tap__open(&nt->tap, cfg->tap, err, sizeof(err)) < 0) {
+	if (nt->pairs > NET_MAX_PAIRS || nt->pairs > TAP_MAX_QUEUES) {
+		pr_err("eth%d: queues=%u: at most %d queue pairs", index, nt->pairs, NET_MAX_PAIRS);
+		free(nt);
+		return NULL;
+	}
+	if (tap__open_queues(&nt->tap, cfg->tap, nt->pairs, err, sizeof(err)) < 0) {
 		pr_err("%s", err);
 		free(nt);
 		return NULL;
 	}
-	if (cfg->vhost == NET_VHOST_ON || cfg->vhost == NET_VHOST_AUTO) {
-		if (vhost_net__open(&nt->vhost, &vhost_net__sys_ops, err, sizeof(err)) == 0) {
-			nt->use_vhost = true;
-		} else if (cfg->vhost == NET_VHOST_ON) {
-			pr_err("eth%d: --vhost on: %s", index, err);
-			goto fail;
-		} else {
-			pr_info("eth%d: vhost-net unavailable: %s; using the userspace datapath",
-				index, err);
-		}
-	}
+	if ((cfg->vhost == NET_VHOST_ON || cfg->vhost == NET_VHOST_AUTO) &&
+	    open_vhost(nt, cfg->vhost == NET_VHOST_ON) < 0)
+		goto fail;
 	if (netcfg__host_setup(&nt->tap, cfg, err, sizeof(err)) < 0) {
 		pr_err("%s", err);
 		goto fail;
@@ -223,7 +309,8 @@ struct net_tap *net_tap__create(const struct vm_services *svc, const struct net_
 		.backend_priv = nt,
 		.loop = svc->loop,
 		/* The guest must not negotiate a ring feature vhost lacks. */
-		.extra_feature_mask = nt->use_vhost ? vhost_net__offer_mask(nt->vhost.features) : 0,
+		.extra_feature_mask = nt->use_vhost ? vhost_net__offer_mask(nt->vhost[0].features) : 0,
+		.queue_pairs = nt->pairs,
 	};
 	memcpy(dcfg.mac, nt->mac, sizeof(dcfg.mac));
 	nt->dev = net_dev__create(&dcfg);
@@ -232,10 +319,11 @@ struct net_tap *net_tap__create(const struct vm_services *svc, const struct net_
 	nt->pci = virtio_pci__create(svc, net_dev__virtio(nt->dev));
 	if (!nt->pci)
 		goto fail;
-	pr_info("eth%d: virtio-net %02x:%02x:%02x:%02x:%02x:%02x on tap %s (%s, %s datapath)",
+	snprintf(err, sizeof(err), ", %u queue pairs", nt->pairs);
+	pr_info("eth%d: virtio-net %02x:%02x:%02x:%02x:%02x:%02x on tap %s (%s, %s datapath%s)",
 		index, nt->mac[0], nt->mac[1], nt->mac[2], nt->mac[3], nt->mac[4], nt->mac[5],
 		nt->tap.ifname, nt->tap.created ? "created" : "existing",
-		nt->use_vhost ? "vhost-net" : "userspace");
+		nt->use_vhost ? "vhost-net" : "userspace", nt->pairs > 1 ? err : "");
 	return nt;
 fail:
 	net_tap__destroy(nt);
@@ -281,7 +369,7 @@ int net_tap__set_vhost(struct net_tap *nt, bool on, char *msg, size_t len)
 	const struct tap_counts *now;
 	int r;
 
-	if (on && nt->vhost.fd < 0)
+	if (on && nt->vhost[0].fd < 0)
 		return util__fail(msg, len, "eth%d: /dev/vhost-net was not opened at start (--vhost "
 				  "off, or it was unavailable): the NIC stays on the userspace "
 				  "datapath", nt->index);
@@ -330,7 +418,7 @@ bool net_tap__snapshot(struct net_tap *nt, struct nic_snapshot *n)
 	n->by_datapath_known = net_tap__datapath_counts(nt, n->by_datapath) == 0;
 	/* the worker exists from the open on, also while a live switch has
 	 * the queues in vmm */
-	return nt->vhost.fd >= 0;
+	return nt->vhost[0].fd >= 0;
 }
 
 int net_tap__for_user(struct net_tap *nt, const char *user)
@@ -358,7 +446,8 @@ void net_tap__destroy(struct net_tap *nt)
 	virtio_pci__free(nt->pci);
 	if (nt->dev)
 		net_dev__destroy(nt->dev);
-	vhost_net__close(&nt->vhost);
+	for (unsigned i = 0; i < NET_MAX_QUEUE_PAIRS; i++)
+		vhost_net__close(&nt->vhost[i]);
 	tap__close(&nt->tap);  /* undoes the host configuration too */
 	pthread_mutex_destroy(&nt->count_lock);
 	free(nt);

@@ -4,7 +4,8 @@
  * the guest sees (virtio/pci.c). Two datapaths, chosen per NIC: vmm's
  * I/O thread (readv/writev on the tap), or the kernel's vhost-net, which
  * is given the queues' rings, doorbell and interrupt eventfds and the tap
- * (virtio/vhost_net.c). */
+ * (virtio/vhost_net.c). With queues=N each queue pair has its own tap
+ * queue fd and, on vhost, its own /dev/vhost-net (and so its own worker). */
 #ifndef VIRTIO_NET_TAP_H
 #define VIRTIO_NET_TAP_H
 
@@ -24,12 +25,16 @@ struct virtio_pci;
 struct net_tap {
 	struct vm_services svc;   /* what the NIC may use of the VM */
 	int index;                /* ethN in messages */
-	struct tap tap;
+	struct tap tap;           /* one queue per pair */
+	unsigned pairs;           /* queue pairs: 1..NET_MAX_QUEUE_PAIRS */
 	struct net_dev *dev;
 	struct virtio_pci *pci;
 	uint8_t mac[6];
 	bool use_vhost;           /* vhost runs RX/TX (from DRIVER_OK on) */
-	struct vhost_net vhost;   /* fd -1: not opened (--vhost off) */
+	/* One per pair, pair i's rings on tap queue i; fd -1: not opened
+	 * (--vhost off). vhost_pairs: how many run now (tap_start). */
+	struct vhost_net vhost[NET_MAX_QUEUE_PAIRS];
+	unsigned vhost_pairs;
 	unsigned long switches;   /* live datapath changes (net_tap__set_vhost) */
 	/* Packets and bytes per datapath, from the tap's counters: read at
 	 * creation, at each `vmm set` that changes the datapath and at each
@@ -53,6 +58,8 @@ struct net_tap *net_tap__create(const struct vm_services *svc, const struct net_
  * removes it at close); a reused tap it changed (address, bridge, link
  * up) would stay changed, so that is refused with one line. 0 or -1. */
 int net_tap__for_user(struct net_tap *nt, const char *user);
+/* The tap fd of queue pair 'pair' (its own tap queue). */
+int net_tap__queue_fd(const struct net_tap *nt, unsigned pair);
 /* `vmm set NAME --vhost on|off`: move the running NIC's RX and TX to
  * vhost-net or back to vmm's I/O thread, live (net_dev__set_offload).
  * Needs /dev/vhost-net opened at start (--vhost auto or on). One line in

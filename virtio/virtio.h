@@ -24,7 +24,8 @@
 
 #include "virtio/virtqueue.h"
 
-#define VIRTIO_MAX_QUEUES 8
+/* 33: virtio-net's 16 queue pairs and its control queue (net.h). */
+#define VIRTIO_MAX_QUEUES 33
 
 struct virtio_dev;
 

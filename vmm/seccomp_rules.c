@@ -143,6 +143,9 @@ static const struct ioctl_allow ioctls[] = {
 	{ KVM_GET_VCPU_EVENTS, K(VCPU) | K(MAIN) },
 	{ TUNSETVNETHDRSZ, K(VCPU) },           /* FEATURES_OK */
 	{ TUNSETOFFLOAD, K(VCPU) | K(IO) },
+	/* multiqueue: the driver's VQ_PAIRS_SET (control queue, I/O
+	 * thread), back to one pair at a reset (vCPU) */
+	{ TUNSETQUEUE, K(VCPU) | K(IO) },
 	/* vhost-net: DRIVER_OK hands the rings over, a reset (driver
 	 * reload) takes them back; both are vCPU writes. `vmm set --vhost`
 	 * does the same on the control thread. */

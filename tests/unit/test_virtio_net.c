@@ -110,13 +110,13 @@ static const struct virtio_transport_ops tr_ops = {
 	.signal_queue = tr_signal, .signal_config = tr_config, .needs_reset = tr_needs_reset,
 };
 
-static ssize_t be_tx(void *b, const struct iovec *iov, int cnt)
+static ssize_t be_tx(void *b, unsigned pair, const struct iovec *iov, int cnt)
 {
 	T.tx_calls++;
 	return writev(T.fd[0], iov, cnt);
 }
 
-static ssize_t be_rx(void *b, const struct iovec *iov, int cnt)
+static ssize_t be_rx(void *b, unsigned pair, const struct iovec *iov, int cnt)
 {
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
 
@@ -132,7 +132,7 @@ static int be_offload(void *b, uint64_t f)
 	return T.refuse_offload ? -1 : 0;
 }
 
-static int be_fd(void *b) { return T.fd[0]; }
+static int be_fd(void *b, unsigned pair) { return T.fd[0]; }
 
 /* DRIVER_OK: 0 = the backend runs RX/TX itself (vhost), 1 = vmm does. */
 static int be_start(void *b, struct virtio_dev *v, uint64_t features)

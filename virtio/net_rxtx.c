@@ -1,0 +1,320 @@
+/* net_rxtx.c — the datapath of one virtio-net queue pair: its transmitq
+ * to the backend, the backend to its receiveq. Every pair has its own
+ * backend fd (a tap queue) and scratch; today all pairs run on the I/O
+ * thread, under vdev->lock.
+ *
+ * TX (transmitq kick): with guest kicks disabled, pop chains and writev()
+ * each one (vnet header + frame, exactly the chain's device-readable
+ * buffers) to the backend; the used entries of a run are published at
+ * once and interrupt the guest at most once. If the backend is full
+ * (EAGAIN) the chain is un-popped and the run resumes when the backend fd
+ * turns writable. After NET_BUDGET packets the run yields to the other
+ * fds and resumes through sched_fd.
+ *
+ * RX (backend fd readable): buffers are popped ahead of packets and held
+ * (struct net_rx_held) until a packet fills them. With MRG_RXBUF the held
+ * chains together must cover the largest packet the backend may deliver
+ * (rx_need), and one readv() spans all of them; the packet then takes as
+ * many chains as its length needs (num_buffers) and the rest stay held for
+ * the next one. Without MRG_RXBUF one chain takes one packet. When the
+ * ring cannot cover a packet the device stops polling the backend, asks
+ * for receiveq kicks, and resumes on the kick. Held chains stay popped
+ * while we wait: un-popping them would leave last_avail_idx behind
+ * avail->idx and, with event-idx, no kick would ever come for the next
+ * buffer. Frames the receive filter rejects, runts and truncated frames
+ * are read into the held buffers and not reported (their buffers are
+ * reused): no copy even for drops. A pair the driver does not use
+ * (multiqueue, beyond VQ_PAIRS_SET) receives nothing; its transmitq is
+ * still served, for what the driver queued before it changed the count.
+ */
+#include <errno.h>
+#include <linux/virtio_net.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "virtio/net_priv.h"
+#include "vmm/iov.h"
+#include "vmm/log.h"
+#include "vmm/loop.h"
+
+/* Poll the backend for what the datapath waits on now. */
+void net_rxtx__update_fd(struct net_pair *p)
+{
+	struct net_dev *nd = p->nd;
+	uint32_t ev = 0;
+
+	if (p->backend_fd < 0 || p->backend_dead)
+		return;
+	if (nd->running && !nd->broken && !nd->offloaded) {
+		if (!p->rx_starved && nd->vdev.vq[p->rxq].enabled && net_mq__active(p))
+			ev |= EPOLLIN;
+		if (p->tx_blocked)
+			ev |= EPOLLOUT;
+	}
+	if (ev == p->fd_events)
+		return;
+	if (loop__mod(nd->cfg.loop, p->backend_fd, ev, net_rxtx__on_backend, p) < 0) {
+		pr_err("%s: cannot change polling of the backend fd", nd->vdev.name);
+		return;
+	}
+	p->fd_events = ev;
+}
+
+/* ---- TX ---------------------------------------------------------------- */
+
+void net_rxtx__tx(struct net_pair *p)
+{
+	struct net_dev *nd = p->nd;
+	struct virtqueue *vq = &nd->vdev.vq[p->txq];
+	struct vq_chain *ch = &p->chain;
+	unsigned int done = 0;
+	int rc;
+
+	if (!nd->running || nd->broken || nd->offloaded || p->tx_blocked || !nd->cfg.backend->tx)
+		return;
+	p->tx_more = false;
+	do {
+		virtqueue__disable_notify(vq);
+		while ((rc = virtqueue__pop(vq, ch)) == 1) {
+			ssize_t n;
+
+			if (ch->in_num || ch->out_len < NET_HDR_LEN) {
+				net__violation(nd, ch->in_num ?
+					       "transmit chain has device-writable buffers" :
+					       "transmit chain shorter than the vnet header");
+				return;
+			}
+			if (ch->out_len > NET_HDR_LEN + NET_MAX_FRAME) {
+				net__count(&nd->stats.tx_dropped, 1);
+			} else {
+				n = nd->cfg.backend->tx(nd->cfg.backend_priv, p->index, ch->iov, (int)ch->out_num);
+				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+					      errno == EINTR)) {
+					virtqueue__unpop(vq, 1);
+					p->tx_blocked = true;
+					net_rxtx__update_fd(p);
+					goto out;
+				}
+				if (n < 0) {
+					net__count(&nd->stats.tx_dropped, 1);
+				} else {
+					net__count(&nd->stats.tx_packets, 1);
+					net__count(&nd->stats.tx_bytes, ch->out_len - NET_HDR_LEN);
+				}
+			}
+			virtqueue__fill(vq, ch->head, 0);
+			if (++done == NET_BUDGET) {
+				p->tx_more = true;
+				net__resched(nd);
+				goto out;
+			}
+		}
+		if (rc < 0) {
+			net__violation(nd, vq->err);
+			return;
+		}
+	} while (virtqueue__enable_notify(vq));
+out:
+	virtqueue__flush(vq);
+	net__signal(nd, p->txq);
+}
+
+/* ---- RX ---------------------------------------------------------------- */
+
+/* Pop buffers until the held ones can take the next packet. Returns 1
+ * when they can, 0 when the ring ran dry first, -1 on a violation. */
+static int rx_gather(struct net_pair *p)
+{
+	struct net_dev *nd = p->nd;
+	struct virtqueue *vq = &nd->vdev.vq[p->rxq];
+	struct vq_chain *ch = &p->chain;
+	bool mrg = nd->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	struct net_rx_held *h;
+	int rc;
+
+	while (mrg ? p->rx_cap < nd->rx_need : p->rx_nheld == 0) {
+		rc = virtqueue__pop(vq, ch);
+		if (rc < 0) {
+			net__violation(nd, vq->err);
+			return -1;
+		}
+		if (rc == 0)
+			return 0;
+		if (ch->out_num || ch->in_len < NET_HDR_LEN) {
+			net__violation(nd, ch->out_num ?
+				       "receive chain has device-readable buffers" :
+				       "receive buffer shorter than the vnet header");
+			return -1;
+		}
+		if (ch->in_num > NET_RX_MAX_IOV - p->rx_niov) {
+			/* readv() takes no more: the next packet gets what
+			 * is held (never empty here: one chain always fits). */
+			virtqueue__unpop(vq, 1);
+			return 1;
+		}
+		h = &p->rx_held[p->rx_nheld++];
+		*h = (struct net_rx_held){ .head = ch->head, .cap = ch->in_len,
+					   .iov_first = p->rx_niov, .iov_cnt = ch->in_num };
+		memcpy(&p->rx_iov[p->rx_niov], ch->iov, ch->in_num * sizeof(struct iovec));
+		p->rx_niov += ch->in_num;
+		p->rx_cap += ch->in_len;
+	}
+	return 1;
+}
+
+/* The first k held chains were used: forget them. */
+static void rx_drop_held(struct net_pair *p, unsigned int k)
+{
+	unsigned int first = k < p->rx_nheld ? p->rx_held[k].iov_first : p->rx_niov;
+
+	for (unsigned int i = 0; i < k; i++)
+		p->rx_cap -= p->rx_held[i].cap;
+	p->rx_nheld -= k;
+	p->rx_niov -= first;
+	memmove(p->rx_held, p->rx_held + k, p->rx_nheld * sizeof(p->rx_held[0]));
+	memmove(p->rx_iov, p->rx_iov + first, p->rx_niov * sizeof(p->rx_iov[0]));
+	for (unsigned int i = 0; i < p->rx_nheld; i++)
+		p->rx_held[i].iov_first -= first;
+}
+
+/* A packet of n bytes (header included) is in the held buffers. */
+static void rx_deliver(struct net_pair *p, size_t n)
+{
+	struct net_dev *nd = p->nd;
+	struct virtqueue *vq = &nd->vdev.vq[p->rxq];
+	uint8_t dst[6];
+	uint16_t nbuf;
+	unsigned int k = 0;
+	size_t left = n;
+
+	if (n < NET_HDR_LEN + NET_MIN_FRAME || n > p->rx_cap) {
+		net__count(&nd->stats.rx_dropped, 1);   /* runt or truncated */
+		return;
+	}
+	iov__to_buf(p->rx_iov, (int)p->rx_niov, NET_HDR_LEN, dst, sizeof(dst));
+	if (!net_ctrl__accept(nd, dst)) {
+		net__count(&nd->stats.rx_filtered, 1);
+		return;
+	}
+	/* Write num_buffers (the tap leaves it alone) before the used
+	 * entries are published. */
+	for (k = 0; left; k++) {
+		uint32_t len = left < p->rx_held[k].cap ? (uint32_t)left : p->rx_held[k].cap;
+
+		left -= len;
+	}
+	nbuf = htole16((uint16_t)k);
+	iov__from_buf(p->rx_iov, (int)p->rx_held[0].iov_cnt,
+		      offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
+		      &nbuf, sizeof(nbuf));
+	left = n;
+	for (unsigned int i = 0; i < k; i++) {
+		uint32_t len = left < p->rx_held[i].cap ? (uint32_t)left : p->rx_held[i].cap;
+
+		virtqueue__fill(vq, p->rx_held[i].head, len);
+		left -= len;
+	}
+	virtqueue__flush(vq);
+	rx_drop_held(p, k);
+	net__count(&nd->stats.rx_packets, 1);
+	net__count(&nd->stats.rx_bytes, n - NET_HDR_LEN);
+}
+
+/* Out of buffers: wait for a receiveq kick instead of polling the
+ * backend. Returns true if buffers came meanwhile (keep going). */
+static bool rx_wait_buffers(struct net_pair *p)
+{
+	struct net_dev *nd = p->nd;
+	struct virtqueue *vq = &nd->vdev.vq[p->rxq];
+
+	if (virtqueue__enable_notify(vq)) {
+		virtqueue__disable_notify(vq);
+		return true;
+	}
+	p->rx_starved = true;
+	net_rxtx__update_fd(p);
+	return false;
+}
+
+void net_rxtx__rx(struct net_pair *p)
+{
+	struct net_dev *nd = p->nd;
+	const struct net_backend_ops *be = nd->cfg.backend;
+	unsigned int i;
+
+	if (!nd->running || nd->broken || nd->offloaded || p->rx_starved || p->backend_dead ||
+	    !be->rx || !net_mq__active(p))
+		return;
+	for (i = 0; i < NET_BUDGET; i++) {
+		int rc = rx_gather(p);
+		ssize_t n;
+
+		if (rc < 0)
+			return;
+		if (rc == 0) {
+			if (rx_wait_buffers(p))
+				continue;
+			break;
+		}
+		n = be->rx(nd->cfg.backend_priv, p->index, p->rx_iov, (int)p->rx_niov);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			break;   /* nothing waiting (or retry on the next wakeup) */
+		if (n <= 0) {
+			/* EOF or a hard error: stop polling rather than spin. */
+			pr_warn("%s: backend receive failed (%s); receive stopped",
+				nd->vdev.name, n ? strerror(errno) : "end of file");
+			net__count(&nd->stats.rx_dropped, 1);
+			p->backend_dead = true;
+			loop__del(nd->cfg.loop, p->backend_fd);
+			break;
+		}
+		rx_deliver(p, (size_t)n);
+	}
+	net__signal(nd, p->rxq);
+}
+
+void net_rxtx__rx_kick(struct net_pair *p)
+{
+	struct net_dev *nd = p->nd;
+
+	if (!p->rx_starved || !nd->running)
+		return;
+	p->rx_starved = false;
+	virtqueue__disable_notify(&nd->vdev.vq[p->rxq]);
+	net_rxtx__update_fd(p);
+	net_rxtx__rx(p);
+}
+
+void net_rxtx__unhold(struct net_pair *p)
+{
+	if (p->rx_nheld)
+		virtqueue__unpop(&p->nd->vdev.vq[p->rxq], p->rx_nheld);
+	p->rx_nheld = p->rx_niov = 0;
+	p->rx_cap = 0;
+}
+
+/* ---- the loop callback (I/O thread) --------------------------------------- */
+
+void net_rxtx__on_backend(void *opaque, uint32_t events)
+{
+	struct net_pair *p = opaque;
+	struct net_dev *nd = p->nd;
+
+	pthread_mutex_lock(&nd->vdev.lock);
+	if ((events & (EPOLLERR | EPOLLHUP)) && !p->backend_dead) {
+		/* Reported even when we poll for nothing: stop for good. */
+		pr_warn("%s: backend fd of queue pair %u hung up; its datapath stopped",
+			nd->vdev.name, p->index);
+		p->backend_dead = true;
+		loop__del(nd->cfg.loop, p->backend_fd);
+	} else if (!p->backend_dead) {
+		if ((events & EPOLLOUT) && p->tx_blocked) {
+			p->tx_blocked = false;
+			net_rxtx__update_fd(p);
+			net_rxtx__tx(p);
+		}
+		if (events & EPOLLIN)
+			net_rxtx__rx(p);
+	}
+	pthread_mutex_unlock(&nd->vdev.lock);
+}
