@@ -39,6 +39,10 @@ img__copy_bin "$(command -v iperf3 || img__die 'iperf3 not installed')" "$root"
 # lspci with the PCI ID database: the guest-side view of the NIC.
 img__copy_bin "$(command -v lspci || img__die 'lspci not installed (pciutils)')" "$root"
 img__copy_file /usr/share/misc/pci.ids "$root" /usr/share/misc/pci.ids
+# ethtool when installed (make deps): channels and per-queue counters of
+# the NIC (the mq scenario's ethtool -l/-L/-S).
+et=$(command -v ethtool || true)
+[ -z "$et" ] || img__copy_bin "$et" "$root"
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 echo "root:x:0:" > "$root/etc/group"
 echo 'PS1="\h:\w# "' > "$root/etc/profile"
