@@ -2,7 +2,8 @@
 # images/build-l2.sh — build the default L2 guest initramfs
 # (build/images/l2-initrd.cpio.gz) from installed Debian packages: busybox-static,
 # /init from images/l2-init.sh, the virtio-net and virtio-blk module stacks of the installed
-# kernel, and iperf3 with its libraries. The kernel to boot it with is the
+# kernel, the ACPI power button driver with evdev (busybox acpid reads the
+# button's input device: vmm stop), and iperf3 with its libraries. The kernel to boot it with is the
 # installed /boot/vmlinuz-*.
 #
 # usage: images/build-l2.sh [--if-stale] [OUT]
@@ -34,7 +35,7 @@ mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/et
 img__busybox "$root"
 img__copy_file images/l2-init.sh "$root" /init
 chmod 755 "$root/init"
-img__modules "$kver" "$root" virtio_pci virtio_net virtio_blk
+img__modules "$kver" "$root" virtio_pci virtio_net virtio_blk button evdev
 img__copy_bin "$(command -v iperf3 || img__die 'iperf3 not installed')" "$root"
 # lspci with the PCI ID database: the guest-side view of the NIC.
 img__copy_bin "$(command -v lspci || img__die 'lspci not installed (pciutils)')" "$root"

@@ -5,6 +5,8 @@
 # prints "VMM-L2-INIT-OK uptime=SECONDS" (the guest's own time since its kernel
 # started), then does what the kernel command line asks:
 #   vmmtest=reboot   reboot at once (boot-time and soak tests)
+#   vmmtest=idle     stay up until the VMM ends it; vmmtest_button=acpid
+#                    powers the guest off on the ACPI power button (vmm stop)
 #   vmmtest=NAME     run /tests/l2/NAME.sh if the image has it, then reboot
 #   (none)           an interactive shell on the console; leaving it reboots
 # Every path ends in "reboot -f": the VMM sees the reset (reboot=k) and exits.
@@ -39,7 +41,8 @@ for w in $(cat /proc/cmdline); do
 	esac
 done
 
-# The virtio-net driver stack, for tests and for users with a NIC.
+# The virtio-net and virtio-blk driver stacks, for tests and for users with
+# a NIC, and the ACPI power button (button, evdev).
 load_net_modules()
 {
 	while read -r m; do
@@ -52,11 +55,24 @@ reboot)
 	;;
 idle)
 	# Stay up until the VMM is stopped from outside; with vmmtest_ip=A/N
-	# the NIC gets that address (management tests ping it).
+	# the NIC gets that address (management tests ping it). The button
+	# driver is loaded either way, so the guest enables the ACPI power
+	# button's event; only with vmmtest_button=acpid does anything act on
+	# it: busybox acpid reads the button's input device (KEY_POWER) and
+	# runs /etc/acpi/PWRF/00000080, which powers off (ACPI S5).
 	load_net_modules
+	# shellcheck disable=SC2013 # words, not lines
 	for w in $(cat /proc/cmdline); do
-		case $w in vmmtest_ip=*)
+		case $w in
+		vmmtest_ip=*)
 			ip addr add "${w#*=}" dev eth0 && ip link set eth0 up ;;
+		vmmtest_button=acpid)
+			mkdir -p /etc/acpi/PWRF
+			printf '#!/bin/sh\necho VMM-L2-POWER-BUTTON > /dev/console\nsync\npoweroff -f\n' \
+				> /etc/acpi/PWRF/00000080
+			chmod 755 /etc/acpi/PWRF/00000080
+			acpid -c /etc/acpi -l /tmp/acpid.log -p /tmp/acpid.pid &&
+				echo "VMM-L2-ACPID on" /dev/input/event* ;;
 		esac
 	done
 	echo "VMM-L2-IDLE"
