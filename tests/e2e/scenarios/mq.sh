@@ -55,7 +55,20 @@ mq__one()
 	watcher=$!
 	: > /tmp/vmm.fds
 	: > /tmp/vmm.res
-	VMM_ARGS="--net tap=vnet0,mac=02:ca:fe:fa:ce:01,host-ip=192.168.100.1/24,vhost=$mode,queues=2"
+	: > /tmp/mq.switch
+	# With vhost: the live switch with both pairs, while the guest's
+	# first traffic runs (to userspace and back to vhost).
+	[ "$mode" = on ] && ( for i in $(seq 1 600); do
+		grep -q "MQ-PING" /tmp/l2.out 2> /dev/null && break
+		sleep 0.2
+	  done
+	  sleep 2
+	  for w in off on; do
+		msg=$("$VMM" set mq --vhost $w 2>&1)
+		echo "want=$w rc=$? msg=$msg" >> /tmp/mq.switch
+		sleep 2
+	  done ) &
+	VMM_ARGS="--name mq --net tap=vnet0,mac=02:ca:fe:fa:ce:01,host-ip=192.168.100.1/24,vhost=$mode,queues=2"
 	l2__run 420 "$L2_PARAMS vmmtest=mq"
 	kill "$watcher" 2> /dev/null
 	wait "$watcher" 2> /dev/null
@@ -96,6 +109,9 @@ mq__one()
 		need "vhost-net datapath" vmm-says-vhost
 		[ "$(grep -c /dev/vhost-net /tmp/vmm.fds)" = 2 ] || f="$f vhost-fds($(grep -c /dev/vhost-net /tmp/vmm.fds))"
 		grep -q "vhost-threads 2" /tmp/vmm.res || f="$f vhost-threads($(cat /tmp/vmm.res | tr '\n' ' '))"
+		grep -q "want=off rc=0 msg=eth0: userspace$" /tmp/mq.switch || f="$f switch-off"
+		grep -q "want=on rc=0 msg=eth0: vhost-net$" /tmp/mq.switch || f="$f switch-on"
+		sed 's/^/E2E-INFO mq: live switch: /' /tmp/mq.switch
 	else
 		need "userspace datapath" vmm-says-userspace
 		grep -q /dev/vhost-net /tmp/vmm.fds && f="$f vhost-fd-with-vhost-off"
