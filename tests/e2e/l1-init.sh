@@ -338,9 +338,18 @@ scenario__soak()
 	params=$L2_PARAMS
 	[ "$SOAK_QUIET" != 1 ] || params="$params quiet"
 	echo "E2E-INFO soak: L2 console $( [ "$SOAK_QUIET" = 1 ] && echo quiet || echo verbose), L1 kernel $(uname -r)"
+	storms=0
 	while [ "$i" -le "$n" ]; do
 		l2__run "$STALL_S" "$params vmmtest=reboot"
-		echo "E2E-BOOT n=$i status=$R_STATUS $(l2__fields)"
+		# KVM's own exit counters from vmm's closing stats line: a boot
+		# takes ~250 interrupt-window exits; the nested-TCG stall is an
+		# endless interrupt-window loop inside L1's KVM (millions).
+		kx=$(grep -a 'stats: kvm_exits=' /tmp/l2.out | tail -n 1)
+		irqw=$(echo "$kx" | sed -n 's/.* kvm_irq_window=\([0-9]*\).*/\1/p')
+		kexits=$(echo "$kx" | sed -n 's/.*stats: kvm_exits=\([0-9]*\).*/\1/p')
+		storm=0
+		[ "${irqw:-0}" -lt 100000 ] || { storm=1; storms=$((storms + 1)); }
+		echo "E2E-BOOT n=$i status=$R_STATUS $(l2__fields) kvm_exits=${kexits:-none} kvm_irq_window=${irqw:-none} irq_window_storm=$storm"
 		case $R_STATUS in
 		pass) ok=$((ok + 1)); times="$times $R_BOOT_MS" ;;
 		stall) stalls=$((stalls + 1)); e2e__dmesg_tail 10 ;;
@@ -357,7 +366,7 @@ scenario__soak()
 	}')
 	st=fail
 	[ "$ok" -eq "$n" ] && st=pass
-	echo "E2E-RESULT name=soak status=$st boots=$n ok=$ok stalls=$stalls failed=$failed corrupt=$corrupt $stats vmm=$L2_VMM"
+	echo "E2E-RESULT name=soak status=$st boots=$n ok=$ok stalls=$stalls failed=$failed corrupt=$corrupt storms=$storms $stats vmm=$L2_VMM"
 }
 
 scenario__shell()

@@ -11,7 +11,8 @@
 # An L1 that dies (kernel panic) or freezes mid-soak ends its session;
 # the soak goes on in a fresh L1 until N boots are counted, and the row
 # counts the dead L1s. Columns: boots, ok, stalls (no init by the limit),
-# of which the vCPU state was replaced (vmm's dump), L2 triple faults,
+# of which the vCPU state was replaced (vmm's dump), interrupt-window
+# storms (KVM's irq_window exits >= 100000 in a boot), L2 triple faults,
 # other failures (panics, bad exits), L1 deaths, boot time min/avg/max.
 set -u
 cd "$(dirname "$0")/../.."
@@ -36,6 +37,7 @@ row()
 			if (kv[1] == "corrupt") rep = kv[2]
 			if (kv[1] == "l2_boot_ms") ms = kv[2]
 			if (kv[1] == "reason" && kv[2] ~ /triple_fault/) tf = 1
+			if (kv[1] == "irq_window_storm" && kv[2] == 1) storms++
 		}
 		if (st == "pass") { ok++; t = ms / 1000; sum += t
 			if (min == "" || t < min) min = t; if (t > max) max = t }
@@ -46,8 +48,8 @@ row()
 	END {
 		for (s = 1; s <= sessions; s++)
 			if (!sres[s]) deaths++
-		printf "| %s | %s | %d | %d | %d | %d | %d | %d | %d | %.1f / %.1f / %.1f |\n", \
-			label, q, n, ok, stalls, replaced, triple, other, deaths, \
+		printf "| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d | %.1f / %.1f / %.1f |\n", \
+			label, q, n, ok, stalls, replaced, storms, triple, other, deaths, \
 			min, (ok ? sum / ok : 0), max
 	}' "$@"
 }
@@ -61,6 +63,7 @@ fi
 [ $# -eq 2 ] || { sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 2; }
 want=$1
 label=$2
+mkdir -p "$BUILD/e2e"
 logs=
 done_n=0
 k=0
@@ -77,7 +80,7 @@ while [ "$done_n" -lt "$want" ] && [ $k -lt 20 ]; do
 	echo "soak-table: session $k: $n boots (total $done_n of $want)" >&2
 	[ "$n" -gt 0 ] || grep -aq '^E2E-L1-INIT' "$log" || break	# L1 never started
 done
-echo "| setup | QEMU | boots | ok | stalls | vCPU state replaced | L2 triple faults | other failures | L1 deaths | L2 boot min / avg / max (s) |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| setup | QEMU | boots | ok | stalls | vCPU state replaced | interrupt-window storms | L2 triple faults | other failures | L1 deaths | L2 boot min / avg / max (s) |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 # shellcheck disable=SC2086 # one word per log
 row "$label" $logs
