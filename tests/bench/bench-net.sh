@@ -65,7 +65,10 @@ fi
 if [ "$mode" = nested ]; then
 	make -s "$BUILD/vmm-static" BUILD="$BUILD" || exit 1
 	BUILD=$BUILD tests/bench/build-images.sh || exit 1
+	# Two L1 CPUs: three guests, their vhost workers and the load
+	# generators share them (the e2e scenarios' L1 has one).
 	BUILD=$BUILD E2E_L1_IMAGE=$BUILD/images/l1-bench-initrd.cpio.gz \
+		E2E_L1_CPUS=${E2E_L1_CPUS:-2} \
 		E2E_L2_ARGS="bench_t=$T,bench_rounds=$ROUNDS,bench_configs=$CONFIGS" \
 		tests/e2e/nested.sh --l2-vmm=qemu bench
 	rc=$?

@@ -9,12 +9,13 @@
 #                             (and fedora44-layout, debian-cloud-layout)
 #   make e2e-qemu             the boot scenario with QEMU as the L2 VMM (reference)
 # `make run` uses images/run-default.sh (the nested shell scenario here).
-# soak:20 first: 20 consecutive L2 boots, no retries. NAME@6.12 runs a
+# The two longest first (scenarios run E2E_JOBS=2 at a time, nested.sh):
+# soak:20, 20 consecutive L2 boots with no retries, and distro. NAME@6.12 runs a
 # scenario with the newer L2 kernel (bookworm-backports) as well as the
 # default 6.1. layouts: the three disk layouts cloud images use; distro:
 # a real Debian system (systemd, cloud-init, sshd) in the Fedora 44 layout.
-E2E_SCENARIOS ?= soak:$(SOAK_BOOTS) boot boot@6.12 poweroff guests net net@6.12 vhost \
-                 vhost@6.12 vhost_missing switch manage disk layouts distro hostile_disk sandbox
+E2E_SCENARIOS ?= soak:$(SOAK_BOOTS) distro boot boot@6.12 poweroff guests net net@6.12 vhost mq \
+                 vhost@6.12 vhost_missing switch manage disk layouts hostile_disk sandbox
 SOAK_BOOTS    ?= 20
 
 e2e: $(BUILD)/vmm $(BUILD)/vmm-static guests-build disk-image system-image

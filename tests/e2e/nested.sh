@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # tests/e2e/nested.sh — run end-to-end scenarios in the nested test host:
 # QEMU TCG (-cpu max: AMD SVM) boots the stock Debian kernel as "L1" with
 # build/images/l1-initrd.cpio.gz; L1 loads kvm-amd and vhost-net and runs vmm,
@@ -23,7 +23,11 @@
 #      E2E_L2_MEM (512, MiB), E2E_L1_MEM (3072: all of L1's RAM below
 #        4 GiB, the fewest nested-TCG flakes in docs/running.md's A/B),
 #      E2E_L1_IMAGE (boot this L1 initramfs instead of the one built here),
-#      E2E_L1_ACCEL (tcg,thread=multi), E2E_L1_CPUS (2),
+#      E2E_L1_ACCEL (tcg,thread=multi), E2E_L1_CPUS (1: one L1 vCPU had
+#        no failure in 100 soak boots, docs/running.md; the bench uses 2),
+#      E2E_JOBS (2: scenarios run that many at a time, each in its own L1;
+#        a scenario's output is held and printed whole when it ends;
+#        1 with E2E_VERBOSE=1),
 #      E2E_L1_ARGS (more L1 kernel parameters; MODULE.PARAM=V reach insmod),
 #      E2E_FLAKE_RERUNS (2: fresh L1 sessions for a scenario that flaked),
 #      E2E_MAX_RERUNS (1: more reruns than this in one run fail it, even
@@ -58,6 +62,9 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "usage: $0 [--l2-vmm=vmm|qemu] boot|soak:N|guests|shell|NAME..." >&2; exit 2; }
 
+JOBS=${E2E_JOBS:-2}
+[ "${E2E_VERBOSE:-0}" != 1 ] || JOBS=1
+case $JOBS in ''|*[!0-9]*|0) echo "nested.sh: E2E_JOBS is a number from 1, not '$JOBS'" >&2; exit 2 ;; esac
 command -v "$QEMU" > /dev/null || { echo "nested.sh: $QEMU not found (apt-get install qemu-system-x86)" >&2; exit 1; }
 l1_series=$(img__l1_series)
 kver=$(img__kernel_version "$l1_series") || exit 1
@@ -117,7 +124,7 @@ fi
 # page-fault storms seen under nested TCG all happened in that mode
 # (monitor dumps: 5-level direct-map addresses, CR4 bit 12 set).
 L1_ACCEL=${E2E_L1_ACCEL:-tcg,thread=multi}
-qemu_l1="$QEMU -accel $L1_ACCEL -cpu max,la57=off -smp ${E2E_L1_CPUS:-2} -m $L1_MEM -kernel /boot/vmlinuz-$kver -initrd $l1_img -no-reboot -nic none"
+qemu_l1="$QEMU -accel $L1_ACCEL -cpu max,la57=off -smp ${E2E_L1_CPUS:-1} -m $L1_MEM -kernel /boot/vmlinuz-$kver -initrd $l1_img -no-reboot -nic none"
 # Big inputs that do not belong in L1's initramfs (the Debian system image,
 # images/build-debian-system.sh) reach L1 over 9p, read-only, at /images.
 if [ -d "$BUILD/images/system" ]; then
@@ -141,12 +148,13 @@ run_shell()
 		-display none -monitor none
 }
 
+# Counters of one scenario (run_scenario, in its own subshell when
+# scenarios run side by side) and of the whole run (collect).
 passed=0
 failed=0
 reruns=0
 MAX_RERUNS=${E2E_MAX_RERUNS:-1}
 fail_list=
-flake_list=
 skipped=0
 
 # A nested host whose console stays silent for E2E_SILENCE_S (300) seconds
@@ -240,9 +248,10 @@ run_one()
 		;;
 	soak)
 		triple=$(echo "$clean" | grep -a '^E2E-BOOT ' | grep -c 'triple_fault')
-		detail="$base, $(field "$res" ok)/$(field "$res" boots) boots ok, $(field "$res" stalls) stalls, $triple triple faults, $(field "$res" corrupt) with the vCPU state replaced, $(field "$res" failed) failures in all; L2 boot min/avg/max $(ms_to_s "$(field "$res" min_ms)")/$(ms_to_s "$(field "$res" avg_ms)")/$(ms_to_s "$(field "$res" max_ms)") s"
+		detail="$base, $(field "$res" ok)/$(field "$res" boots) boots ok, $(field "$res" stalls) stalls, $triple triple faults, $(field "$res" corrupt) with the vCPU state replaced, $(field "$res" storms) interrupt-window storms, $(field "$res" failed) failures in all; L2 boot min/avg/max $(ms_to_s "$(field "$res" min_ms)")/$(ms_to_s "$(field "$res" avg_ms)")/$(ms_to_s "$(field "$res" max_ms)") s"
 		echo "$clean" | grep -a '^E2E-BOOT ' | while read -r l; do
 			c=; [ "$(field "$l" corrupt)" != 1 ] || c=", vCPU state replaced"
+			[ "$(field "$l" irq_window_storm)" != 1 ] || c="$c, interrupt-window storm: $(field "$l" kvm_irq_window) of $(field "$l" kvm_exits) KVM exits"
 			echo "  boot $(field "$l" n): $(field "$l" status) $(ms_to_s "$(field "$l" l2_boot_ms)") s (guest uptime $(field "$l" guest_uptime) s$c)"
 		done
 		;;
@@ -312,24 +321,93 @@ flaky_failure()
 		grep -aq "^E2E-FLAKE " "$log"
 }
 
-for sc in "$@"; do
-	if [ "$sc" = shell ]; then
-		run_shell
-	fi
-	f0=$failed
+key_of()
+{
+	echo "$1" | tr ':/' '--'
+}
+
+# One scenario and its reruns. Its counts go to $BUILD/e2e/KEY.counts and
+# its failures to KEY.fails, for collect: it may run in a subshell.
+run_scenario()
+{
+	sc=$1
+	key=$(key_of "$sc")
+	passed=0; failed=0; skipped=0; reruns=0; fail_list=; flaked=0
 	run_one "$sc"
 	tries=0
-	while [ $failed -gt $f0 ] && [ $tries -lt "$FLAKE_RERUNS" ] && flaky_failure "$sc"; do
+	while [ $failed -gt 0 ] && [ $tries -lt "$FLAKE_RERUNS" ] && flaky_failure "$sc"; do
 		tries=$((tries + 1))
 		reruns=$((reruns + 1))
+		flaked=1
 		echo "e2e: $sc: FLAKE: the L1 session died or L2 hit the nested-TCG bug; rerun $tries of $FLAKE_RERUNS"
-		cp "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').log" "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').flake$tries.log"
-		cp "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').qemu.log" "$BUILD/e2e/$(echo "$sc" | tr ':/' '--').flake$tries.qemu.log" 2> /dev/null || true
-		failed=$f0
-		flake_list="$flake_list $sc"
+		cp "$BUILD/e2e/$key.log" "$BUILD/e2e/$key.flake$tries.log"
+		cp "$BUILD/e2e/$key.qemu.log" "$BUILD/e2e/$key.flake$tries.qemu.log" 2> /dev/null || true
+		failed=0
 		fail_list=$(echo "$fail_list" | sed "s|^e2e: FAILED $sc: |e2e: run $tries of $sc (flake, rerun): |")
 		run_one "$sc"
 	done
+	echo "p=$passed f=$failed s=$skipped r=$reruns fl=$flaked" > "$BUILD/e2e/$key.counts"
+	echo "$fail_list" | sed '/^$/d' > "$BUILD/e2e/$key.fails"
+}
+
+# Adds one finished scenario's counts to the run's.
+add_counts()
+{
+	local sc=$1 key c
+	key=$(key_of "$sc")
+	c=$(cat "$BUILD/e2e/$key.counts" 2> /dev/null)
+	if [ -z "$c" ]; then	# its subshell died before writing them
+		c="p=0 f=1 s=0 r=0 fl=0"
+		echo "e2e: FAILED $sc: the harness lost its counts" > "$BUILD/e2e/$key.fails"
+	fi
+	passed=$((passed + $(field "$c" p)))
+	failed=$((failed + $(field "$c" f)))
+	skipped=$((skipped + $(field "$c" s)))
+	reruns=$((reruns + $(field "$c" r)))
+	[ "$(field "$c" fl)" != 1 ] || flake_list="$flake_list $sc"
+	if [ -s "$BUILD/e2e/$key.fails" ]; then
+		fail_list="$fail_list
+$(cat "$BUILD/e2e/$key.fails")"
+	fi
+}
+
+flake_list=
+declare -A job_sc
+running=0
+
+# Waits for one of the scenarios running side by side, prints its held
+# output whole and counts it.
+collect()
+{
+	local done_pid sc
+	wait -n -p done_pid
+	sc=${job_sc[$done_pid]}
+	unset "job_sc[$done_pid]"
+	running=$((running - 1))
+	cat "$BUILD/e2e/$(key_of "$sc").out"
+	add_counts "$sc"
+}
+
+for sc in "$@"; do
+	[ "$sc" != shell ] || run_shell
+done
+for next in "$@"; do
+	rm -f "$BUILD/e2e/$(key_of "$next").counts" "$BUILD/e2e/$(key_of "$next").fails"
+	if [ "$JOBS" -eq 1 ]; then
+		( run_scenario "$next" )
+		add_counts "$next"
+		continue
+	fi
+	while [ $running -ge "$JOBS" ]; do
+		collect
+	done
+	echo "e2e: $next: started beside $running other(s); its output follows when it ends"
+	( run_scenario "$next" ) > "$BUILD/e2e/$(key_of "$next").out" 2>&1 &
+	job_sc[$!]=$next
+	running=$((running + 1))
+done
+while [ $running -gt 0 ]; do
+	collect
 done
 # The verdict last, so that the tail of a CI log names what failed and why.
 [ -z "$flake_list" ] || echo "e2e: reruns after an L1/L2 flake:$flake_list"
