@@ -216,6 +216,7 @@ static void test_console_stdout_closed(void **state)
 	pid_t pid;
 
 	assert_int_equal(pipe(p), 0);
+	close(p[0]);    /* the reader is gone, in both processes, before any write */
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -225,7 +226,6 @@ static void test_console_stdout_closed(void **state)
 
 		dup2(null, STDERR_FILENO);
 		signal(SIGPIPE, SIG_DFL);
-		close(p[0]);    /* the reader is gone */
 		if (!vm || loop__init(&vm->loop) < 0 || console__init(&c, vm, NULL, false) < 0)
 			_exit(2);
 		c.out_fd = p[1];
@@ -233,7 +233,6 @@ static void test_console_stdout_closed(void **state)
 		console__tx(&c, (const uint8_t *)"more", 4);      /* dropped, no retry */
 		_exit(c.out_fd == -1 ? 0 : 3);
 	}
-	close(p[0]);
 	close(p[1]);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	if (WIFSIGNALED(st))
