@@ -91,7 +91,8 @@ static int op_powerdown(void *opaque, char *msg, size_t len)
 	return s->powerdown_rc;
 }
 
-static const struct control_ops ops = { op_info, op_stat, op_stop, op_set_vhost, op_powerdown };
+static const struct control_ops ops = { op_info, op_stat, op_stop, op_set_vhost, op_powerdown,
+					NULL };
 
 static void *serve(void *arg)
 {
