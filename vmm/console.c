@@ -14,12 +14,14 @@
  * dropped (counted), since a vCPU must not stall on a slow reader.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/console.h"
@@ -131,16 +133,18 @@ static void client_detach(struct console *c)
 
 	pthread_mutex_lock(&c->out_lock);
 	fd = c->client_fd;
+	if (fd >= 0) {
+		if (!c->client_paused)
+			loop__del(&c->vm->loop, fd);
+		close(fd);
+	}
 	c->client_fd = -1;
 	c->client_pid = 0;
-	pthread_mutex_unlock(&c->out_lock);
-	if (fd < 0)
-		return;
-	if (!c->client_paused)
-		loop__del(&c->vm->loop, fd);
 	c->client_paused = false;
-	close(fd);
-	pr_info("console: client detached");
+	pthread_cond_broadcast(&c->detached);
+	pthread_mutex_unlock(&c->out_lock);
+	if (fd >= 0)
+		pr_info("console: client detached");
 }
 
 static void on_client(void *opaque, uint32_t events)
@@ -250,6 +254,14 @@ void console__tx(void *opaque, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&c->out_lock);
 }
 
+/* The client's end is closed (it may have sent input not yet read). */
+static bool peer_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 int console__attach(struct console *c, int fd, int pid, const char *greeting,
 		    char *msg, size_t len)
 {
@@ -261,6 +273,18 @@ int console__attach(struct console *c, int fd, int pid, const char *greeting,
 		return -1;
 	}
 	pthread_mutex_lock(&c->out_lock);
+	/* A client that has just hung up (Ctrl-], then attach again at
+	 * once) is still in the slot until the I/O thread sees its EOF:
+	 * wait for that, briefly. */
+	if (c->client_fd >= 0 && peer_gone(c->client_fd)) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_sec += CONSOLE_DETACH_WAIT_S;
+		while (c->client_fd >= 0 &&
+		       pthread_cond_timedwait(&c->detached, &c->out_lock, &t) == 0)
+			;
+	}
 	if (c->client_fd >= 0) {
 		if (c->client_pid > 0)
 			snprintf(msg, len, "the console already has a client (pid %d); one at a time",
@@ -339,6 +363,7 @@ int console__init(struct console *c, struct vm *vm, const struct console_sink *s
 		return -1;
 	}
 	pthread_mutex_init(&c->out_lock, NULL);
+	pthread_cond_init(&c->detached, NULL);
 	c->lock_ok = true;
 	c->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->ready_fd < 0) {
@@ -390,6 +415,7 @@ void console__destroy(struct console *c)
 			close(c->client_fd);
 		c->client_fd = -1;
 		pthread_mutex_destroy(&c->out_lock);
+		pthread_cond_destroy(&c->detached);
 		c->lock_ok = false;
 	}
 	ring__destroy(&c->ring);

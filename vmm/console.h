@@ -44,6 +44,7 @@ struct console {
 	 * thread's writes against attach (control thread) and detach (I/O
 	 * thread), so a client sees each byte once: in the replay or live. */
 	pthread_mutex_t out_lock;
+	pthread_cond_t detached;   /* a client's slot was freed */
 	bool lock_ok;          /* out_lock initialised (destroy it) */
 	int log_fd;            /* the console log; -1: none (not ours to close) */
 	bool log_failed;       /* said once that writing it failed */
@@ -59,6 +60,9 @@ struct console {
 /* Replayed to a client that attaches: a screenful of boot messages and
  * then some, without holding much memory. */
 #define CONSOLE_RING_SIZE (64 * 1024)
+/* How long an attach waits for the I/O thread to free the slot of a
+ * client that has hung up already. */
+#define CONSOLE_DETACH_WAIT_S 2
 
 /* Feed host input through the escape-sequence filter: returns the number of
  * bytes written to 'out' (at most len), sets *quit on Ctrl-A x. Pure: the
