@@ -29,7 +29,7 @@
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
-static char dir[64];
+#include "tests/unit/rundir.h"
 
 static void ring_copy(const struct ring *r, uint8_t *out, size_t *n)
 {
@@ -392,22 +392,6 @@ static void test_stat_console_client(void **state)
 	free(json);
 	free(s);
 	free(back);
-}
-
-static int setup(void **state)
-{
-	snprintf(dir, sizeof(dir), "/tmp/vmmcon-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	setenv("VMM_RUNTIME_DIR", dir, 1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
 }
 
 int main(void)

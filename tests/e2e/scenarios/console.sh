@@ -13,21 +13,12 @@ E2E_SOURCE_ONLY=1 . /init
 P="console=ttyS0 quiet reboot=k panic=-1 vmmtest=shell"
 RUN=${VMM_RUNTIME_DIR:-/run/vmm}
 fail=
-wait_for() { # file text seconds
-	i=0
-	while [ $i -lt $(( $3 * 5 )) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2; i=$((i + 1))
-	done
-	return 1
-}
-now_cs() { read -r up _ < /proc/uptime; echo "${up%.*}${up#*.}"; }
 
-t0=$(now_cs)
+t0=$(e2e__uptime_ms)
 timeout 120 "$VMM" run -d --name con1 --kernel "$L2_KERNEL" --initrd "$L2_INITRD" \
 	--mem 256 --cpus 1 --params "$P" > /tmp/run.out 2>&1 < /dev/null
 rc=$?
-t1=$(now_cs)
+t1=$(e2e__uptime_ms)
 sed 's/^/E2E-INFO console: vmm run -d| /' /tmp/run.out
 [ "$rc" = 0 ] || fail="$fail run-d-rc=$rc"
 pid=$(sed -n "s/^VM 'con1' is running in the background (pid \([0-9]*\)).*/\1/p" /tmp/run.out)
@@ -41,8 +32,12 @@ rc2=$?
 	{ fail="$fail run-d-error($rc2)"; sed 's/^/E2E-INFO console: bad run -d| /' /tmp/run2.out; }
 [ -e "$RUN/con2.sock" ] && fail="$fail con2-socket-left"
 
+"$VMM" console --help > /tmp/help 2>&1 && grep -q "^usage: vmm console NAME" /tmp/help ||
+	fail="$fail help"
+"$VMM" run --help 2>&1 | grep -q -- "-d, --detach" || fail="$fail run-help"
+
 # The boot, in the console log (the shell's greeting is l2-init's).
-wait_for "$RUN/con1.console" "Type 'exit'" 180 ||
+e2e__wait_for "$RUN/con1.console" "Type 'exit'" 180 ||
 	{ fail="$fail no-boot"; echo "E2E-FLAKE console: con1 did not reach its shell in 180 s"; }
 
 # attach NAME-TAG: one session: type a command, read its output, detach.
@@ -53,8 +48,8 @@ attach() {
 	ptyrun "$VMM" console con1 < /tmp/in.$tag > /tmp/con.$tag 2>&1 &
 	cpid=$!
 	exec 3> /tmp/in.$tag
-	wait_for /tmp/con.$tag "connected to con1's console; Ctrl-] detaches" 30 || fail="$fail $tag-no-greeting"
-	wait_for /tmp/con.$tag "ptyrun: raw mode on" 10 || fail="$fail $tag-not-raw"
+	e2e__wait_for /tmp/con.$tag "connected to con1's console; Ctrl-] detaches" 30 || fail="$fail $tag-no-greeting"
+	e2e__wait_for /tmp/con.$tag "ptyrun: raw mode on" 10 || fail="$fail $tag-not-raw"
 	"$VMM" stat con1 > /tmp/stat.$tag 2>&1
 	grep -q "console: client attached (pid [0-9]" /tmp/stat.$tag ||
 		{ fail="$fail $tag-stat"; sed 's/^/E2E-INFO console: stat| /' /tmp/stat.$tag | head -n 3; }
@@ -66,7 +61,7 @@ attach() {
 		{ fail="$fail $tag-second-client($rc)"; sed 's/^/E2E-INFO console: second| /' /tmp/second.$tag; }
 	# typed into the guest's shell; the output (42, not the typed text)
 	printf 'echo CON-$((6*7))-%s\r' "$tag" >&3
-	wait_for /tmp/con.$tag "CON-42-$tag" 60 || fail="$fail $tag-no-output"
+	e2e__wait_for /tmp/con.$tag "CON-42-$tag" 60 || fail="$fail $tag-no-output"
 	printf '\035' >&3	# Ctrl-]
 	i=0
 	while kill -0 "$cpid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
@@ -94,6 +89,6 @@ grep -q "console: client attached" "$RUN/con1.log" || fail="$fail vmm-log"
 grep -q "^VM 'con1' stopped$" /tmp/stop || fail="$fail stop-output"
 grep -q "stopped by 'vmm stop'" "$RUN/con1.log" || fail="$fail log-no-stop"
 "$VMM" list 2>&1 | grep -q "^con1 " && fail="$fail still-listed"
-echo "E2E-INFO console: vmm run -d returned after $(( (t1 - t0) / 100 )).$(( (t1 - t0) % 100 / 10 )) s; console log $(wc -c < "$RUN/con1.console") bytes; ${fail:-all checks passed}"
+echo "E2E-INFO console: vmm run -d returned after $(( (t1 - t0) / 1000 )).$(( (t1 - t0) % 1000 / 100 )) s; console log $(wc -c < "$RUN/con1.console") bytes; ${fail:-all checks passed}"
 [ -z "$fail" ] || { sed 's/^/LOG| /' "$RUN/con1.log" | tail -n 20; sed 's/^/CON| /' "$RUN/con1.console" | tail -n 20; }
 [ -z "$fail" ]
