@@ -126,24 +126,32 @@ static void on_input(void *opaque, uint32_t events)
 		set_reading(c, false);
 }
 
-/* The client leaves (EOF, an error, or the VM ends): its slot is free. */
-static void client_detach(struct console *c)
+/* Free the client's slot, under out_lock; true if there was a client. */
+static bool client_detach_locked(struct console *c)
 {
-	int fd;
+	int fd = c->client_fd;
 
-	pthread_mutex_lock(&c->out_lock);
-	fd = c->client_fd;
-	if (fd >= 0) {
-		if (!c->client_paused)
-			loop__del(&c->vm->loop, fd);
-		close(fd);
-	}
+	if (fd < 0)
+		return false;
+	if (!c->client_paused)
+		loop__del(&c->vm->loop, fd);
+	close(fd);
 	c->client_fd = -1;
 	c->client_pid = 0;
 	c->client_paused = false;
 	pthread_cond_broadcast(&c->detached);
+	return true;
+}
+
+/* The client leaves (EOF, an error, or the VM ends): its slot is free. */
+static void client_detach(struct console *c)
+{
+	bool was;
+
+	pthread_mutex_lock(&c->out_lock);
+	was = client_detach_locked(c);
 	pthread_mutex_unlock(&c->out_lock);
-	if (fd >= 0)
+	if (was)
 		pr_info("console: client detached");
 }
 
@@ -168,17 +176,27 @@ static void on_client(void *opaque, uint32_t events)
 		client_poll(c, false);
 }
 
+/* Poll the client's socket or not (the UART is full); under out_lock,
+ * so an attach sees whether the I/O thread still watches the socket. */
 static void client_poll(struct console *c, bool on)
 {
-	if (c->client_fd < 0 || on == !c->client_paused)
-		return;
-	if (on && loop__add(&c->vm->loop, c->client_fd, EPOLLIN, on_client, c) < 0) {
-		client_detach(c);
-		return;
+	bool gone = false;
+
+	pthread_mutex_lock(&c->out_lock);
+	if (c->client_fd >= 0 && on == c->client_paused) {
+		if (!on) {
+			loop__del(&c->vm->loop, c->client_fd);
+			c->client_paused = true;
+			pthread_cond_broadcast(&c->detached);  /* see console__attach */
+		} else if (loop__add(&c->vm->loop, c->client_fd, EPOLLIN, on_client, c) == 0) {
+			c->client_paused = false;
+		} else {
+			gone = client_detach_locked(c);
+		}
 	}
-	if (!on)
-		loop__del(&c->vm->loop, c->client_fd);
-	c->client_paused = !on;
+	pthread_mutex_unlock(&c->out_lock);
+	if (gone)
+		pr_info("console: client detached");
 }
 
 static void on_ready(void *opaque, uint32_t events)
@@ -273,17 +291,22 @@ int console__attach(struct console *c, int fd, int pid, const char *greeting,
 		return -1;
 	}
 	pthread_mutex_lock(&c->out_lock);
-	/* A client that has just hung up (Ctrl-], then attach again at
-	 * once) is still in the slot until the I/O thread sees its EOF:
-	 * wait for that, briefly. */
+	/* A client that has hung up is still in the slot until the I/O
+	 * thread sees its EOF (Ctrl-], then attach again at once): wait for
+	 * that, briefly. One the I/O thread no longer polls (the UART is
+	 * full: a guest not reading its console) is freed here. */
 	if (c->client_fd >= 0 && peer_gone(c->client_fd)) {
 		struct timespec t;
 
 		clock_gettime(CLOCK_REALTIME, &t);
 		t.tv_sec += CONSOLE_DETACH_WAIT_S;
-		while (c->client_fd >= 0 &&
+		while (c->client_fd >= 0 && !c->client_paused &&
 		       pthread_cond_timedwait(&c->detached, &c->out_lock, &t) == 0)
 			;
+		if (c->client_fd >= 0 && c->client_paused) {
+			client_detach_locked(c);
+			pr_info("console: client detached");
+		}
 	}
 	if (c->client_fd >= 0) {
 		if (c->client_pid > 0)

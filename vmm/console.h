@@ -44,7 +44,7 @@ struct console {
 	 * thread's writes against attach (control thread) and detach (I/O
 	 * thread), so a client sees each byte once: in the replay or live. */
 	pthread_mutex_t out_lock;
-	pthread_cond_t detached;   /* a client's slot was freed */
+	pthread_cond_t detached;   /* the slot was freed, or its client paused */
 	bool lock_ok;          /* out_lock initialised (destroy it) */
 	int log_fd;            /* the console log; -1: none (not ours to close) */
 	bool log_failed;       /* said once that writing it failed */

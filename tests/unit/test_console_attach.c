@@ -76,12 +76,14 @@ static void test_ring(void **state)
 	assert_int_equal(ring__init(&r, 0), -1);
 }
 
-/* The device behind the console: takes every byte. */
+/* The device behind the console: takes every byte, or none with 'full'. */
 struct sink {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	char got[256];
 	size_t n;
+	bool full;
+	int offered;            /* calls to receive */
 };
 
 static size_t sink_receive(void *opaque, const uint8_t *buf, size_t len)
@@ -89,6 +91,10 @@ static size_t sink_receive(void *opaque, const uint8_t *buf, size_t len)
 	struct sink *s = opaque;
 
 	pthread_mutex_lock(&s->lock);
+	s->offered++;
+	pthread_cond_broadcast(&s->cond);
+	if (s->full)
+		len = 0;
 	if (len > sizeof(s->got) - 1 - s->n)
 		len = sizeof(s->got) - 1 - s->n;
 	memcpy(s->got + s->n, buf, len);
@@ -257,6 +263,40 @@ static void test_attach_replay_live_input(void **state)
 	vmm_finish(&v);
 }
 
+/* The guest does not read its UART: the client's keys wait and its
+ * socket is no longer polled, so its hang-up is not seen there; the next
+ * attach frees the slot itself. */
+static void test_paused_client_hangup(void **state)
+{
+	struct vmm v;
+	char err[256], buf[8];
+	int fd, fd2;
+	struct timespec t;
+
+	vmm_start(&v, "con4");
+	v.sink.full = true;
+	fd = control__open_console("con4", err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "keys", 4), 4);
+	/* the console offered them to the device, which had no room */
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += 5;
+	pthread_mutex_lock(&v.sink.lock);
+	while (!v.sink.offered && pthread_cond_timedwait(&v.sink.cond, &v.sink.lock, &t) == 0)
+		;
+	assert_true(v.sink.offered > 0);
+	pthread_mutex_unlock(&v.sink.lock);
+	close(fd);
+	fd2 = control__open_console("con4", err, sizeof(err));
+	if (fd2 < 0)
+		fail_msg("attach after a paused client hung up: %s", err);
+	tx(&v, "ok");
+	read_n(fd2, buf, 2);
+	assert_string_equal(buf, "ok");
+	close(fd2);
+	vmm_finish(&v);
+}
+
 /* The VM ends with a client attached: it sees the end of the stream. */
 static void test_vm_ends_client_sees_eof(void **state)
 {
@@ -400,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_ring),
 		cmocka_unit_test(test_attach_replay_live_input),
 		cmocka_unit_test(test_vm_ends_client_sees_eof),
+		cmocka_unit_test(test_paused_client_hangup),
 		cmocka_unit_test(test_console_refused),
 		cmocka_unit_test(test_client_filter),
 		cmocka_unit_test(test_cli),

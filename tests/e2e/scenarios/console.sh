@@ -43,25 +43,25 @@ e2e__wait_for "$RUN/con1.console" "Type 'exit'" 180 ||
 # attach NAME-TAG: one session: type a command, read its output, detach.
 attach() {
 	tag=$1
-	rm -f /tmp/in.$tag /tmp/con.$tag
-	mkfifo /tmp/in.$tag
-	ptyrun "$VMM" console con1 < /tmp/in.$tag > /tmp/con.$tag 2>&1 &
+	rm -f /tmp/in."$tag" /tmp/con."$tag"
+	mkfifo /tmp/in."$tag"
+	ptyrun "$VMM" console con1 < /tmp/in."$tag" > /tmp/con."$tag" 2>&1 &
 	cpid=$!
-	exec 3> /tmp/in.$tag
-	e2e__wait_for /tmp/con.$tag "connected to con1's console; Ctrl-] detaches" 30 || fail="$fail $tag-no-greeting"
-	e2e__wait_for /tmp/con.$tag "ptyrun: raw mode on" 10 || fail="$fail $tag-not-raw"
-	"$VMM" stat con1 > /tmp/stat.$tag 2>&1
-	grep -q "console: client attached (pid [0-9]" /tmp/stat.$tag ||
-		{ fail="$fail $tag-stat"; sed 's/^/E2E-INFO console: stat| /' /tmp/stat.$tag | head -n 3; }
+	exec 3> /tmp/in."$tag"
+	e2e__wait_for /tmp/con."$tag" "connected to con1's console; Ctrl-] detaches" 30 || fail="$fail $tag-no-greeting"
+	e2e__wait_for /tmp/con."$tag" "ptyrun: raw mode on" 10 || fail="$fail $tag-not-raw"
+	"$VMM" stat con1 > /tmp/stat."$tag" 2>&1
+	grep -q "console: client attached (pid [0-9]" /tmp/stat."$tag" ||
+		{ fail="$fail $tag-stat"; sed 's/^/E2E-INFO console: stat| /' /tmp/stat."$tag" | head -n 3; }
 	# one client at a time
-	"$VMM" console con1 < /dev/null > /tmp/second.$tag 2>&1
+	"$VMM" console con1 < /dev/null > /tmp/second."$tag" 2>&1
 	rc=$?
-	[ "$rc" = 1 ] && [ "$(wc -l < /tmp/second.$tag)" = 1 ] &&
-		grep -q "^vmm: the console already has a client (pid [0-9]*); one at a time" /tmp/second.$tag ||
-		{ fail="$fail $tag-second-client($rc)"; sed 's/^/E2E-INFO console: second| /' /tmp/second.$tag; }
+	[ "$rc" = 1 ] && [ "$(wc -l < /tmp/second."$tag")" = 1 ] &&
+		grep -q "^vmm: the console already has a client (pid [0-9]*); one at a time" /tmp/second."$tag" ||
+		{ fail="$fail $tag-second-client($rc)"; sed 's/^/E2E-INFO console: second| /' /tmp/second."$tag"; }
 	# typed into the guest's shell; the output (42, not the typed text)
 	printf 'echo CON-$((6*7))-%s\r' "$tag" >&3
-	e2e__wait_for /tmp/con.$tag "CON-42-$tag" 60 || fail="$fail $tag-no-output"
+	e2e__wait_for /tmp/con."$tag" "CON-42-$tag" 60 || fail="$fail $tag-no-output"
 	printf '\035' >&3	# Ctrl-]
 	i=0
 	while kill -0 "$cpid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
@@ -69,9 +69,9 @@ attach() {
 	rc=$?
 	exec 3>&-
 	[ "$rc" = 0 ] || fail="$fail $tag-rc=$rc"
-	grep -q "detached from con1's console (the VM runs on)" /tmp/con.$tag || fail="$fail $tag-no-detach"
-	grep -q "ptyrun: terminal restored" /tmp/con.$tag || fail="$fail $tag-terminal-not-restored"
-	sed 's/^/E2E-INFO console: '"$tag"'| /' /tmp/con.$tag | tail -n 8
+	grep -q "detached from con1's console (the VM runs on)" /tmp/con."$tag" || fail="$fail $tag-no-detach"
+	grep -q "ptyrun: terminal restored" /tmp/con."$tag" || fail="$fail $tag-terminal-not-restored"
+	sed 's/^/E2E-INFO console: '"$tag"'| /' /tmp/con."$tag" | tail -n 8
 }
 attach A
 # the replay holds the shell's greeting: output from before the attach
