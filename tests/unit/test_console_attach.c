@@ -104,18 +104,22 @@ static size_t sink_receive(void *opaque, const uint8_t *buf, size_t len)
 	return len;
 }
 
-static bool sink_wait(struct sink *s, size_t want)
+/* Wait (bounded: 5 s) until the device holds 'bytes' bytes and was
+ * offered input 'offers' times. */
+static bool sink_wait(struct sink *s, size_t bytes, int offers)
 {
 	struct timespec t;
+	bool ok;
 
 	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_sec += 5;
 	pthread_mutex_lock(&s->lock);
-	while (s->n < want && pthread_cond_timedwait(&s->cond, &s->lock, &t) == 0)
+	while ((s->n < bytes || s->offered < offers) &&
+	       pthread_cond_timedwait(&s->cond, &s->lock, &t) == 0)
 		;
-	want = s->n >= want;
+	ok = s->n >= bytes && s->offered >= offers;
 	pthread_mutex_unlock(&s->lock);
-	return want;
+	return ok;
 }
 
 /* A VMM's console and control socket, served on a thread of its own as
@@ -241,7 +245,7 @@ static void test_attach_replay_live_input(void **state)
 	assert_int_equal(console__client(&v.vm->console), getpid());
 	/* input reaches the device */
 	assert_int_equal(write(fd, "root\r", 5), 5);
-	assert_true(sink_wait(&v.sink, 5));
+	assert_true(sink_wait(&v.sink, 5, 1));
 	assert_memory_equal(v.sink.got, "root\r", 5);
 	/* one client at a time: the second is refused with one line */
 	assert_int_equal(control__open_console("con1", err, sizeof(err)), -1);
@@ -271,7 +275,6 @@ static void test_paused_client_hangup(void **state)
 	struct vmm v;
 	char err[256], buf[8];
 	int fd, fd2;
-	struct timespec t;
 
 	vmm_start(&v, "con4");
 	v.sink.full = true;
@@ -279,13 +282,7 @@ static void test_paused_client_hangup(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "keys", 4), 4);
 	/* the console offered them to the device, which had no room */
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += 5;
-	pthread_mutex_lock(&v.sink.lock);
-	while (!v.sink.offered && pthread_cond_timedwait(&v.sink.cond, &v.sink.lock, &t) == 0)
-		;
-	assert_true(v.sink.offered > 0);
-	pthread_mutex_unlock(&v.sink.lock);
+	assert_true(sink_wait(&v.sink, 0, 1));
 	close(fd);
 	fd2 = control__open_console("con4", err, sizeof(err));
 	if (fd2 < 0)
