@@ -27,7 +27,8 @@ CORE_SRCS := vmm/log.c vmm/memory.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/loop.c \
              vmm/console.c vmm/cli.c vmm/cli_verbs.c vmm/diskcfg.c vmm/util.c vmm/irq.c \
              vmm/kvm_stats.c vmm/control.c vmm/control_client.c vmm/stats.c \
              vmm/stats_parse.c vmm/strbuf.c \
-             vmm/disks.c vmm/iov.c vmm/devreg.c vmm/vm_control.c
+             vmm/disks.c vmm/iov.c vmm/devreg.c vmm/vm_control.c vmm/ring.c \
+             vmm/console_client.c vmm/detach.c
 # Booting a cloud image without --kernel: partitions, ext4/btrfs/FAT read
 # through the disk layer, BLS and grub.cfg, the NoCloud seed disk.
 CORE_SRCS += $(wildcard vmm/boot/*.c)

@@ -83,6 +83,11 @@ img__input tests/e2e/kvm_hold.c
 mkdir -p "$root/usr/bin"
 ${CC:-cc} -static -O2 -Wall -Werror -o "$root/usr/bin/kvm_hold" tests/e2e/kvm_hold.c ||
 	img__die "cannot build tests/e2e/kvm_hold.c"
+# ptyrun gives `vmm console` a terminal in the console scenario (busybox
+# has no `script`).
+img__input tests/e2e/ptyrun.c
+${CC:-cc} -static -O2 -Wall -Werror -o "$root/usr/bin/ptyrun" tests/e2e/ptyrun.c ||
+	img__die "cannot build tests/e2e/ptyrun.c"
 
 # The L2 guest: the installed kernel and the default initramfs.
 img__copy_file "/boot/vmlinuz-$l2_kver" "$root" /guest/bzImage

@@ -20,6 +20,7 @@
 /* Two %s: the platform's console device and its default command line. */
 static const char usage_fmt[] =
 "usage: vmm run -k KERNEL [options]\n"
+"       vmm run -d -k KERNEL [options]   the same in the background\n"
 "       vmm run --disk IMAGE [options]   boot the image's own kernel\n"
 "       vmm list [--json]        running VMs: name, pid, vCPUs, memory, NICs\n"
 "       vmm stat NAME [--json]   uptime; counters: exits, kicks, interrupts,\n"
@@ -30,6 +31,8 @@ static const char usage_fmt[] =
 "                                then end the VM if it has not\n"
 "       vmm stop --force NAME    end a VM at once (also: vmm kill NAME); its\n"
 "                                tap and socket go too\n"
+"       vmm console NAME         attach this terminal to a running VM's\n"
+"                                serial console (Ctrl-] detaches)\n"
 "       vmm set NAME --vhost on|off [--nic N]\n"
 "                                move a running NIC's queues to vhost-net or\n"
 "                                back to vmm, live (no reset, no link flap)\n"
@@ -39,6 +42,7 @@ static const char usage_fmt[] =
 "vmm run: boot a Linux kernel in a KVM virtual machine with the guest's\n"
 "serial console (%s) on this terminal. Ctrl-A x quits, Ctrl-A Ctrl-A\n"
 "sends Ctrl-A. The VM ends when the guest reboots or powers off.\n"
+"With -d it runs in the background instead: vmm console NAME attaches.\n"
 "\n"
 "  -k, --kernel FILE    bzImage or ELF vmlinux to boot (without it: the\n"
 "                       first --disk's default boot entry, /boot/loader)\n"
@@ -76,6 +80,14 @@ static const char usage_fmt[] =
 "      --boot-markers   at exit, print the time of each byte the guest wrote\n"
 "                       to the boot-marker port (0x80 on x86)\n"
 "      --no-console     do not read this terminal; guest output still shown\n"
+"  -d, --detach         run in the background: return once the guest runs,\n"
+"                       saying its name and pid; vmm's own messages go to\n"
+"                       NAME.log in the runtime directory (where the\n"
+"                       control socket is), guest output to the console\n"
+"                       log; vmm console NAME attaches, vmm stop NAME ends\n"
+"      --console-log FILE  guest serial output to FILE as well (truncated\n"
+"                       at start; default with -d: NAME.console in the\n"
+"                       runtime directory)\n"
 "      --no-rng         leave out the virtio-rng device (the guest's\n"
 "                       /dev/hwrng, fed from the host's getrandom at up to\n"
 "                       1 MiB/s), which is there by default\n"
@@ -118,7 +130,8 @@ static bool valid_name(const char *s)
 }
 
 enum { OPT_BOOT_MARKERS = 256, OPT_NO_CONSOLE, OPT_NET, OPT_VHOST, OPT_DISK, OPT_ROOT_PW,
-       OPT_ROOT_PW_FILE, OPT_SSH_KEY, OPT_CLOUD_INIT, OPT_USER, OPT_SECCOMP, OPT_NO_RNG };
+       OPT_ROOT_PW_FILE, OPT_SSH_KEY, OPT_CLOUD_INIT, OPT_USER, OPT_SECCOMP, OPT_NO_RNG,
+       OPT_CONSOLE_LOG };
 
 /* --root-password PW: copy it, then overwrite the argv string, which
  * /proc/PID/cmdline shows to every local user (it was visible from exec
@@ -194,6 +207,8 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		{ "boot-markers", no_argument, NULL, OPT_BOOT_MARKERS },
 		{ "no-console", no_argument, NULL, OPT_NO_CONSOLE },
 		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "vhost", required_argument, NULL, OPT_VHOST },
 		{ "disk", required_argument, NULL, OPT_DISK },
@@ -214,7 +229,7 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:n:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:n:dvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
@@ -242,6 +257,12 @@ static int parse_run(int argc, char **argv, struct vm_config *cfg, char *err, un
 		case OPT_BOOT_MARKERS: cfg->boot_markers = true; break;
 		case OPT_NO_CONSOLE: cfg->no_console = true; break;
 		case OPT_NO_RNG: cfg->no_rng = true; break;
+		case 'd': cfg->detach = true; break;
+		case OPT_CONSOLE_LOG:
+			if (!*optarg)
+				return fail(err, errlen, "--console-log needs a file name");
+			cfg->console_log = optarg;
+			break;
 		case OPT_VHOST: {
 			int v = netcfg__parse_vhost(optarg);
 

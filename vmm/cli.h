@@ -27,6 +27,10 @@ struct vm_config {
 	bool boot_markers;       /* --boot-markers: print guest boot markers at exit */
 	bool no_console;         /* --no-console: guest console to stdout, stdin ignored */
 	bool no_rng;             /* --no-rng: no virtio-rng device (default: one) */
+	bool detach;             /* -d/--detach: run in the background once the
+	                          * vCPUs run (vmm/detach.c) */
+	const char *console_log; /* --console-log FILE: guest output to FILE too;
+	                          * NULL: with --detach RUNDIR/NAME.console */
 	int verbose;             /* -v: more messages */
 	bool json;               /* vmm stat/list --json */
 	int set_vhost;           /* vmm set --vhost: 1 on, 0 off */
@@ -54,7 +58,7 @@ struct vm_config {
 
 /* vmm kill NAME is CLI_VERB_STOP with force. */
 enum cli_verb { CLI_VERB_RUN, CLI_VERB_HELP, CLI_VERB_VERSION, CLI_VERB_LIST, CLI_VERB_STOP,
-	       CLI_VERB_STAT, CLI_VERB_SET };
+	       CLI_VERB_STAT, CLI_VERB_SET, CLI_VERB_CONSOLE };
 
 /* vmm stop: how long the guest gets to power off after the button. */
 #define VMM_STOP_TIMEOUT_S     60

@@ -1,5 +1,5 @@
 /* cli_verbs.c — the verbs that talk to a running VM by name (list, stat,
- * stop, kill, set): their options and their own `--help` texts. `vmm run`
+ * stop, kill, set, console): their options and their own `--help` texts. `vmm run`
  * and the overall usage are cli.c's.
  *
  * Every verb answers -h/--help, wherever it stands among the arguments,
@@ -57,6 +57,14 @@ static const struct verb_usage usages[] = {
 "End the VM at once, without asking the guest (vmm stop --force): vmm\n"
 "still closes its disk images cleanly and removes its tap and control\n"
 "socket, but what the guest had not written to its disks is lost.\n" },
+	{ "console",
+"usage: vmm console NAME\n"
+"\n"
+"Attach this terminal to the VM's serial console: the guest's recent\n"
+"output (the last 64 KiB) first, then live; what you type goes to the\n"
+"guest. Ctrl-] detaches and leaves the VM running (end of input does\n"
+"too). One client at a time: a second is refused. vmm stat shows\n"
+"whether one is attached.\n" },
 	{ "set",
 "usage: vmm set NAME --vhost on|off [--nic N]\n"
 "\n"
@@ -196,7 +204,15 @@ int cli_verbs__parse(int argc, char **argv, enum cli_verb *verb, struct vm_confi
 		*verb = CLI_VERB_SET;
 		return parse_set(argc, argv, cfg, err, errlen);
 	}
-	if (!strcmp(v, "stop") || !strcmp(v, "kill")) {
+	if (!strcmp(v, "console")) {
+		*verb = CLI_VERB_CONSOLE;
+		for (int i = 2; i < argc; i++) {
+			if (argv[i][0] == '-')
+				return fail(err, errlen, "unknown option '%s' for vmm console", argv[i]);
+			if (take_name(v, argv[i], cfg, err, errlen) < 0)
+				return -1;
+		}
+	} else if (!strcmp(v, "stop") || !strcmp(v, "kill")) {
 		*verb = CLI_VERB_STOP;
 		if (parse_stop(argc, argv, cfg, err, errlen) < 0)
 			return -1;

@@ -385,9 +385,34 @@ static void serve_powerdown(struct control *c, int fd)
 	c->served++;
 }
 
-/* Answer one client; true if it asked the VM to stop (the caller calls
- * ops->stop once the connection is closed). */
-static bool serve(struct control *c, int fd)
+/* "console": the connection becomes the console's byte stream (the
+ * greeting line first, then the guest's recent and live output; what the
+ * client sends goes to the guest). True if the console took fd. */
+static bool serve_console(struct control *c, int fd, int pid)
+{
+	char msg[200] = "", out[260];
+
+	if (!c->ops || !c->ops->console) {
+		reject(c, fd, "not supported");
+		return false;
+	}
+	if (c->ops->console(c->opaque, fd, pid, CONTROL_CONSOLE_OK, msg, sizeof(msg)) < 0) {
+		json_safe(msg);
+		snprintf(out, sizeof(out), "{\"error\":\"%s\"}\n", msg[0] ? msg : "refused");
+		reply_str(fd, out);
+		c->rejected++;
+		return false;
+	}
+	c->served++;
+	return true;
+}
+
+enum served { SERVED, SERVED_STOP, SERVED_KEEP };
+
+/* Answer one client: SERVED_STOP if it asked the VM to stop (the caller
+ * calls ops->stop once the connection is closed), SERVED_KEEP if the
+ * connection now belongs to the console (not to be closed here). */
+static enum served serve(struct control *c, int fd)
 {
 	char line[CONTROL_REQUEST_MAX + 1];
 	const char *why = NULL;
@@ -397,28 +422,30 @@ static bool serve(struct control *c, int fd)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid()))
-		return reject(c, fd, "permission denied"), false;
+		return reject(c, fd, "permission denied"), SERVED;
 	if (read_request(fd, line, CONTROL_REQUEST_MAX, &why) < 0)
-		return reject(c, fd, why), false;
+		return reject(c, fd, why), SERVED;
 	if (!strcmp(line, "stop")) {
 		if (!c->ops || !c->ops->stop)
-			return reject(c, fd, "not supported"), false;
+			return reject(c, fd, "not supported"), SERVED;
 		reply_str(fd, "{\"ok\":true}\n");
 		c->served++;
-		return true;
+		return SERVED_STOP;
 	}
+	if (!strcmp(line, "console"))
+		return serve_console(c, fd, cred.pid) ? SERVED_KEEP : SERVED;
 	if (!strcmp(line, "powerdown"))
-		return serve_powerdown(c, fd), false;
+		return serve_powerdown(c, fd), SERVED;
 	if (!strncmp(line, "set ", 4))
-		return serve_set(c, fd, line + 4), false;
+		return serve_set(c, fd, line + 4), SERVED;
 	if (!strcmp(line, "info"))
 		get = c->ops ? c->ops->info : NULL;
 	else if (!strcmp(line, "stat"))
 		get = c->ops ? c->ops->stat : NULL;
 	else
-		return reject(c, fd, "unknown request (info, stat, stop, powerdown or set)"), false;
+		return reject(c, fd, "unknown request (info, stat, stop, powerdown, set or console)"), SERVED;
 	if (!get)
-		return reject(c, fd, "not supported"), false;
+		return reject(c, fd, "not supported"), SERVED;
 
 	struct vm_snapshot *s = calloc(1, sizeof(*s));
 	char *buf = malloc(CONTROL_REPLY_MAX);
@@ -438,12 +465,12 @@ static bool serve(struct control *c, int fd)
 	}
 	free(s);
 	free(buf);
-	return false;
+	return SERVED;
 }
 
 void control__handle(struct control *c)
 {
-	bool stop;
+	enum served r;
 	int fd;
 
 	if (c->fd < 0)
@@ -453,9 +480,11 @@ void control__handle(struct control *c)
 	} while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return;  /* EAGAIN: the client gave up already */
-	stop = serve(c, fd);
+	r = serve(c, fd);
+	if (r == SERVED_KEEP)
+		return;
 	close(fd);
-	if (stop)
+	if (r == SERVED_STOP)
 		c->ops->stop(c->opaque);
 }
 

@@ -21,6 +21,12 @@
  *              -> {"ok":true,"message":"eth0: vhost-net"} once every NIC
  *                 (or NIC N) runs that datapath, else {"error":"..."}
  *                 (messages never hold '"' or '\\')
+ *   console    -> CONTROL_CONSOLE_OK, after which the connection is the
+ *                 guest console's byte stream both ways: the last bytes
+ *                 of output (console.h's ring), then live output; what
+ *                 the client sends is the guest's input. Closing it
+ *                 detaches. {"error":"..."} if a client is attached
+ *                 already (one at a time).
  *   anything else, or nothing within CONTROL_SERVER_TIMEOUT_MS ->
  *                 {"error":"..."}
  * Only the socket's own user (or root) is served.
@@ -44,6 +50,8 @@
 #include "vmm/stats.h"
 
 #define CONTROL_REQUEST_MAX        256
+/* The first line of a "console" answer; the stream follows. */
+#define CONTROL_CONSOLE_OK         "{\"ok\":true,\"console\":true}\n"
 #define CONTROL_SERVER_TIMEOUT_MS  500
 #define CONTROL_CLIENT_TIMEOUT_MS  5000
 /* A reply: a snapshot, or a short error object, plus '\n'. */
@@ -62,6 +70,11 @@ struct control_ops {
 	/* Press the power button: 1 the guest listens, 0 it does not (yet),
 	 * -1 refused with one line in msg. */
 	int (*powerdown)(void *opaque, char *msg, size_t len);
+	/* Attach the console to connected socket fd (client pid), sending
+	 * 'greeting' first: 0 and fd is the console's, or -1 with one line
+	 * in msg (another client is attached) and fd still ours. */
+	int (*console)(void *opaque, int fd, int pid, const char *greeting, char *msg,
+		       size_t len);
 };
 
 struct control {
@@ -129,6 +142,12 @@ int control__request_pidfd(const char *name, const char *request, char *reply, s
 /* Wait at most timeout_ms for the process behind pidfd to exit: 1 once it
  * has, 0 if it still runs (or poll failed) at the timeout. */
 int control__wait_exit(int pidfd, int timeout_ms);
+
+/* Client: send "console" to NAME and read the answer's first line
+ * within CONTROL_CLIENT_TIMEOUT_MS: the connected socket (non-blocking),
+ * now the console's byte stream, or -1 with the reason in err (the
+ * server's own, e.g. another client is attached). */
+int control__open_console(const char *name, char *err, size_t errlen);
 
 /* Client: "info" every VM with a socket in the directory, in name order,
  * calling cb for each that answers. Sockets nobody listens on are

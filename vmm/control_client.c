@@ -153,6 +153,70 @@ int control__request_pidfd(const char *name, const char *req, char *reply, size_
 	return request(name, req, reply, len, NULL, pidfd, err, errlen);
 }
 
+/* The answer's first line, a byte at a time: what follows it is the
+ * console's stream, not ours to read here. */
+static int read_line(int fd, char *line, size_t len, uint64_t deadline, char *err,
+		     size_t errlen)
+{
+	size_t pos = 0;
+
+	while (pos + 1 < len) {
+		ssize_t r = read(fd, line + pos, 1);
+
+		if (r == 1 && line[pos] == '\n') {
+			line[pos] = '\0';
+			return 0;
+		}
+		if (r == 1) {
+			pos++;
+		} else if (r == 0) {
+			return fail(err, errlen, "the VM closed the connection");
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (control__wait_fd(fd, POLLIN, deadline) < 0)
+				return fail(err, errlen, "no answer within %d ms",
+					    CONTROL_CLIENT_TIMEOUT_MS);
+		} else if (errno != EINTR) {
+			return fail(err, errlen, "cannot read the answer: %s", strerror(errno));
+		}
+	}
+	return fail(err, errlen, "answer too long");
+}
+
+int control__open_console(const char *name, char *err, size_t errlen)
+{
+	uint64_t deadline = util__now_ns() + CONTROL_CLIENT_TIMEOUT_MS * 1000000ULL;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], line[512];
+	int fd;
+
+	if (control__sock_path(name, path, sizeof(path), false, err, errlen) < 0) {
+		if (errno == ENOENT)
+			snprintf(err, errlen, "no VM named '%s' is running (see vmm list)", name);
+		return -1;
+	}
+	fd = control__connect(path);
+	if (fd == -ENOENT || fd == -ECONNREFUSED)
+		return fail(err, errlen, "no VM named '%s' is running", name);
+	if (fd < 0)
+		return fail(err, errlen, "cannot connect to %s: %s", path, strerror(-fd));
+	if (control__send_all(fd, "console\n", 8, deadline) < 0) {
+		close(fd);
+		return fail(err, errlen, "cannot send the request: %s", strerror(errno));
+	}
+	if (read_line(fd, line, sizeof(line), deadline, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	/* CONTROL_CONSOLE_OK without its '\n' */
+	if (strlen(line) != strlen(CONTROL_CONSOLE_OK) - 1 ||
+	    strncmp(line, CONTROL_CONSOLE_OK, strlen(line))) {
+		if (!reply_error(line, err, errlen))
+			fail(err, errlen, "VM '%s' sent an answer vmm cannot read", name);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int control__wait_exit(int pidfd, int timeout_ms)
 {
 	uint64_t deadline = util__now_ns() + (uint64_t)timeout_ms * 1000000ULL;

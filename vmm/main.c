@@ -7,6 +7,8 @@
 
 #include "vmm/cli.h"
 #include "vmm/client.h"
+#include "vmm/console_client.h"
+#include "vmm/detach.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -22,7 +24,7 @@ int main(int argc, char **argv)
 	static char default_name[32];
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	char err[256];
-	int status;
+	int status, ready_fd = -1;
 
 	/* A closed stdout or stderr pipe must not kill vmm mid-write: writes
 	 * fail with EPIPE instead, and a VM still ends cleanly (qcow2
@@ -47,10 +49,26 @@ int main(int argc, char **argv)
 		return client__stop(stdout, cfg.name, cfg.force, cfg.timeout_s);
 	case CLI_VERB_SET:
 		return client__set(stdout, cfg.name, cfg.set_vhost == 1, cfg.set_nic);
+	case CLI_VERB_CONSOLE:
+		return console_client__run(cfg.name);
 	case CLI_VERB_RUN:
 		break;
 	}
 	log__verbosity = LOG_INFO + cfg.verbose;
+	if (cfg.detach) {
+		pid_t child = 0;
+		int r = detach__fork(&ready_fd, &child);
+
+		if (r < 0)
+			return 1;
+		if (r > 0) {    /* the vmm the user started: the VMM's pid names it */
+			if (!cfg.name) {
+				snprintf(default_name, sizeof(default_name), "vmm-%d", (int)child);
+				cfg.name = default_name;
+			}
+			return detach__wait(cfg.name, child, ready_fd);
+		}
+	}
 	if (!cfg.name) {
 		snprintf(default_name, sizeof(default_name), "vmm-%d", (int)getpid());
 		cfg.name = default_name;
@@ -59,6 +77,7 @@ int main(int argc, char **argv)
 		vm__destroy(&vm);
 		return 1;
 	}
+	vm.files.ready_fd = ready_fd;   /* vm__init left it -1 */
 	status = vm__run(&vm);
 	vm__destroy(&vm);
 	log__flush_suppressed();        /* counts of rate-limited guest messages */

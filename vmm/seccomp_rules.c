@@ -13,9 +13,12 @@
  *                 the tap's header size and offloads (features), vhost's
  *                 ring set-up and tear-down (DRIVER_OK and reset are
  *                 writes to the common configuration: a vCPU exit), and
- *                 the register dump of a vCPU that fails
+ *                 the register dump of a vCPU that fails; console
+ *                 output written to the console log and to an attached
+ *                 `vmm console` client's socket (write, never waiting)
  *   io            epoll, read/readv/writev (console, tap, eventfds,
- *                 signalfd, timerfd), MSI and interrupt lines, offloads,
+ *                 signalfd, timerfd), a console client's keys (read; its
+ *                 socket closed when it leaves), MSI and interrupt lines, offloads,
  *                 KVM stats; virtio-rng's getrandom and its refill timer
  *   blk           the image: p{read,write}{,v}, fdatasync, fallocate,
  *                 BLKDISCARD/BLKZEROOUT on a block device, MSI
@@ -24,8 +27,13 @@
  *                 threads, sysfs read-only for each tap's counters; KVM
  *                 stats; `vmm set --vhost`: vhost's ring hand-over both
  *                 ways, doorbells joining or leaving the epoll set;
- *                 `vmm stop`: the power button's interrupt line
- *   main          waits, then tears down: joins, disks flushed and closed,
+ *                 `vmm stop`: the power button's interrupt line;
+ *                 `vmm console`: the accepted socket handed to the
+ *                 console (greeting and replay written, added to the I/O
+ *                 thread's epoll set; poll for a client that hung up)
+ *   main          with --detach, before its filter: stdin/stdout/stderr
+ *                 moved off the terminal (dup2); then waits, then
+ *                 tears down: joins, disks flushed and closed,
  *                 irqfds and ioeventfds removed, the control socket
  *                 unlinked, the tap's host configuration undone over
  *                 NETLINK_ROUTE (root only), the terminal restored, vCPU

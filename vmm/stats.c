@@ -265,6 +265,7 @@ int stats__json(const struct vm_snapshot *s, char *buf, size_t len)
 	put_str(&o, s->state);
 	put(&o, ",\"vcpus\":%d,\"mem_bytes\":%" PRIu64 ",\"uptime_s\":%.3f,", nv,
 	    s->mem_bytes, secs(s->uptime_s));
+	put(&o, "\"console_client\":%d,", s->console_client);
 	put_thread(&o, "io_thread", s->io_tid, s->io_cpu_s);
 	put(&o, ",\"guest_log\":{");
 	put_u64(&o, "lines", s->guest_log_lines, false);
@@ -420,6 +421,11 @@ void stats__print_human(FILE *f, const struct vm_snapshot *s)
 	stats__uptime_str(s->uptime_s, up, sizeof(up));
 	fprintf(f, "%s: pid %d, %s, %d vCPU%s, %s memory, up %s\n", s->name, s->pid,
 		s->state, s->nr_vcpus, s->nr_vcpus == 1 ? "" : "s", mem, up);
+	if (s->console_client > 0)
+		fprintf(f, "  console: client attached (pid %d)\n", s->console_client);
+	else
+		fprintf(f, "  console: %s\n", s->console_client ? "client attached" :
+			"no client attached");
 	fprintf(f, "  %-6s %8s %9s %10s %9s %9s %9s %9s %10s %9s %9s | %9s %9s %9s %9s %10s\n",
 		"thread", "tid", "cpu_s", "kvm_exits", "io", "mmio", "halt", "irq",
 		"irq_window", "signal", "", "user_io", "mmio", "hlt", "other", "total");

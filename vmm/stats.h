@@ -112,6 +112,8 @@ struct vm_snapshot {
 	int nr_vcpus;
 	uint64_t mem_bytes;
 	double uptime_s;
+	int console_client;               /* pid of the attached `vmm console`;
+	                                   * 0 none, -1 one of unknown pid */
 	int io_tid;
 	double io_cpu_s;
 	uint64_t guest_log_lines;         /* log__guest_counts() */

@@ -216,7 +216,7 @@ static int assign(struct parser *ps, const char *tok, enum jtype t)
 		}
 		if (str)
 			return at(ps, 0, "pid") || at(ps, 0, "vcpus") || at(ps, 0, "mem_bytes") ||
-			       at(ps, 0, "uptime_s") ? -1 : 0;
+			       at(ps, 0, "uptime_s") || at(ps, 0, "console_client") ? -1 : 0;
 		if (at(ps, 0, "pid"))
 			return to_int(tok, &s->pid);
 		if (at(ps, 0, "vcpus"))
@@ -225,6 +225,8 @@ static int assign(struct parser *ps, const char *tok, enum jtype t)
 			return to_u64(tok, &s->mem_bytes);
 		if (at(ps, 0, "uptime_s"))
 			return to_double(tok, &s->uptime_s);
+		if (at(ps, 0, "console_client"))
+			return to_int(tok, &s->console_client);
 		return 0;
 	}
 	if (d == 2 && at(ps, 0, "io_thread")) {

@@ -164,6 +164,7 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = &vm->boot_cfg;
 	vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->signal_fd = -1;
 	vm->control.fd = vm->control.stop_fd = -1;
+	vm->files = (struct detach_files){ -1, -1, -1, -1 };
 	vm->start_ns = util__now_ns();
 	pthread_mutex_init(&vm->exit_lock, NULL);
 
@@ -213,6 +214,9 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 			return -1;
 		}
 		r = control__open(&vm->control, cfg->name, &vm_control__ops, vm, err, sizeof(err));
+		/* The logs beside the socket, by the same user. */
+		if (r == 0)
+			r = detach__open(cfg, &vm->files, err, sizeof(err));
 		if (r < 0)
 			pr_err("%s", err);
 		if (privs__as_root(&vm->privs, err, sizeof(err)) < 0) {
@@ -401,6 +405,9 @@ int vm__run(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus && !atomic_load(&vm->exiting); i++)
 		if (vcpu__start(vm->vcpu[i]) < 0)
 			vm__request_exit(vm, 1, "cannot start vCPU %d", i);
+	/* --detach: the guest runs; the starting vmm may return. */
+	if (!atomic_load(&vm->exiting))
+		detach__ready(&vm->files);
 	if (!atomic_load(&vm->exiting) && seccomp__install(SECCOMP_MAIN, err, sizeof(err)) < 0)
 		vm__request_exit(vm, 1, "%s", err);
 
@@ -472,5 +479,6 @@ void vm__destroy(struct vm *vm)
 		close(vm->exit_fd);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
+	detach__close(&vm->files);  /* after the console, which wrote the log */
 	vm->vm_fd = vm->kvm_fd = vm->exit_fd = vm->signal_fd = -1;
 }

@@ -11,6 +11,7 @@
 #include "vmm/bus.h"
 #include "vmm/cli.h"
 #include "vmm/console.h"
+#include "vmm/detach.h"
 #include "vmm/control.h"
 #include "vmm/disks.h"
 #include "vmm/irq.h"
@@ -53,6 +54,7 @@ struct vm {
 	struct rng_dev *rng;        /* virtio-rng; NULL with --no-rng */
 	struct virtio_pci *rng_pci;
 	struct console console;     /* this terminal <-> the guest's ttyS0 */
+	struct detach_files files;  /* console log; --detach's log and pipe */
 	struct privs privs;         /* --user: who vmm becomes once set up */
 
 	uint64_t start_ns;

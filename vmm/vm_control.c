@@ -31,6 +31,7 @@ void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
 	out->nr_vcpus = vm->nr_vcpus;
 	out->mem_bytes = vm->cfg->mem_bytes;
 	out->uptime_s = (double)(util__now_ns() - vm->start_ns) / 1e9;
+	out->console_client = console__client(&vm->console);
 	out->io_tid = __atomic_load_n(&vm->loop.tid, __ATOMIC_RELAXED);
 	out->io_cpu_s = out->io_tid ? stats__thread_cpu_s(out->io_tid) : 0;
 	log__guest_counts(&out->guest_log_lines, &out->guest_log_suppressed);
@@ -145,10 +146,24 @@ static int control_powerdown(void *opaque, char *msg, size_t len)
 	return r;
 }
 
+/* vmm console: the console takes the connection (console.c). */
+static int control_console(void *opaque, int fd, int pid, const char *greeting, char *msg,
+			   size_t len)
+{
+	struct vm *vm = opaque;
+
+	if (atomic_load(&vm->exiting)) {
+		snprintf(msg, len, "the VM is stopping");
+		return -1;
+	}
+	return console__attach(&vm->console, fd, pid, greeting, msg, len);
+}
+
 const struct control_ops vm_control__ops = {
 	.info = control_snapshot,
 	.stat = control_snapshot,
 	.stop = control_stop,
 	.set_vhost = control_set_vhost,
 	.powerdown = control_powerdown,
+	.console = control_console,
 };

@@ -15,7 +15,7 @@
 # default 6.1. layouts: the three disk layouts cloud images use; distro:
 # a real Debian system (systemd, cloud-init, sshd) in the Fedora 44 layout.
 E2E_SCENARIOS ?= soak:$(SOAK_BOOTS) distro boot boot@6.12 poweroff guests net net@6.12 vhost mq \
-                 vhost@6.12 vhost_missing switch manage disk layouts hostile_disk sandbox
+                 vhost@6.12 vhost_missing switch manage console disk layouts hostile_disk sandbox
 SOAK_BOOTS    ?= 20
 
 e2e: $(BUILD)/vmm $(BUILD)/vmm-static guests-build disk-image system-image

@@ -35,6 +35,19 @@ e2e__uptime_ms()
 	awk '{ printf "%d", $1 * 1000 }' /proc/uptime
 }
 
+# e2e__wait_for FILE TEXT SECONDS: 0 once FILE holds TEXT (grep), 1
+# after SECONDS. Polls: what the scenarios wait for is a line a VMM or a
+# guest writes to a file, which has no event of its own to wait on.
+e2e__wait_for()
+{
+	i=0
+	while [ $i -lt $(( $3 * 5 )) ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2; i=$((i + 1))
+	done
+	return 1
+}
+
 e2e__finish()
 {
 	sync

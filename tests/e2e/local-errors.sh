@@ -37,6 +37,11 @@ expect dir-kernel "Is a directory" -- run -k "$tmp"
 expect bad-mac "invalid MAC" -- run -k x --net tap=t0,mac=zz
 expect bad-cidr "prefix" -- run -k x --net tap=t0,host-ip=10.0.0.1/99
 expect bad-vhost "invalid --vhost 'maybe'" -- run -k x --vhost maybe
+# vmm run -d: what fails before the guest runs fails in the foreground
+expect detach-missing-kernel "cannot read kernel '$tmp/nope'" -- run -d -k "$tmp/nope"
+expect detach-bad-option "unknown option '--bogus'" -- run -d -k x --bogus
+expect console-no-name "vmm console needs a VM name" -- console
+expect console-no-vm "no VM named 'vmm-errors-none' is running" -- console vmm-errors-none
 # Disks: every problem is found before KVM is touched, and nothing is written.
 head -c 1048576 /dev/zero > "$tmp/blank.img"
 printf 'QFI\373garbage' > "$tmp/short.qcow2"
@@ -68,6 +73,8 @@ if [ -n "$kernel" ]; then
 	head -c $((40 * 1024 * 1024)) /dev/zero > "$tmp/big-initrd"
 	expect initrd-too-big "larger than guest RAM" -- run -k "$kernel" -i "$tmp/big-initrd" -m 32
 	expect missing-initrd "cannot read initrd" -- run -k "$kernel" -i "$tmp/nope"
+	expect console-log-dir "cannot open the console log $tmp/nope/console.log" -- \
+		run -d -k "$kernel" --name vmm-errors-log --console-log "$tmp/nope/console.log"
 	if [ ! -e /dev/vhost-net ]; then
 		expect vhost-on-missing "--vhost on, but /dev/vhost-net not found" -- \
 			run -k "$kernel" --net tap=vmmerr0 --vhost on

@@ -24,7 +24,7 @@
 #include "vmm/control.h"
 #include "vmm/util.h"
 
-static char dir[64];
+#include "tests/unit/rundir.h"
 
 /* How the stand-in's guest answers the power button. */
 enum guest { GUEST_POWERS_OFF, GUEST_IGNORES };
@@ -130,22 +130,6 @@ static char *text(FILE *f)
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
-}
-
-static int setup(void **state)
-{
-	snprintf(dir, sizeof(dir), "/tmp/vmmcli-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	setenv("VMM_RUNTIME_DIR", dir, 1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
 }
 
 static void test_guest_powers_off(void **state)

@@ -24,7 +24,7 @@
 #include "vmm/control.h"
 #include "vmm/util.h"
 
-static char dir[64];
+#include "tests/unit/rundir.h"
 
 /* Up to two VMs served by one thread, as the I/O thread would. */
 struct server {
@@ -91,7 +91,8 @@ static int op_powerdown(void *opaque, char *msg, size_t len)
 	return s->powerdown_rc;
 }
 
-static const struct control_ops ops = { op_info, op_stat, op_stop, op_set_vhost, op_powerdown };
+static const struct control_ops ops = { op_info, op_stat, op_stop, op_set_vhost, op_powerdown,
+					NULL };
 
 static void *serve(void *arg)
 {
@@ -168,22 +169,6 @@ static void raw(const char *name, const void *req, size_t len, char *reply, size
 	}
 	reply[pos] = '\0';
 	close(fd);
-}
-
-static int setup(void **state)
-{
-	snprintf(dir, sizeof(dir), "/tmp/vmmctl-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	setenv("VMM_RUNTIME_DIR", dir, 1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
 }
 
 static void test_requests(void **state)

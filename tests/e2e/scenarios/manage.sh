@@ -16,14 +16,6 @@ start() { # name out extra-args...
 	timeout 600 "$VMM" run --name "$name" --kernel "$L2_KERNEL" --initrd "$L2_INITRD" \
 		--mem 256 --cpus 1 --no-console "$@" > "$out" 2>&1 < /dev/null &
 }
-wait_for() { # file text seconds
-	i=0
-	while [ $i -lt $(( $3 * 5 )) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2; i=$((i + 1))
-	done
-	return 1
-}
 # centiseconds since L1 booted (busybox date has no sub-second format)
 now_cs() { read -r up _ < /proc/uptime; echo "${up%.*}${up#*.}"; }
 start web1 /tmp/a.out --net tap=vnetA,host-ip=192.168.101.1/24,vhost=off \
@@ -33,8 +25,8 @@ start db1 /tmp/b.out --params "$P"
 pid_b=$!
 # A guest that never reaches init is the nested-TCG boot stall that l1-init's
 # own boots retry (docs/running.md): say so, so the harness reruns the scenario.
-wait_for /tmp/a.out VMM-L2-IDLE 180 || { fail="$fail web1-no-boot"; echo "E2E-FLAKE manage: web1 did not reach init in 180 s"; }
-wait_for /tmp/b.out VMM-L2-IDLE 180 || { fail="$fail db1-no-boot"; echo "E2E-FLAKE manage: db1 did not reach init in 180 s"; }
+e2e__wait_for /tmp/a.out VMM-L2-IDLE 180 || { fail="$fail web1-no-boot"; echo "E2E-FLAKE manage: web1 did not reach init in 180 s"; }
+e2e__wait_for /tmp/b.out VMM-L2-IDLE 180 || { fail="$fail db1-no-boot"; echo "E2E-FLAKE manage: db1 did not reach init in 180 s"; }
 grep -q "VMM-L2-ACPID on /dev/input/event" /tmp/a.out || fail="$fail web1-no-acpid"
 "$VMM" list > /tmp/list1 2>&1
 sed 's/^/E2E-INFO manage: list| /' /tmp/list1
@@ -82,7 +74,7 @@ kill -0 "$pid_b" 2>/dev/null || fail="$fail db1-dead"
 # db2: ended at once by --force (a guest that would ignore the button)
 start db2 /tmp/c.out --params "$P"
 pid_c=$!
-wait_for /tmp/c.out VMM-L2-IDLE 180 || { fail="$fail db2-no-boot"; echo "E2E-FLAKE manage: db2 did not reach init in 180 s"; }
+e2e__wait_for /tmp/c.out VMM-L2-IDLE 180 || { fail="$fail db2-no-boot"; echo "E2E-FLAKE manage: db2 did not reach init in 180 s"; }
 t2=$(now_cs)
 "$VMM" stop --force db2 > /tmp/stopc 2>&1 || fail="$fail force-rc"
 t3=$(now_cs)
