@@ -23,7 +23,7 @@ bench-net: $(BUILD)/vmm $(BUILD)/vmm-static
 
 bench-smoke: $(BUILD)/vmm-static
 	BUILD=$(BUILD) tests/bench/build-images.sh
-	BUILD=$(BUILD) E2E_L1_IMAGE=$(BUILD)/images/l1-bench-initrd.cpio.gz E2E_L1_CPUS=2 \
+	BUILD=$(BUILD) E2E_L1_IMAGE=$(BUILD)/images/l1-bench-initrd.cpio.gz \
 		E2E_L2_ARGS="bench_t=1,bench_rounds=2" tests/e2e/nested.sh --l2-vmm=qemu bench_smoke
 	tests/bench/check.sh $(BUILD)/e2e/bench_smoke.log
 

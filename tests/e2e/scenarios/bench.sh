@@ -290,6 +290,12 @@ while [ $r -le "$ROUNDS" ]; do
 			case $v in value=[0-9]*) ;; *) st=fail; all_ok=0 ;; esac
 			echo "BENCH-ROUND $row test=$t status=$st ${v:-value=none} $(bench__delta "$s0" "$s1" $t)"
 			[ $st = ok ] || tail -n 3 $W/test.out | sed "s/^/BENCH-LOG $c $t| /"
+			# A guest that died under the test (the nested-TCG triple
+			# fault) fails the run as a flake: the harness reruns it in a
+			# fresh L1, counted (bench__up reboots it only between cells).
+			if [ $st != ok ] && ! bench__alive "$inst"; then
+				echo "E2E-FLAKE bench: $inst died during $c $t ($(grep -a 'triple fault\|panic\|vmm: ' $W/$inst.out | grep -av 'kvm stats' | tail -n 1 | tr -d '\r' | cut -c1-120))"
+			fi
 		done
 	done
 	r=$((r + 1))
