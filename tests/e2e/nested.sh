@@ -24,7 +24,7 @@
 #        4 GiB, the fewest nested-TCG flakes in docs/running.md's A/B),
 #      E2E_L1_IMAGE (boot this L1 initramfs instead of the one built here),
 #      E2E_L1_ACCEL (tcg,thread=multi), E2E_L1_CPUS (1: one L1 vCPU had
-#        no failure in 100 soak boots, docs/running.md; the bench uses 2),
+#        no failure in an 88-boot soak, docs/running.md; make bench-net uses 2),
 #      E2E_JOBS (2: scenarios run that many at a time, each in its own L1;
 #        a scenario's output is held and printed whole when it ends;
 #        1 with E2E_VERBOSE=1),
