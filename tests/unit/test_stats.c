@@ -1,6 +1,7 @@
 /* test_stats.c — VM snapshots: JSON keys and a lossless round trip (disk
  * paths with quotes, backslashes and control bytes included), the largest
- * snapshot fitting STATS_JSON_MAX, malformed or oversized JSON (disk
+ * snapshot (every NIC with STATS_MAX_QUEUES pairs) fitting
+ * STATS_JSON_MAX, malformed or oversized JSON (disk
  * entries included) refused by the parser, paths cut at a UTF-8 boundary
  * and non-UTF-8 bytes written as U+FFFD, the human views (a NIC's
  * packets and bytes per datapath among them), and the /proc
