@@ -9,7 +9,8 @@
 # vhost-net with vhost), the tap's own queue count, vmm's exit, and from
 # `vmm stat --json` taken before and after the guest's traffic on both
 # pairs: each pair's own counters moved (userspace), each pair's own vhost
-# worker used CPU (vhost), and the same during iperf3 -P 2 out and in.
+# worker used CPU (vhost); what iperf3 -P 2 out and in moves per pair is
+# printed.
 E2E_SOURCE_ONLY=1 . /init
 # quiet: see bench.sh
 L2_PARAMS="console=ttyS0 quiet reboot=k panic=-1"
@@ -180,21 +181,14 @@ mq__one()
 	for p in 0 1; do
 		qs="$qs pair$p rx +$(mq__qd $p rx_packets 1 2) tx +$(mq__qd $p tx_packets 1 2) vhost cpu +$(mq__qd $p cpu_s 1 2) s;"
 	done
-	# iperf3 -P 2, out then in: each pair moved packets (userspace) or
-	# its worker used CPU (vhost). Not by construction: the guest picks
-	# a flow's transmitq by the vCPU sending (XPS) and the tap returns a
-	# flow on the queue it came in on, so both flows could stay on one
-	# pair; in 3 of 3 runs (6 L2 boots, nested TCG) both pairs carried
-	# over a thousand packets each way, probably because TCP also sends
-	# from the vCPU taking the ACK's interrupt.
-	for p in 0 1; do
-		if [ "$mode" = on ]; then
-			awk "BEGIN { exit !($(mq__qd $p cpu_s 1 2) > 0) }" || f="$f p2-vhost-cpu-pair$p"
-		else
-			[ "$(mq__qd $p rx_packets 1 2)" -gt 0 ] && [ "$(mq__qd $p tx_packets 1 2)" -gt 0 ] ||
-				f="$f p2-idle-pair$p"
-		fi
-	done
+	# iperf3 -P 2, out then in: measured, not asserted. Nothing makes
+	# one client's two flows take both pairs: the guest picks a flow's
+	# transmitq by the vCPU sending (XPS) and the tap returns a flow on
+	# the queue it came in on. In 3 of 4 runs (nested TCG) both pairs
+	# carried over a thousand packets each way; in one (L1 6.1, vhost)
+	# pair 1 took 4728 in / 2496 out and pair 0 159 / 65, its worker
+	# 0.03 s of CPU. The per-vCPU clients and -P 4 above are what
+	# reliably reach every pair.
 	echo "E2E-INFO mq: vhost=$mode: iperf3 -P 2 (nested TCG) out $(mq__field 'MQ-IPERF p2-tx' 1) in $(mq__field 'MQ-IPERF p2-rx' 1); guest per queue (rx0 rx1 tx0 tx1) +$(mq__delta p2 1) +$(mq__delta p2 2) +$(mq__delta p2 3) +$(mq__delta p2 4); vmm stat per pair:$qs"
 	sed -n "s/^ *pair /E2E-INFO mq: vhost=$mode: vmm stat: pair /p" /tmp/mq.stat1.txt
 	if [ "$mode" = on ]; then
