@@ -26,7 +26,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 CORE_SRCS := vmm/log.c vmm/memory.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/loop.c \
              vmm/console.c vmm/cli.c vmm/cli_verbs.c vmm/diskcfg.c vmm/util.c vmm/irq.c \
              vmm/kvm_stats.c vmm/control.c vmm/control_client.c vmm/stats.c \
-             vmm/stats_parse.c vmm/strbuf.c \
+             vmm/stats_parse.c vmm/stats_proc.c vmm/strbuf.c \
              vmm/disks.c vmm/iov.c vmm/devreg.c vmm/vm_control.c vmm/ring.c \
              vmm/console_client.c vmm/detach.c
 # Booting a cloud image without --kernel: partitions, ext4/btrfs/FAT read

@@ -58,12 +58,16 @@ void net__violation(struct net_dev *nd, const char *why)
 void net__signal(struct net_dev *nd, int q)
 {
 	struct virtqueue *vq = &nd->vdev.vq[q];
+	struct net_pair *p = net_mq__pair_of(nd, q);
 	uint64_t before = vq->notified;
 
 	virtio_dev__signal_queue(&nd->vdev, q);
 	net__count(q == net_mq__ctrl_queue(nd) ? &nd->stats.ctrl_interrupts :
 		   q % 2 ? &nd->stats.tx_interrupts : &nd->stats.rx_interrupts,
 		   vq->notified - before);
+	if (p)
+		net__count(q == p->rxq ? &p->stats.rx_interrupts : &p->stats.tx_interrupts,
+			   vq->notified - before);
 }
 
 void net__resched(struct net_dev *nd)
@@ -343,9 +347,11 @@ static void net_notify(struct virtio_dev *vdev, int q)
 		return;
 	if (q == p->rxq) {
 		net__count(&nd->stats.rx_kicks, 1);
+		net__count(&p->stats.rx_kicks, 1);
 		net_rxtx__rx_kick(p);
 	} else {
 		net__count(&nd->stats.tx_kicks, 1);
+		net__count(&p->stats.tx_kicks, 1);
 		net_rxtx__tx(p);
 	}
 }
@@ -488,4 +494,22 @@ void net_dev__stats(struct net_dev *nd, struct net_dev_stats *out)
 	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	out->needs_reset = __atomic_load_n(&nd->vdev.needs_reset_count, __ATOMIC_RELAXED);
+}
+
+unsigned net_dev__max_pairs(struct net_dev *nd)
+{
+	return nd->max_pairs;
+}
+
+void net_dev__queue_stats(struct net_dev *nd, unsigned pair, struct net_queue_stats *out)
+{
+	const uint64_t *src;
+	uint64_t *dst = (uint64_t *)out;
+
+	memset(out, 0, sizeof(*out));
+	if (pair >= nd->max_pairs)
+		return;
+	src = (const uint64_t *)&nd->pair[pair].stats;
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }

@@ -109,6 +109,15 @@ struct net_dev_stats {
 	uint64_t needs_reset;       /* protocol violations, bad rings included */
 };
 
+/* One queue pair's share of the counters above: what vmm's userspace
+ * datapath moved on it, and the kicks and interrupts vmm saw for its two
+ * queues (with vhost-net those go between the guest and the kernel
+ * directly and are not counted). The NIC's totals are the sums. */
+struct net_queue_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_kicks, tx_kicks, rx_interrupts, tx_interrupts;
+};
+
 struct net_dev;
 
 /* NULL on failure (reason printed). The device's fds (backend, reschedule
@@ -120,6 +129,10 @@ void net_dev__destroy(struct net_dev *nd);
 struct virtio_dev *net_dev__virtio(struct net_dev *nd);
 /* A consistent-enough snapshot, from any thread. */
 void net_dev__stats(struct net_dev *nd, struct net_dev_stats *out);
+/* The device's queue pairs (what it offers, whatever the driver uses). */
+unsigned net_dev__max_pairs(struct net_dev *nd);
+/* Pair 'pair' (< net_dev__max_pairs) alone, from any thread. */
+void net_dev__queue_stats(struct net_dev *nd, unsigned pair, struct net_queue_stats *out);
 
 /* The queue pairs the driver uses now (1 until it says otherwise). */
 unsigned net_dev__pairs_in_use(struct net_dev *nd);

@@ -56,6 +56,7 @@ struct net_pair {
 	uint64_t rx_cap;
 
 	struct vq_chain chain;          /* scratch for pops */
+	struct net_queue_stats stats;   /* net__count, as nd->stats */
 };
 
 struct net_dev {

@@ -100,6 +100,8 @@ void net_rxtx__tx(struct net_pair *p)
 				} else {
 					net__count(&nd->stats.tx_packets, 1);
 					net__count(&nd->stats.tx_bytes, ch->out_len - NET_HDR_LEN);
+					net__count(&p->stats.tx_packets, 1);
+					net__count(&p->stats.tx_bytes, ch->out_len - NET_HDR_LEN);
 				}
 			}
 			virtqueue__fill(vq, ch->head, 0);
@@ -218,6 +220,8 @@ static void rx_deliver(struct net_pair *p, size_t n)
 	rx_drop_held(p, k);
 	net__count(&nd->stats.rx_packets, 1);
 	net__count(&nd->stats.rx_bytes, n - NET_HDR_LEN);
+	net__count(&p->stats.rx_packets, 1);
+	net__count(&p->stats.rx_bytes, n - NET_HDR_LEN);
 }
 
 /* Out of buffers: wait for a receiveq kick instead of polling the

@@ -408,17 +408,22 @@ void net_tap__stats(struct net_tap *nt, struct net_dev_stats *out)
 	net_dev__stats(nt->dev, out);
 }
 
-bool net_tap__snapshot(struct net_tap *nt, struct nic_snapshot *n)
+int net_tap__snapshot(struct net_tap *nt, struct nic_snapshot *n)
 {
+	unsigned pairs = net_dev__max_pairs(nt->dev);
+
 	n->index = nt->index;
 	snprintf(n->tap, sizeof(n->tap), "%s", nt->tap.ifname);
 	n->vhost = net_tap__vhost_running(nt);
 	n->switches = __atomic_load_n(&nt->switches, __ATOMIC_RELAXED);
 	net_dev__stats(nt->dev, &n->net);
 	n->by_datapath_known = net_tap__datapath_counts(nt, n->by_datapath) == 0;
-	/* the worker exists from the open on, also while a live switch has
-	 * the queues in vmm */
-	return nt->vhost[0].fd >= 0;
+	n->nr_queues = (int)MIN(pairs, (unsigned)STATS_MAX_QUEUES);
+	for (int i = 0; i < n->nr_queues; i++)
+		net_dev__queue_stats(nt->dev, (unsigned)i, &n->queue[i].net);
+	/* the workers exist from the open on (one per pair, all or none),
+	 * also while a live switch has the queues in vmm */
+	return nt->vhost[0].fd >= 0 ? (int)nt->pairs : 0;
 }
 
 int net_tap__for_user(struct net_tap *nt, const char *user)

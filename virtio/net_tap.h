@@ -73,11 +73,12 @@ bool net_tap__vhost_running(struct net_tap *nt);
  * be read, now or at an earlier switch). */
 int net_tap__datapath_counts(struct net_tap *nt, struct tap_counts out[NET_DP_NR]);
 /* What `vmm stat` shows of this NIC (vmm/stats.h), read now: tap name,
- * datapath, switches, the device's counters and the per-datapath tap
- * counters (so from the control thread). vhost_tid is left to the caller,
- * which alone can match vhost-<pid> threads to NICs; returns true when
- * this NIC owns one of them (its /dev/vhost-net is open). */
-bool net_tap__snapshot(struct net_tap *nt, struct nic_snapshot *out);
+ * datapath, switches, the device's counters, each queue pair's and the
+ * per-datapath tap counters (so from the control thread). The vhost
+ * threads are left to the caller, which alone can match vhost-<pid>
+ * threads to NICs; returns how many of them this NIC owns: one per pair
+ * while its /dev/vhost-net fds are open, else 0. */
+int net_tap__snapshot(struct net_tap *nt, struct nic_snapshot *out);
 /* The virtio-net device's counters (any thread: relaxed atomics). */
 void net_tap__stats(struct net_tap *nt, struct net_dev_stats *out);
 /* After the vCPU and I/O threads have stopped. */

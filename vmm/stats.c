@@ -1,14 +1,10 @@
-/* stats.c — a VM snapshot to JSON and back, its human-readable views, and
- * the CPU time of threads read from /proc (see stats.h for the format). */
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
+/* stats.c — a VM snapshot to JSON and its human-readable views (see
+ * stats.h for the format; the parser is stats_parse.c, the /proc readers
+ * stats_proc.c). */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "vmm/stats.h"
 #include "vmm/util.h"
@@ -187,6 +183,33 @@ static void put_vcpu(struct out *o, int id, const struct vcpu_snapshot *v)
 	put(o, "}}");
 }
 
+/* "queues":[{"pair":0,...}]: a NIC's pairs, in order. */
+static void put_queues(struct out *o, const struct nic_snapshot *n)
+{
+	int nq = MAX(0, MIN(n->nr_queues, STATS_MAX_QUEUES));
+
+	put(o, ",\"queues\":[");
+	for (int i = 0; i < nq; i++) {
+		const struct net_queue_stats *q = &n->queue[i].net;
+
+		put(o, "%s{\"pair\":%d,", i ? "," : "", i);
+		put_u64(o, "rx_packets", q->rx_packets, false);
+		put_u64(o, "rx_bytes", q->rx_bytes, false);
+		put_u64(o, "tx_packets", q->tx_packets, false);
+		put_u64(o, "tx_bytes", q->tx_bytes, false);
+		put(o, "\"kicks\":{");
+		put_u64(o, "rx", q->rx_kicks, false);
+		put_u64(o, "tx", q->tx_kicks, true);
+		put(o, "},\"interrupts\":{");
+		put_u64(o, "rx", q->rx_interrupts, false);
+		put_u64(o, "tx", q->tx_interrupts, true);
+		put(o, "},");
+		put_thread(o, "vhost_thread", n->queue[i].vhost_tid, n->queue[i].vhost_cpu_s);
+		put(o, "}");
+	}
+	put(o, "]");
+}
+
 static void put_nic(struct out *o, const struct nic_snapshot *n)
 {
 	const struct net_dev_stats *st = &n->net;
@@ -227,6 +250,7 @@ static void put_nic(struct out *o, const struct nic_snapshot *n)
 		}
 		put(o, "}");
 	}
+	put_queues(o, n);
 	put(o, "}");
 }
 
@@ -355,6 +379,34 @@ static void print_by_datapath(FILE *f, const struct nic_snapshot *n)
 	fprintf(f, "\n");
 }
 
+/* With more than one pair, a line per pair under the NIC's:
+ * "    pair 1: rx 12 pkts 1.5 kB  tx 3 pkts 180 B  kicks rx 1 tx 3
+ *     interrupts rx 4 tx 0, vhost thread 812 cpu 0.250 s". With vhost the
+ * kicks and interrupts bypass vmm: said instead of counted. */
+static void print_queues(FILE *f, const struct nic_snapshot *n)
+{
+	int nq = MAX(0, MIN(n->nr_queues, STATS_MAX_QUEUES));
+
+	for (int i = 0; nq > 1 && i < nq; i++) {
+		const struct queue_snapshot *q = &n->queue[i];
+		char rx[32], tx[32];
+
+		bytes_str(q->net.rx_bytes, rx, sizeof(rx));
+		bytes_str(q->net.tx_bytes, tx, sizeof(tx));
+		fprintf(f, "    pair %d: rx %" PRIu64 " pkts %s  tx %" PRIu64 " pkts %s", i,
+			q->net.rx_packets, rx, q->net.tx_packets, tx);
+		if (n->vhost)
+			fprintf(f, "  kicks/interrupts: via vhost, not seen by vmm");
+		else
+			fprintf(f, "  kicks rx %" PRIu64 " tx %" PRIu64 "  interrupts rx %" PRIu64
+				" tx %" PRIu64, q->net.rx_kicks, q->net.tx_kicks,
+				q->net.rx_interrupts, q->net.tx_interrupts);
+		if (q->vhost_tid > 0)
+			fprintf(f, ", vhost thread %d cpu %.3f s", q->vhost_tid, q->vhost_cpu_s);
+		fprintf(f, "\n");
+	}
+}
+
 /* User data on a terminal: control bytes shown as '?'. */
 static void put_text(FILE *f, const char *s)
 {
@@ -463,6 +515,7 @@ void stats__print_human(FILE *f, const struct vm_snapshot *s)
 			n->vhost ? "  (rx/tx counted by vhost, not vmm)" : "");
 		fprintf(f, "    refused: needs_reset %" PRIu64 "\n", st->needs_reset);
 		print_by_datapath(f, n);
+		print_queues(f, n);
 	}
 	for (int i = 0; i < s->nr_disks && i < STATS_MAX_DISKS; i++) {
 		const struct disk_snapshot *d = &s->disk[i];
@@ -490,96 +543,4 @@ void stats__print_human(FILE *f, const struct vm_snapshot *s)
 	}
 	fprintf(f, "  guest messages %" PRIu64 " (%" PRIu64 " kept quiet by the rate limit)\n",
 		s->guest_log_lines, s->guest_log_suppressed);
-}
-
-/* ---- /proc ---- */
-
-double stats__thread_cpu_s(pid_t tid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut, st;
-	long hz = sysconf(_SC_CLK_TCK);
-	ssize_t n;
-	int fd;
-
-	if (tid <= 0 || hz <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)tid, (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* "tid (comm) state ppid ..." — comm may hold spaces and ')'; utime
-	 * and stime are fields 14 and 15, the 12th and 13th after it. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)hz;
-}
-
-static int cmp_pid(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Add the numeric entries of 'dir' whose comm (read from fmt % entry) is
- * 'want' to tids. */
-static int scan_comm(const char *dir, const char *fmt, const char *want, pid_t *tids,
-		     int n, int max)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
-		return n;
-	while (n < max && (e = readdir(d))) {
-		char path[300], comm[32];
-		ssize_t len;
-		int fd;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), fmt, e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, comm, sizeof(comm) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		comm[len] = '\0';
-		comm[strcspn(comm, "\n")] = '\0';
-		if (!strcmp(comm, want)) {
-			pid_t t = (pid_t)atoi(e->d_name);
-			bool dup = false;
-
-			for (int i = 0; i < n; i++)
-				dup |= tids[i] == t;
-			if (!dup)
-				tids[n++] = t;
-		}
-	}
-	closedir(d);
-	return n;
-}
-
-int stats__find_vhost_threads(pid_t owner, pid_t *tids, int max)
-{
-	char want[32];
-	int n;
-
-	if (owner <= 0 || max <= 0)
-		return 0;
-	snprintf(want, sizeof(want), "vhost-%d", (int)owner);
-	n = scan_comm("/proc/self/task", "/proc/self/task/%s/comm", want, tids, 0, max);
-	n = scan_comm("/proc", "/proc/%s/comm", want, tids, n, max);
-	qsort(tids, (size_t)n, sizeof(*tids), cmp_pid);
-	return n;
 }

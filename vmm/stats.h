@@ -4,7 +4,7 @@
  * the /proc helpers for the CPU time of vmm's threads and of vhost's
  * kernel worker.
  *
- * The JSON is one object, keys in a fixed order, nesting at most five deep:
+ * The JSON is one object, keys in a fixed order, nesting at most six deep:
  *   {"name":"demo","pid":123,"state":"running","vcpus":2,
  *    "mem_bytes":536870912,"uptime_s":12.345,
  *    "io_thread":{"tid":125,"cpu_s":0.012},
@@ -21,7 +21,11 @@
  *            "vhost_thread":{"tid":..,"cpu_s":..},
  *            "by_datapath":{"userspace":{"rx_packets":..,"rx_bytes":..,
  *                                        "tx_packets":..,"tx_bytes":..},
- *                           "vhost-net":{...}}}],
+ *                           "vhost-net":{...}},
+ *            "queues":[{"pair":0,"rx_packets":..,"rx_bytes":..,"tx_packets":..,
+ *                       "tx_bytes":..,"kicks":{"rx":..,"tx":..},
+ *                       "interrupts":{"rx":..,"tx":..},
+ *                       "vhost_thread":{"tid":..,"cpu_s":..}}]}],
  *    "disk":[{"index":0,"dev":"vda","path":"/images/root.qcow2",
  *             "format":"qcow2","read_only":false,"seed":false,
  *             "size_bytes":..,"reads":..,"writes":..,"flushes":..,
@@ -33,6 +37,13 @@
  * to / from the guest); "by_datapath" counts each datapath the same way,
  * from the tap's own counters (virtio/net_dpcount.h), and is left out
  * when those could not be read.
+ * "queues" has one entry per queue pair the NIC offers (1 without
+ * queues=N): the same userspace counters and the kicks and interrupts
+ * vmm saw, per pair. With vhost-net the guest's kicks and vhost's
+ * interrupts go through the kernel and bypass vmm: the kick and
+ * interrupt counters then only hold what vmm saw while it ran the queues
+ * (before a live switch), and the pair's "vhost_thread" is its own
+ * worker. The NIC's "vhost_thread" is pair 0's worker.
  * Refused guest actions: "needs_reset" counts a device's protocol
  * violations (bad rings, descriptors, queue set-up), "refused_writes" the
  * writes a probed raw image refused, "guest_log" every message a guest
@@ -65,12 +76,14 @@
 #define STATS_MAX_VCPUS  VMM_MAX_CPUS
 #define STATS_MAX_NICS   VMM_MAX_NICS
 #define STATS_MAX_DISKS  VMM_MAX_BLK   /* the --disk images and the seed */
+#define STATS_MAX_QUEUES NET_MAX_PAIRS /* queue pairs per NIC */
 #define STATS_PATH_MAX   256           /* a disk's path, NUL included */
 #define STATS_FORMAT_MAX 16            /* "raw", "qcow2", "memory" */
-/* Enough for STATS_MAX_VCPUS vCPUs, STATS_MAX_NICS NICs and
- * STATS_MAX_DISKS disks with every counter at its largest value and every
- * path at its longest with each byte escaped (test_stats checks it). */
-#define STATS_JSON_MAX   (64 * 1024)
+/* Enough for STATS_MAX_VCPUS vCPUs, STATS_MAX_NICS NICs of
+ * STATS_MAX_QUEUES pairs and STATS_MAX_DISKS disks with every counter at
+ * its largest value and every path at its longest with each byte escaped
+ * (test_stats checks it: ~65 KB since the per-pair counters). */
+#define STATS_JSON_MAX   (96 * 1024)
 
 struct vcpu_snapshot {
 	int tid;                          /* 0: thread not started */
@@ -79,18 +92,26 @@ struct vcpu_snapshot {
 	uint64_t exits_io, exits_mmio, exits_hlt, exits_other, exits_total;
 };
 
+struct queue_snapshot {
+	struct net_queue_stats net;       /* net_dev__queue_stats() */
+	int vhost_tid;                    /* the pair's vhost worker; 0 when none */
+	double vhost_cpu_s;
+};
+
 struct nic_snapshot {
 	int index;                        /* ethN */
 	char tap[STATS_TAP_MAX];
 	bool vhost;                       /* datapath: vhost-net, else userspace */
 	uint64_t switches;                /* live datapath changes (vmm set) */
 	struct net_dev_stats net;         /* net_dev__stats() */
-	int vhost_tid;                    /* vhost worker thread; 0 when none */
+	int vhost_tid;                    /* pair 0's vhost worker; 0 when none */
 	double vhost_cpu_s;
 	/* Per datapath (enum net_datapath), from the tap's counters
 	 * (net_tap__datapath_counts); all 0 when not known. */
 	bool by_datapath_known;
 	struct tap_counts by_datapath[NET_DP_NR];
+	int nr_queues;                    /* queue pairs offered (1..STATS_MAX_QUEUES) */
+	struct queue_snapshot queue[STATS_MAX_QUEUES];
 };
 
 struct disk_snapshot {
@@ -160,7 +181,7 @@ int stats__json(const struct vm_snapshot *s, char *buf, size_t len);
 
 /* Parse what stats__json wrote (unknown keys are ignored, missing ones
  * stay 0). Returns 0, or -1 for anything that is not such an object:
- * malformed JSON, nesting deeper than 8, vCPU/NIC/disk arrays that are
+ * malformed JSON, nesting deeper than 8, vCPU/NIC/disk/queue arrays that are
  * not arrays of objects or are too long, strings too long for their
  * field, a disk value of the wrong type (a number for "path", a string
  * or number for "read_only"...), a disk index out of range. */

@@ -196,6 +196,40 @@ static int assign_by_datapath(struct parser *ps, struct nic_snapshot *n, const c
 	return 0;
 }
 
+/* A value in nic[i].queues[j] (depth 5 and 6): numbers only. */
+static int assign_queue(struct parser *ps, struct queue_snapshot *q, const char *tok,
+			enum jtype t)
+{
+	static const struct { const char *key; size_t off; } flat[] = {
+		{ "rx_packets", offsetof(struct net_queue_stats, rx_packets) },
+		{ "rx_bytes", offsetof(struct net_queue_stats, rx_bytes) },
+		{ "tx_packets", offsetof(struct net_queue_stats, tx_packets) },
+		{ "tx_bytes", offsetof(struct net_queue_stats, tx_bytes) },
+	};
+	int d = ps->depth;
+
+	if (t == J_STR)
+		return 0;
+	for (size_t i = 0; d == 5 && i < ARRAY_SIZE(flat); i++)
+		if (at(ps, 4, flat[i].key))
+			return to_u64(tok, (uint64_t *)((char *)&q->net + flat[i].off));
+	if (d == 6 && (at(ps, 4, "kicks") || at(ps, 4, "interrupts"))) {
+		bool kick = at(ps, 4, "kicks");
+
+		if (at(ps, 5, "rx"))
+			return to_u64(tok, kick ? &q->net.rx_kicks : &q->net.rx_interrupts);
+		if (at(ps, 5, "tx"))
+			return to_u64(tok, kick ? &q->net.tx_kicks : &q->net.tx_interrupts);
+	}
+	if (d == 6 && at(ps, 4, "vhost_thread")) {
+		if (at(ps, 5, "tid"))
+			return to_int(tok, &q->vhost_tid);
+		if (at(ps, 5, "cpu_s"))
+			return to_double(tok, &q->vhost_cpu_s);
+	}
+	return 0;
+}
+
 /* One value at the current path: store it if the path is known. Numeric
  * fields need a number, text fields a string ('t' says what it was). */
 static int assign(struct parser *ps, const char *tok, enum jtype t)
@@ -288,6 +322,8 @@ static int assign(struct parser *ps, const char *tok, enum jtype t)
 		};
 
 		s->nr_nics = MAX(s->nr_nics, ps->idx[1] + 1);
+		if (d >= 5 && at(ps, 2, "queues") && !ps->key[3])
+			return assign_queue(ps, &n->queue[ps->idx[3]], tok, t);
 		if (d == 3 && at(ps, 2, "tap")) {
 			if (!str || strlen(tok) >= sizeof(n->tap))
 				return -1;
@@ -333,11 +369,18 @@ static int assign(struct parser *ps, const char *tok, enum jtype t)
 
 static int parse_value(struct parser *ps);
 
-/* "vcpu", "nic" and "disk" directly under the top object must be arrays
- * of objects. */
+/* A NIC's "queues" (nic[i].queues). */
+static bool queues_array(const struct parser *ps)
+{
+	return ps->depth == 3 && at(ps, 0, "nic") && !ps->key[1] && at(ps, 2, "queues");
+}
+
+/* "vcpu", "nic" and "disk" directly under the top object, and a NIC's
+ * "queues", must be arrays of objects. */
 static bool known_array(const struct parser *ps)
 {
-	return ps->depth == 1 && (at(ps, 0, "vcpu") || at(ps, 0, "nic") || at(ps, 0, "disk"));
+	return (ps->depth == 1 && (at(ps, 0, "vcpu") || at(ps, 0, "nic") || at(ps, 0, "disk"))) ||
+	       queues_array(ps);
 }
 
 /* Arrays are only meaningful as the known ones, where their length is
@@ -356,6 +399,9 @@ static int parse_array(struct parser *ps)
 	} else if (ps->depth == 1 && at(ps, 0, "disk")) {
 		max = STATS_MAX_DISKS;
 		count = &ps->s->nr_disks;
+	} else if (queues_array(ps)) {
+		max = STATS_MAX_QUEUES;
+		count = &ps->s->nic[ps->idx[1]].nr_queues;
 	}
 	ps->p++;
 	skip_ws(ps);

@@ -20,7 +20,7 @@
 
 void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
 {
-	pid_t vhost_tids[VMM_MAX_NICS];
+	pid_t vhost_tids[STATS_MAX_NICS * STATS_MAX_QUEUES];
 	int nr_vhost, next_vhost = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -48,21 +48,30 @@ void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
 		o->exits_other = vcpu__stat(&v->exits_other);
 		o->exits_total = vcpu__stat(&v->exits_total);
 	}
-	/* vhost's kernel threads are all named vhost-<owner pid>: hand them
-	 * out in NIC order to the NICs whose datapath is vhost. */
-	nr_vhost = stats__find_vhost_threads(getpid(), vhost_tids, VMM_MAX_NICS);
+	/* vhost's workers are all named vhost-<owner pid>, and nothing the
+	 * kernel tells us ties one to its /dev/vhost-net: VHOST_GET_VRING_WORKER
+	 * (Linux 6.5+, not in the 6.1 UAPI headers we build with) returns an
+	 * id of the device's own, not a tid. What does tie them is order:
+	 * each worker is created by its fd's VHOST_SET_OWNER, and vmm opens
+	 * the fds once, at start, NIC by NIC and pair by pair (open_vhost in
+	 * net_tap.c), so ascending tids are that order. Each NIC takes as many
+	 * as it owns, whatever its datapath now. */
+	nr_vhost = stats__find_vhost_threads(getpid(), vhost_tids, (int)ARRAY_SIZE(vhost_tids));
 	for (int i = 0; i < VMM_MAX_NICS && vm->nic[i]; i++) {
 		struct nic_snapshot *n = &out->nic[out->nr_nics++];
+		int owned = net_tap__snapshot(vm->nic[i], n);
 
 		/* a worker is shown only while vhost runs */
-		if (net_tap__snapshot(vm->nic[i], n) && next_vhost < nr_vhost) {
+		for (int q = 0; q < owned && next_vhost < nr_vhost; q++) {
 			int tid = vhost_tids[next_vhost++];
 
-			if (n->vhost) {
-				n->vhost_tid = tid;
-				n->vhost_cpu_s = stats__thread_cpu_s(tid);
+			if (n->vhost && q < n->nr_queues) {
+				n->queue[q].vhost_tid = tid;
+				n->queue[q].vhost_cpu_s = stats__thread_cpu_s(tid);
 			}
 		}
+		n->vhost_tid = n->queue[0].vhost_tid;
+		n->vhost_cpu_s = n->queue[0].vhost_cpu_s;
 	}
 	/* Disks: images and blk devices are fixed while the VM runs; the
 	 * counters are the device's relaxed atomics, read without locks. */

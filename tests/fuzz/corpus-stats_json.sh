@@ -1,13 +1,20 @@
 #!/bin/sh
 # Seed corpus for fuzz_stats_json: replies as stats__json() writes them
 # (the layout documented in vmm/stats.h: a VM with vCPUs, NICs on both
-# datapaths, one with its counts per datapath, and disks, escapes in
-# strings), and the server's error and stop answers.
+# datapaths, one with its counts per datapath and two queue pairs each
+# with its vhost worker, and disks, escapes in strings), and the server's
+# error and stop answers.
 #   corpus-stats_json.sh OUTDIR SPARSE_PACK FUZZER
 set -e
 out=$1
 kvm='"kvm_exits":{"exits":1000,"io":10,"mmio":20,"halt":30,"irq":40,"irq_window":5,"signal":1}'
 usr='"user_exits":{"io":10,"mmio":20,"hlt":0,"other":3,"total":33}'
+queue() {   # PAIR VHOST_TID
+	printf '{"pair":%s,"rx_packets":%s,"rx_bytes":%s,"tx_packets":2,"tx_bytes":3000,' \
+		"$1" "$(($1 + 1))" "$(($1 * 1500 + 1500))"
+	printf '"kicks":{"rx":1,"tx":2},"interrupts":{"rx":1,"tx":1},'
+	printf '"vhost_thread":{"tid":%s,"cpu_s":0.125}}' "$2"
+}
 nic() {   # INDEX TAP DATAPATH VHOST_TID [by]
 	printf '{"index":%s,"tap":"%s","datapath":"%s","rx_packets":1,"rx_bytes":1500,' "$1" "$2" "$3"
 	printf '"rx_filtered":0,"rx_dropped":0,"tx_packets":2,"tx_bytes":3000,"tx_dropped":0,'
@@ -17,7 +24,10 @@ nic() {   # INDEX TAP DATAPATH VHOST_TID [by]
 	[ "$5" = by ] && printf ',"by_datapath":{%s,%s}' \
 		'"userspace":{"rx_packets":10,"rx_bytes":15000,"tx_packets":20,"tx_bytes":1200}' \
 		'"vhost-net":{"rx_packets":7,"rx_bytes":10500,"tx_packets":9,"tx_bytes":540}'
-	printf '}'
+	# one pair, or two each with its own worker (queues=2)
+	printf ',"queues":['
+	if [ "$5" = by ]; then queue 0 "$4"; printf ','; queue 1 "$(($4 + 1))"; else queue 0 0; fi
+	printf ']}'
 }
 disk() {   # INDEX DEV PATH FORMAT RO SEED
 	printf '{"index":%s,"dev":"%s","path":"%s","format":"%s","read_only":%s,"seed":%s,' \

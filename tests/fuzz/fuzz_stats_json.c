@@ -1,8 +1,9 @@
 /* fuzz_stats_json.c — libFuzzer target for vmm/stats_parse.c, the JSON
  * parser `vmm list` and `vmm stat` run on what a control socket answers
  * (any process that owns a socket in the runtime directory can answer).
- * The input is the reply text. What parses must also print (the human
- * and list views, to /dev/null) and survive round trips: written back
+ * The input is the reply text. What parses must stay in its bounds (NIC,
+ * disk and per-NIC queue pair counts), also print (the human and list
+ * views, to /dev/null) and survive round trips: written back
  * with stats__json() it fits STATS_JSON_MAX and parses again; from the
  * second round on the text stays the same (the first may turn bytes that
  * are not UTF-8 into \ufffd, which reads back as '?'). */
@@ -49,6 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	free(text);
+	FUZZ_CHECK(s.nr_nics >= 0 && s.nr_nics <= STATS_MAX_NICS, "nr_nics %d", s.nr_nics);
+	FUZZ_CHECK(s.nr_disks >= 0 && s.nr_disks <= STATS_MAX_DISKS, "nr_disks %d", s.nr_disks);
+	for (int i = 0; i < STATS_MAX_NICS; i++)
+		FUZZ_CHECK(s.nic[i].nr_queues >= 0 && s.nic[i].nr_queues <= STATS_MAX_QUEUES,
+			   "nic %d: nr_queues %d", i, s.nic[i].nr_queues);
 	stats__print_human(devnull, &s);
 	stats__print_list_row(devnull, &s);
 	n1 = stats__json(&s, j2, sizeof(j2));

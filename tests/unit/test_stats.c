@@ -1,6 +1,7 @@
 /* test_stats.c — VM snapshots: JSON keys and a lossless round trip (disk
  * paths with quotes, backslashes and control bytes included), the largest
- * snapshot fitting STATS_JSON_MAX, malformed or oversized JSON (disk
+ * snapshot (every NIC with STATS_MAX_QUEUES pairs) fitting
+ * STATS_JSON_MAX, malformed or oversized JSON (disk
  * entries included) refused by the parser, paths cut at a UTF-8 boundary
  * and non-UTF-8 bytes written as U+FFFD, the human views (a NIC's
  * packets and bytes per datapath among them), and the /proc
@@ -114,8 +115,8 @@ static void test_json_keys_and_round_trip(void **state)
 		"\"vhost_thread\":{\"tid\":0,\"cpu_s\":0.000},\"by_datapath\":{"
 		"\"userspace\":{\"rx_packets\":7,\"rx_bytes\":8,\"tx_packets\":9,\"tx_bytes\":10},"
 		"\"vhost-net\":{\"rx_packets\":17,\"rx_bytes\":18,\"tx_packets\":19,"
-		"\"tx_bytes\":20}}},",
-		"\"vhost_thread\":{\"tid\":7001,\"cpu_s\":3.500}}],\"disk\":",
+		"\"tx_bytes\":20}},\"queues\":[]},",
+		"\"vhost_thread\":{\"tid\":7001,\"cpu_s\":3.500},\"queues\":[]}],\"disk\":",
 	};
 	int n;
 
@@ -176,6 +177,12 @@ static void test_json_largest(void **state)
 		fill_str(a.nic[i].tap, sizeof(a.nic[i].tap), 1);
 		a.nic[i].by_datapath_known = true;
 		memset(a.nic[i].by_datapath, 0xfe, sizeof(a.nic[i].by_datapath));
+		a.nic[i].nr_queues = STATS_MAX_QUEUES;
+		for (int q = 0; q < STATS_MAX_QUEUES; q++) {
+			memset(&a.nic[i].queue[q].net, 0xfe, sizeof(a.nic[i].queue[q].net));
+			a.nic[i].queue[q].vhost_tid = INT32_MAX;
+			a.nic[i].queue[q].vhost_cpu_s = 1e15;
+		}
 	}
 	for (int i = 0; i < STATS_MAX_DISKS; i++) {
 		fill_str(a.disk[i].path, sizeof(a.disk[i].path), 1);
@@ -206,6 +213,10 @@ static void test_json_largest(void **state)
 		a.nic[i].index = INT32_MIN;
 		a.nic[i].vhost_tid = INT32_MAX;
 		a.nic[i].vhost_cpu_s = 1e300;
+		for (int q = 0; q < STATS_MAX_QUEUES; q++) {
+			memset(&a.nic[i].queue[q].net, 0xff, sizeof(a.nic[i].queue[q].net));
+			a.nic[i].queue[q].vhost_cpu_s = 1e300;
+		}
 	}
 	for (int i = 0; i < STATS_MAX_DISKS; i++) {
 		memset(&a.disk[i].blk, 0xff, sizeof(a.disk[i].blk));

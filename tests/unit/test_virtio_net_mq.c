@@ -5,8 +5,9 @@
  * VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET command (valid and invalid counts, bad
  * lengths, a backend that refuses), each pair's queues on its own backend
  * fd, pairs beyond the count not received on but still transmitting, a
- * reset going back to one pair, malformed control chains, and the live
- * switch to an offloading backend and back with two pairs.
+ * reset going back to one pair, each pair's own counters, malformed
+ * control chains, and the live switch to an offloading backend and back
+ * with two pairs.
  *
  * The backend is one SOCK_SEQPACKET socketpair per pair (the tap's queue
  * fds); the loop is tests/common/fake_loop.h.
@@ -425,6 +426,55 @@ static void test_pairs_datapath(void **state)
 	assert_int_equal(T.needs_reset, 0);
 }
 
+/* Per-pair counters (`vmm stat`'s "queues"): traffic on pair 1 only
+ * shows in pair 1's, pair 0's stay 0, and the device's totals are the
+ * pairs' sums. */
+static void test_pair_counters(void **state)
+{
+	const uint32_t rxl = 2048, txl[2] = { HDR, 60 };
+	const bool w = true, r2[2] = { false, false };
+	uint8_t pkt[HDR + 60] = { 0 }, got[256];
+	struct net_queue_stats q0, q1, none;
+	struct net_dev_stats all;
+
+	dev_up(BASE | F(VIRTIO_NET_F_MQ), NQ);
+	assert_int_equal(set_pairs(2), VIRTIO_NET_OK);
+	assert_int_equal(net_dev__max_pairs(T.nd), PAIRS);
+	for (int i = 0; i < 4; i++)
+		drv_add(NET_RXQ(1), &rxl, &w, 1);
+	kick(NET_RXQ(1));
+	memcpy(pkt + HDR, MAC, 6);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(send(T.fd[1][1], pkt, sizeof(pkt), 0), sizeof(pkt));
+	assert_true(fake_loop_settle(0, "busy") >= 1);
+	assert_int_equal(used_idx(NET_RXQ(1)), 3);
+	drv_add(NET_TXQ(1), txl, r2, 2);
+	kick(NET_TXQ(1));
+	assert_int_equal(recv(T.fd[1][1], got, sizeof(got), MSG_DONTWAIT), HDR + 60);
+
+	net_dev__queue_stats(T.nd, 0, &q0);
+	net_dev__queue_stats(T.nd, 1, &q1);
+	net_dev__stats(T.nd, &all);
+	assert_int_equal(q1.rx_packets, 3);
+	assert_int_equal(q1.rx_bytes, 3 * 60);
+	assert_int_equal(q1.tx_packets, 1);
+	assert_int_equal(q1.tx_bytes, 60);
+	assert_int_equal(q1.rx_kicks, 1);
+	assert_int_equal(q1.tx_kicks, 1);
+	assert_true(q1.rx_interrupts >= 1 && q1.tx_interrupts == 1);
+	for (size_t i = 0; i < sizeof(q0) / sizeof(uint64_t); i++)
+		assert_int_equal(((uint64_t *)&q0)[i], 0);
+	assert_int_equal(all.rx_packets, q1.rx_packets);
+	assert_int_equal(all.tx_bytes, q1.tx_bytes);
+	assert_int_equal(all.rx_interrupts, q1.rx_interrupts);
+	assert_int_equal(all.tx_kicks, q1.tx_kicks);
+	/* a pair the device does not have: zeros, not memory beyond it */
+	memset(&none, 0xff, sizeof(none));
+	net_dev__queue_stats(T.nd, PAIRS, &none);
+	assert_int_equal(none.rx_packets, 0);
+	assert_int_equal(T.needs_reset, 0);
+}
+
 /* A malicious driver's control chains: no ack byte, a descriptor outside
  * RAM. One NEEDS_RESET, no crash, nothing more served until a reset. */
 static void test_bad_ctrl_chains(void **state)
@@ -505,6 +555,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ctrl_queue_without_mq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_pairs_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pairs_datapath, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pair_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ctrl_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_switch_two_pairs, setup, teardown),
 	};

@@ -72,6 +72,15 @@ mq__iperf rx -p 5201 -t 3 -P 4 -R
 c1=$(mq__counts)
 echo "MQ-COUNTS both before=$c0 after=$c1"
 
+# One iperf3 client with two flows (-P 2), out and in: how they spread
+# over the pairs (both flows leave from the client's vCPU; the tap sends
+# a flow back on the queue it last came in on).
+p0=$(mq__counts)
+mq__iperf p2-tx -p 5201 -t 3 -P 2
+mq__iperf p2-rx -p 5201 -t 3 -P 2 -R
+p1=$(mq__counts)
+echo "MQ-COUNTS p2 before=$p0 after=$p1"
+
 # ethtool -L down to one pair and back under traffic (host -> guest, 4
 # flows, 8 s): the traffic goes on, and while one pair is in use nothing
 # arrives on receiveq 1.
