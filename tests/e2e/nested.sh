@@ -207,7 +207,7 @@ run_one()
 	case ${sc%@*} in
 	soak:*) n=${sc#soak:}; n=${n%@*}; tmo=$(( ${n:-1} * (STALL_S + 20) + 180 )) ;;
 	boot) tmo=$(( STALL_S + 180 )) ;;
-	distro) tmo=1000 ;;
+	distro) tmo=1500 ;;	# two systemd boots; it shares the machine with another scenario
 	bench) tmo=${E2E_BENCH_TMO:-3000} ;;   # make bench-net: rounds x cells x tests
 	*) tmo=1200 ;;
 	esac

@@ -11,9 +11,12 @@
 #                the virtio-net NIC (DHCP from busybox udhcpd on the tap):
 #                `systemctl is-system-running`, the password checked
 #                against /etc/shadow, /dev/hwrng served by virtio_rng
-#                (64 bytes read), a token written; `systemctl
-#                poweroff` ends vmm with status 0
-#   2 vhost off  the same disk again: the token reads back; poweroff
+#                (64 bytes read), a token written, the journal kept on
+#                disk; `vmm stop` presses the ACPI power button, systemd
+#                powers off, vmm ends with status 0
+#   2 vhost off  the same disk again: the token reads back, boot one's
+#                journal shows the power key and an orderly shutdown;
+#                `systemctl poweroff`
 #   -            qemu-img check of the overlay clean; the base unchanged
 # Reports (E2E-INFO) the time to the login prompt and to ssh, and the
 # failed units when the system says "degraded".
@@ -194,7 +197,15 @@ distro__boot()
 	*) fail="$fail $tag:system-$state" ;;
 	esac
 	"distro__checks_$tag"
-	gssh 'systemctl poweroff' > /dev/null 2>&1
+	if [ "$tag" = one ]; then
+		# vmm stop presses the ACPI power button: systemd-logind
+		# powers the system off, as after virsh shutdown
+		"$VMM" stop --timeout 240 "distro-$tag" > "$W/stop.out" 2>&1
+		sed "s/^/$P one: vmm stop: /" "$W/stop.out"
+		grep -q "the guest powered off after" "$W/stop.out" || fail="$fail one:stop-not-by-the-guest"
+	else
+		gssh 'systemctl poweroff' > /dev/null 2>&1
+	fi
 	distro__end "$tag"
 }
 
@@ -247,12 +258,25 @@ distro__checks_one()
 	grep -q "^virtio_rng" "$W/rng" || fail="$fail one:no-virtio-rng"
 	grep -qx "64" "$W/rng" || fail="$fail one:hwrng-short-read"
 	gssh "echo $TOKEN > /root/vmm-token && sync" || fail="$fail one:write"
+	# keep this boot's journal on disk for boot two's check of the shutdown
+	gssh 'mkdir -p /var/log/journal && systemd-tmpfiles --create --prefix /var/log/journal && journalctl --flush' > /dev/null 2>&1 ||
+		fail="$fail one:persistent-journal"
 }
 
 distro__checks_two()
 {
 	got=$(gssh 'cat /root/vmm-token')
 	[ "$got" = "$TOKEN" ] || fail="$fail two:token-not-read-back"
+	# boot one's journal (kept on disk since checks_one): the power key
+	# reached logind, and systemd stopped its units in order after it
+	# (vmm saw the guest power itself off: systemd-shutdown's last step)
+	gssh 'journalctl -b -1 --no-pager -o cat' > "$W/prev.journal" 2>&1
+	awk '/Power key pressed/ { p = 1 } p' "$W/prev.journal" > "$W/after-key"
+	n=$(grep -ac "Stopping\|Stopped\|Unmount\|Deactivated\|Reached target\|Journal stopped" "$W/after-key")
+	echo "$P two: boot one's journal after the power key: $(wc -l < "$W/after-key") lines, $n of units stopping; the last:"
+	tail -n 3 "$W/after-key" | sed "s/^/$P two:   /"
+	[ -s "$W/after-key" ] || fail="$fail two:no-power-key-in-last-journal"
+	[ "$n" -ge 5 ] || fail="$fail two:no-orderly-shutdown-in-last-journal"
 }
 
 distro__boot one on
