@@ -122,6 +122,7 @@ struct dp_flow {
 	bool ready;                    /* the sink is listening (atomic) */
 	/* the sender's and the receiver's counts */
 	uint64_t sent, got, bytes_got, out_of_order, strays;
+	uint64_t resent;               /* TCP RX: segments the host resent (late ACKs) */
 	uint64_t bad;                  /* wrong length, header or gso type */
 	uint64_t max_nbuf;             /* RX: most buffers one packet took */
 	int err;                       /* a system call failed: errno */

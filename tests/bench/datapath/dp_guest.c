@@ -291,8 +291,9 @@ static bool rx_packet(struct dp_flow *f, uint16_t first, uint16_t nbuf, uint32_t
  * packet socket's are "dodgy" and get segmented: dp_peer.c), so the
  * host -> guest TSO cell is a real connection from the host, and the guest
  * plays the receiving end: SYN-ACK, then one cumulative ACK per batch of
- * frames, sent on the transmit queue like any guest's ACKs. No
- * retransmission, SACK or timestamps: the tap never reorders or drops. */
+ * frames, sent on the transmit queue like any guest's ACKs. No SACK or
+ * timestamps: the tap never reorders or drops, though the host resends
+ * what a late ACK left uncovered (counted in resent, not a failure). */
 struct tcp_rx {
 	bool open;
 	uint8_t peer_port[2];
@@ -414,13 +415,25 @@ static bool tcp_packet(struct dp_flow *f, struct tcp_rx *t, uint16_t first, uint
 	f->got++;
 	if (nbuf > f->max_nbuf)
 		f->max_nbuf = nbuf;
-	if (seq != t->rcv_nxt) {
-		f->out_of_order++;
+	if ((int32_t)(seq - t->rcv_nxt) > 0) {
+		f->out_of_order++;                      /* a gap: lost or reordered */
 		return false;
+	}
+	t->ack_due = true;
+	if (seq != t->rcv_nxt) {
+		/* Behind: the host sent again what our ACK had not covered
+		 * in time (TCP's tail-loss probe or RTO when this machine is
+		 * busy and the ACK thread late). Not the tap's doing: take
+		 * only the new part, if any. */
+		uint32_t old = t->rcv_nxt - seq;
+
+		f->resent++;
+		if (old >= pay)
+			return false;
+		pay -= old;
 	}
 	t->rcv_nxt += pay;
 	f->bytes_got += pay;
-	t->ack_due = true;
 	return true;
 }
 
