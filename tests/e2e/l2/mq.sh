@@ -82,18 +82,28 @@ p1=$(mq__counts)
 echo "MQ-COUNTS p2 before=$p0 after=$p1"
 
 # ethtool -L down to one pair and back under traffic (host -> guest, 4
-# flows, 8 s): the traffic goes on, and while one pair is in use nothing
+# flows, 16 s): the traffic goes on, and while one pair is in use nothing
 # arrives on receiveq 1.
 if [ $have_et = yes ]; then
-	iperf3 -c "$HOST" -p 5202 -t 8 -P 4 -R -f m > /tmp/iperf.switch 2>&1 &
+	iperf3 -c "$HOST" -p 5202 -t 16 -P 4 -R -f m > /tmp/iperf.switch 2>&1 &
 	ipid=$!
 	sleep 2
 	ethtool -L "$ifname" combined 1 > /tmp/et.out 2>&1; r1=$?
 	echo "MQ-SET combined=1 rc=$r1 now=$(mq__channels) $(head -n 1 /tmp/et.out)"
 	sleep 1
 	d0=$(mq__counts)
-	sleep 2
-	d1=$(mq__counts)
+	# At least 2 s, and until receiveq 0 has moved (at most 10 s): the
+	# flows that were on queue 1 lost what the detached tap queue held
+	# and wait for TCP's retransmit timer, seconds under nested TCG (one
+	# loaded run saw nothing at all in a fixed 2 s window).
+	i=0
+	while :; do
+		sleep 0.5
+		i=$((i + 1))
+		d1=$(mq__counts)
+		[ $i -ge 4 ] && [ "${d1%% *}" -gt "${d0%% *}" ] && break
+		[ $i -ge 20 ] && break
+	done
 	echo "MQ-COUNTS one-pair before=$d0 after=$d1"
 	ethtool -L "$ifname" combined 2 > /tmp/et.out 2>&1; r2=$?
 	echo "MQ-SET combined=2 rc=$r2 now=$(mq__channels) $(head -n 1 /tmp/et.out)"
