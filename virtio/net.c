@@ -78,6 +78,21 @@ void net__resched(struct net_dev *nd)
 		pr_err("%s: cannot reschedule: %s", nd->vdev.name, strerror(errno));
 }
 
+void net__lock_pairs(struct net_dev *nd)
+{
+	for (unsigned int i = 0; i < nd->max_pairs; i++)
+		pthread_mutex_lock(&nd->pair[i].lock);
+}
+
+void net__unlock_pairs(struct net_dev *nd)
+{
+	for (unsigned int i = nd->max_pairs; i-- > 0;)
+		pthread_mutex_unlock(&nd->pair[i].lock);
+}
+
+/* I/O thread: what the pairs' threads could not do themselves (report a
+ * violation, serve a control-queue kick that came on a pair's loop) and
+ * the rest of a control-queue run. */
 static void on_sched(void *opaque, uint32_t events)
 {
 	struct net_dev *nd = opaque;
@@ -86,11 +101,17 @@ static void on_sched(void *opaque, uint32_t events)
 	if (read(nd->sched_fd, &v, sizeof(v)) < 0)
 		return;
 	pthread_mutex_lock(&nd->vdev.lock);
+	net__lock_pairs(nd);
 	for (unsigned int i = 0; i < nd->max_pairs; i++)
-		if (nd->pair[i].tx_more)
-			net_rxtx__tx(&nd->pair[i]);
+		if (nd->pair[i].failed)
+			net__violation(nd, nd->pair[i].failed);
+	if (__atomic_exchange_n(&nd->ctrl_kicked, false, __ATOMIC_RELAXED) && nd->running) {
+		net__count(&nd->stats.ctrl_kicks, 1);
+		nd->ctrl_more = true;
+	}
 	if (nd->ctrl_more)
 		net_ctrl__run(nd);
+	net__unlock_pairs(nd);
 	pthread_mutex_unlock(&nd->vdev.lock);
 }
 
@@ -115,8 +136,8 @@ static void run_userspace(struct net_dev *nd)
 		virtqueue__disable_notify(&nd->vdev.vq[p->rxq]);
 		net_rxtx__update_fd(p);
 		p->tx_more = true;
+		net_rxtx__resched(p);
 	}
-	net__resched(nd);
 }
 
 static int go_offloaded(struct net_dev *nd, char *err, size_t errlen)
@@ -159,12 +180,14 @@ int net_dev__set_offload(struct net_dev *nd, bool offload, char *err, size_t err
 	if (offload && !nd->cfg.backend->start)
 		return util__fail(err, errlen, "this backend cannot run the queues itself");
 	pthread_mutex_lock(&nd->vdev.lock);
+	net__lock_pairs(nd);
 	if (nd->running && !nd->broken && offload != nd->offloaded) {
 		if (offload)
 			r = go_offloaded(nd, err, errlen);
 		else
 			go_userspace(nd);
 	}
+	net__unlock_pairs(nd);
 	pthread_mutex_unlock(&nd->vdev.lock);
 	return r;
 }
@@ -251,7 +274,7 @@ static uint64_t prune_offer(uint64_t o)
 	return o;
 }
 
-static int net_set_features(struct virtio_dev *vdev, uint64_t f)
+static int set_features(struct virtio_dev *vdev, uint64_t f)
 {
 	struct net_dev *nd = to_net(vdev);
 	const struct net_backend_ops *be = nd->cfg.backend;
@@ -274,6 +297,17 @@ static int net_set_features(struct virtio_dev *vdev, uint64_t f)
 					    BIT(VIRTIO_NET_F_GUEST_TSO6))) ?
 				     NET_MAX_FRAME : NET_SMALL_RXBUF - NET_HDR_LEN);
 	return 0;
+}
+
+static int net_set_features(struct virtio_dev *vdev, uint64_t f)
+{
+	struct net_dev *nd = to_net(vdev);
+	int r;
+
+	net__lock_pairs(nd);
+	r = set_features(vdev, f);
+	net__unlock_pairs(nd);
+	return r;
 }
 
 static void net_read_config(struct virtio_dev *vdev, uint32_t offset, void *data, uint32_t len)
@@ -301,7 +335,7 @@ static int net_queue_enable(struct virtio_dev *vdev, int q)
 	return q >= 0 && q < vdev->nr_queues ? 0 : -1;
 }
 
-static void net_driver_ok(struct virtio_dev *vdev)
+static void driver_ok(struct virtio_dev *vdev)
 {
 	struct net_dev *nd = to_net(vdev);
 
@@ -332,18 +366,21 @@ static void net_driver_ok(struct virtio_dev *vdev)
 	update_fds(nd);
 }
 
-static void net_notify(struct virtio_dev *vdev, int q)
+static void net_driver_ok(struct virtio_dev *vdev)
 {
 	struct net_dev *nd = to_net(vdev);
-	struct net_pair *p;
 
-	if (q == net_mq__ctrl_queue(nd)) {
-		net__count(&nd->stats.ctrl_kicks, 1);
-		net_ctrl__run(nd);
-		return;
-	}
-	p = net_mq__pair_of(nd, q);
-	if (!p || nd->offloaded)   /* not a queue of this negotiation, or not ours */
+	net__lock_pairs(nd);
+	driver_ok(vdev);
+	net__unlock_pairs(nd);
+}
+
+/* A kick on one of pair p's queues, under p->lock. */
+static void pair_kick(struct net_pair *p, int q)
+{
+	struct net_dev *nd = p->nd;
+
+	if (nd->offloaded)   /* not ours to serve */
 		return;
 	if (q == p->rxq) {
 		net__count(&nd->stats.rx_kicks, 1);
@@ -356,9 +393,64 @@ static void net_notify(struct virtio_dev *vdev, int q)
 	}
 }
 
-static void net_reset(struct virtio_dev *vdev)
+/* Under vdev->lock, on the I/O thread: the control queue, and every queue
+ * when the pairs have no threads of their own. */
+static void net_notify(struct virtio_dev *vdev, int q)
 {
 	struct net_dev *nd = to_net(vdev);
+	struct net_pair *p;
+
+	if (q == net_mq__ctrl_queue(nd)) {
+		net__lock_pairs(nd);
+		net__count(&nd->stats.ctrl_kicks, 1);
+		net_ctrl__run(nd);
+		net__unlock_pairs(nd);
+		return;
+	}
+	p = net_mq__pair_of(nd, q);
+	if (!p)   /* not a queue of this negotiation */
+		return;
+	pthread_mutex_lock(&p->lock);
+	pair_kick(p, q);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Threaded: a doorbell on pair q/2's own loop, without vdev->lock. Which
+ * queue it is depends on the negotiation (without MQ queue 2 is the
+ * control queue), read under the loop's pair lock; the control queue is
+ * served on the I/O thread. */
+static void net_notify_on_loop(struct virtio_dev *vdev, int q)
+{
+	struct net_dev *nd = to_net(vdev);
+	struct net_pair *p = &nd->pair[q / 2];
+	bool ctrl;
+
+	pthread_mutex_lock(&p->lock);
+	ctrl = q == net_mq__ctrl_queue(nd);
+	if (!ctrl && nd->running && net_mq__pair_of(nd, q) == p)
+		pair_kick(p, q);
+	pthread_mutex_unlock(&p->lock);
+	if (ctrl) {
+		__atomic_store_n(&nd->ctrl_kicked, true, __ATOMIC_RELAXED);
+		net__resched(nd);
+	}
+}
+
+/* Threaded: pair k's doorbells, and queue 2k even when it is the control
+ * queue (without MQ; net_notify_on_loop sorts it out). */
+static struct loop *net_queue_loop(struct virtio_dev *vdev, int q)
+{
+	struct net_dev *nd = to_net(vdev);
+
+	if (!nd->threaded || q < 0 || (unsigned)q / 2 >= nd->max_pairs)
+		return NULL;
+	return nd->pair[q / 2].loop;
+}
+
+/* Under vdev->lock and every pair's lock. */
+static void reset(struct net_dev *nd)
+{
+	struct virtio_dev *vdev = &nd->vdev;
 
 	if (nd->offloaded && nd->cfg.backend->stop)
 		nd->cfg.backend->stop(nd->cfg.backend_priv, vdev);
@@ -370,6 +462,7 @@ static void net_reset(struct virtio_dev *vdev)
 		struct net_pair *p = &nd->pair[i];
 
 		p->tx_blocked = p->tx_more = p->rx_starved = false;
+		p->failed = NULL;
 		p->rx_nheld = p->rx_niov = 0;
 		p->rx_cap = 0;
 	}
@@ -380,6 +473,15 @@ static void net_reset(struct virtio_dev *vdev)
 	net_mq__reset(nd);   /* one pair receives; every fd polled as that needs */
 }
 
+static void net_reset(struct virtio_dev *vdev)
+{
+	struct net_dev *nd = to_net(vdev);
+
+	net__lock_pairs(nd);
+	reset(nd);
+	net__unlock_pairs(nd);
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.get_features = net_get_features,
 	.set_features = net_set_features,
@@ -388,6 +490,8 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_enable = net_queue_enable,
 	.driver_ok = net_driver_ok,
 	.notify = net_notify,
+	.queue_loop = net_queue_loop,
+	.notify_on_loop = net_notify_on_loop,
 	.reset = net_reset,
 };
 
@@ -399,8 +503,38 @@ static void destroy_pairs(struct net_dev *nd)
 		struct net_pair *p = &nd->pair[i];
 
 		if (p->backend_fd >= 0 && !p->backend_dead)
-			loop__del(nd->cfg.loop, p->backend_fd);
+			loop__del(p->loop, p->backend_fd);
+		if (p->sched_fd >= 0) {
+			loop__del(p->loop, p->sched_fd);
+			close(p->sched_fd);
+		}
+		pthread_mutex_destroy(&p->lock);
 	}
+}
+
+/* Pair i's loop (its own thread when threaded), its sched_fd and its
+ * backend fd on it. */
+static int setup_pair(struct net_dev *nd, unsigned int i)
+{
+	const struct net_dev_config *cfg = &nd->cfg;
+	struct net_pair *p = &nd->pair[i];
+	int fd;
+
+	if (nd->threaded)
+		p->loop = cfg->pair_loop[i];
+	p->sched_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->sched_fd < 0 ||
+	    loop__add(p->loop, p->sched_fd, EPOLLIN, net_rxtx__on_sched, p) < 0) {
+		if (p->sched_fd >= 0)
+			close(p->sched_fd);
+		p->sched_fd = -1;
+		return -1;
+	}
+	fd = cfg->backend->rx_fd ? cfg->backend->rx_fd(cfg->backend_priv, i) : -1;
+	if (fd >= 0 && loop__add(p->loop, fd, 0, net_rxtx__on_backend, p) < 0)
+		return -1;
+	p->backend_fd = fd;
+	return 0;
 }
 
 static bool config_ok(const struct net_dev_config *cfg, uint16_t qs, unsigned int pairs)
@@ -409,6 +543,9 @@ static bool config_ok(const struct net_dev_config *cfg, uint16_t qs, unsigned in
 
 	if (!be || !cfg->loop || qs > VQ_MAX_SIZE || (qs & (qs - 1)) || pairs > NET_MAX_PAIRS)
 		return false;
+	for (unsigned int i = 1; i < pairs; i++)
+		if (!cfg->pair_loop[i] != !cfg->pair_loop[0])
+			return false;   /* all pairs threaded, or none */
 	if (!be->tx && !be->rx)
 		return true;
 	if (!be->rx_fd)
@@ -444,23 +581,20 @@ struct net_dev *net_dev__create(const struct net_dev_config *cfg)
 		.priv = nd, .nr_queues = (int)(2 * pairs + 1), .queue_max_size = qs,
 	};
 	nd->offer = prune_offer(offer & (cfg->extra_feature_mask ? cfg->extra_feature_mask : ~0ULL));
+	nd->threaded = cfg->pair_loop[0] != NULL;
 	for (unsigned int i = 0; i < pairs; i++) {
 		struct net_pair *p = &nd->pair[i];
 
 		*p = (struct net_pair){ .nd = nd, .index = i, .rxq = NET_RXQ(i), .txq = NET_TXQ(i),
-					.backend_fd = -1 };
+					.loop = cfg->loop, .sched_fd = -1, .backend_fd = -1 };
+		pthread_mutex_init(&p->lock, NULL);
 	}
 	nd->sched_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (nd->sched_fd < 0 || loop__add(cfg->loop, nd->sched_fd, EPOLLIN, on_sched, nd) < 0)
 		goto fail;
-	for (unsigned int i = 0; cfg->backend->rx_fd && i < pairs; i++) {
-		struct net_pair *p = &nd->pair[i];
-		int fd = cfg->backend->rx_fd(cfg->backend_priv, i);
-
-		if (fd >= 0 && loop__add(cfg->loop, fd, 0, net_rxtx__on_backend, p) < 0)
+	for (unsigned int i = 0; i < pairs; i++)
+		if (setup_pair(nd, i) < 0)
 			goto fail;
-		p->backend_fd = fd;
-	}
 	net_reset(&nd->vdev);
 	return nd;
 fail:

@@ -18,9 +18,11 @@
  * 12 bytes, VERSION_1) + the Ethernet frame, straight between guest
  * buffers and the backend: no copies on TX or RX.
  *
- * Threads: the datapath of every pair runs on the I/O thread (queue kicks
- * via the transport, each pair's backend fd and a reschedule eventfd via
- * the loop), under vdev->lock like every op the transport calls.
+ * Threads: each pair's datapath runs on a loop of its own (cfg.pair_loop:
+ * the pair's doorbells, backend fd and reschedule eventfd), under the
+ * pair's lock; the control queue and everything the transport calls run
+ * under vdev->lock, taking every pair's lock where they change what the
+ * pairs read (net_priv.h).
  */
 #ifndef VIRTIO_NET_H
 #define VIRTIO_NET_H
@@ -90,6 +92,10 @@ struct net_dev_config {
 	const struct net_backend_ops *backend;
 	void *backend_priv;
 	struct loop *loop;                  /* the I/O thread's loop */
+	/* Each queue pair's own loop, its thread's (net_tap.c makes them,
+	 * "vmm-net<N>q<pair>"); none: the pairs run on 'loop' (unit tests
+	 * with a faked loop). All pairs or none. */
+	struct loop *pair_loop[NET_MAX_PAIRS];
 	/* ANDed into the feature offer (a backend that cannot do some of
 	 * them, e.g. vhost); 0 means no restriction. VERSION_1 always stays. */
 	uint64_t extra_feature_mask;

@@ -5,6 +5,7 @@
 #ifndef VIRTIO_NET_PRIV_H
 #define VIRTIO_NET_PRIV_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -37,11 +38,25 @@ struct net_rx_held {
 
 /* One receiveq/transmitq pair and what its datapath keeps. Each pair has
  * its own backend fd (a tap queue) and its own scratch, so its RX and TX
- * depend on nothing another pair touches but the device's counters. */
+ * depend on nothing another pair touches but the device's counters.
+ *
+ * Locking. A pair's datapath runs under its own lock, on its own thread
+ * (nd->threaded: 'loop' is the pair's, polling its doorbells, backend fd
+ * and sched_fd) or on the I/O thread (unit tests: 'loop' is the I/O
+ * loop, and the pair's callbacks take vdev->lock first). Device-wide
+ * state (running, offloaded, broken, features, rx_need, curr_pairs, the
+ * filter, mac) is written holding vdev->lock AND every pair's lock
+ * (net__lock_pairs), so either lock is enough to read it. Order: vdev->lock,
+ * then pair locks in index order. */
 struct net_pair {
 	struct net_dev *nd;
 	unsigned int index;
 	int rxq, txq;                   /* NET_RXQ(index), NET_TXQ(index) */
+	pthread_mutex_t lock;
+	struct loop *loop;              /* where the pair's fds are polled */
+	int sched_fd;                   /* eventfd: continue TX (budget, switch) */
+	const char *failed;             /* a violation the I/O thread reports
+	                                 * (threaded: vdev->lock is out of reach) */
 	int backend_fd;                 /* -1: not polled */
 	uint32_t fd_events;             /* what backend_fd is polled for */
 	bool backend_dead;              /* HUP/ERR, EOF or read error */
@@ -66,7 +81,11 @@ struct net_dev {
 	uint64_t offer, features;
 	struct net_filter filter;
 
-	int sched_fd;                   /* eventfd: continue deferred work */
+	int sched_fd;                   /* eventfd: the I/O thread continues the
+	                                 * control queue, reports pairs' failures */
+	bool threaded;                  /* each pair on a thread of its own */
+	bool ctrl_kicked;               /* a control-queue kick came on a pair's
+	                                 * loop (atomic): served on the I/O thread */
 	bool running;                   /* DRIVER_OK and not reset */
 	bool offloaded;                 /* the backend runs RX/TX (vhost) */
 	bool broken;                    /* needs reset: datapath stopped */
@@ -81,20 +100,35 @@ struct net_dev {
 	struct net_pair pair[];         /* max_pairs of them */
 };
 
-/* Counters: one writer (under vdev->lock), readers anywhere. */
+/* Counters: device-wide ones have a writer per pair thread, readers
+ * anywhere. */
 static inline void net__count(uint64_t *c, uint64_t v)
 {
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+	__atomic_fetch_add(c, v, __ATOMIC_RELAXED);
 }
 
 /* A guest protocol violation: stop the datapath, ask for a reset. */
 void net__violation(struct net_dev *nd, const char *why);
 /* Interrupt for queue q if the driver wants one; counts it. */
 void net__signal(struct net_dev *nd, int q);
-/* Have sched_fd call us back (budget exhausted). */
+/* Have the I/O thread call on_sched (control queue budget, failures). */
 void net__resched(struct net_dev *nd);
+/* Device-wide changes: every pair's lock, in order (vdev->lock held). */
+void net__lock_pairs(struct net_dev *nd);
+void net__unlock_pairs(struct net_dev *nd);
 
-/* net_rxtx.c: one pair's datapath, on the I/O thread under vdev->lock */
+/* net_rxtx.c: one pair's datapath, under the pair's lock */
+/* Take the pair's lock for one of its callbacks (vdev->lock first when the
+ * pair runs on the I/O thread). */
+void net_rxtx__lock(struct net_pair *p);
+void net_rxtx__unlock(struct net_pair *p);
+/* A guest protocol violation on the pair: reported now under vdev->lock,
+ * or by the I/O thread (threaded); the pair stops at once either way. */
+void net_rxtx__fail(struct net_pair *p, const char *why);
+/* Continue the pair's TX on its own loop (sched_fd). */
+void net_rxtx__resched(struct net_pair *p);
+/* The loop callback of the pair's sched_fd. */
+void net_rxtx__on_sched(void *opaque, uint32_t events);
 /* Poll the pair's backend fd for what its datapath waits on now. */
 void net_rxtx__update_fd(struct net_pair *p);
 void net_rxtx__tx(struct net_pair *p);

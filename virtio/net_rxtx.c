@@ -1,7 +1,8 @@
 /* net_rxtx.c — the datapath of one virtio-net queue pair: its transmitq
  * to the backend, the backend to its receiveq. Every pair has its own
- * backend fd (a tap queue) and scratch; today all pairs run on the I/O
- * thread, under vdev->lock.
+ * backend fd (a tap queue) and scratch, and runs under its own lock on
+ * a thread of its own ("vmm-netNqK"): its doorbells, its tap queue and
+ * its sched_fd are polled by its own loop (net_priv.h, struct net_pair).
  *
  * TX (transmitq kick): with guest kicks disabled, pop chains and writev()
  * each one (vnet header + frame, exactly the chain's device-readable
@@ -31,6 +32,7 @@
 #include <linux/virtio_net.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "virtio/net_priv.h"
 #include "vmm/iov.h"
@@ -53,7 +55,7 @@ void net_rxtx__update_fd(struct net_pair *p)
 	}
 	if (ev == p->fd_events)
 		return;
-	if (loop__mod(nd->cfg.loop, p->backend_fd, ev, net_rxtx__on_backend, p) < 0) {
+	if (loop__mod(p->loop, p->backend_fd, ev, net_rxtx__on_backend, p) < 0) {
 		pr_err("%s: cannot change polling of the backend fd", nd->vdev.name);
 		return;
 	}
@@ -70,7 +72,8 @@ void net_rxtx__tx(struct net_pair *p)
 	unsigned int done = 0;
 	int rc;
 
-	if (!nd->running || nd->broken || nd->offloaded || p->tx_blocked || !nd->cfg.backend->tx)
+	if (!nd->running || nd->broken || p->failed || nd->offloaded || p->tx_blocked ||
+	    !nd->cfg.backend->tx)
 		return;
 	p->tx_more = false;
 	do {
@@ -79,7 +82,7 @@ void net_rxtx__tx(struct net_pair *p)
 			ssize_t n;
 
 			if (ch->in_num || ch->out_len < NET_HDR_LEN) {
-				net__violation(nd, ch->in_num ?
+				net_rxtx__fail(p, ch->in_num ?
 					       "transmit chain has device-writable buffers" :
 					       "transmit chain shorter than the vnet header");
 				return;
@@ -107,12 +110,12 @@ void net_rxtx__tx(struct net_pair *p)
 			virtqueue__fill(vq, ch->head, 0);
 			if (++done == NET_BUDGET) {
 				p->tx_more = true;
-				net__resched(nd);
+				net_rxtx__resched(p);
 				goto out;
 			}
 		}
 		if (rc < 0) {
-			net__violation(nd, vq->err);
+			net_rxtx__fail(p, vq->err);
 			return;
 		}
 	} while (virtqueue__enable_notify(vq));
@@ -137,13 +140,13 @@ static int rx_gather(struct net_pair *p)
 	while (mrg ? p->rx_cap < nd->rx_need : p->rx_nheld == 0) {
 		rc = virtqueue__pop(vq, ch);
 		if (rc < 0) {
-			net__violation(nd, vq->err);
+			net_rxtx__fail(p, vq->err);
 			return -1;
 		}
 		if (rc == 0)
 			return 0;
 		if (ch->out_num || ch->in_len < NET_HDR_LEN) {
-			net__violation(nd, ch->out_num ?
+			net_rxtx__fail(p, ch->out_num ?
 				       "receive chain has device-readable buffers" :
 				       "receive buffer shorter than the vnet header");
 			return -1;
@@ -246,8 +249,8 @@ void net_rxtx__rx(struct net_pair *p)
 	const struct net_backend_ops *be = nd->cfg.backend;
 	unsigned int i;
 
-	if (!nd->running || nd->broken || nd->offloaded || p->rx_starved || p->backend_dead ||
-	    !be->rx || !net_mq__active(p))
+	if (!nd->running || nd->broken || p->failed || nd->offloaded || p->rx_starved ||
+	    p->backend_dead || !be->rx || !net_mq__active(p))
 		return;
 	for (i = 0; i < NET_BUDGET; i++) {
 		int rc = rx_gather(p);
@@ -269,7 +272,7 @@ void net_rxtx__rx(struct net_pair *p)
 				nd->vdev.name, n ? strerror(errno) : "end of file");
 			net__count(&nd->stats.rx_dropped, 1);
 			p->backend_dead = true;
-			loop__del(nd->cfg.loop, p->backend_fd);
+			loop__del(p->loop, p->backend_fd);
 			break;
 		}
 		rx_deliver(p, (size_t)n);
@@ -297,20 +300,71 @@ void net_rxtx__unhold(struct net_pair *p)
 	p->rx_cap = 0;
 }
 
-/* ---- the loop callback (I/O thread) --------------------------------------- */
+/* ---- the pair's thread ---------------------------------------------------- */
+
+void net_rxtx__lock(struct net_pair *p)
+{
+	if (!p->nd->threaded)
+		pthread_mutex_lock(&p->nd->vdev.lock);
+	pthread_mutex_lock(&p->lock);
+}
+
+void net_rxtx__unlock(struct net_pair *p)
+{
+	pthread_mutex_unlock(&p->lock);
+	if (!p->nd->threaded)
+		pthread_mutex_unlock(&p->nd->vdev.lock);
+}
+
+/* NEEDS_RESET is the transport's, under vdev->lock, which a pair thread
+ * may not take while it holds its own (lock order): the pair stops here
+ * and the I/O thread reports it (net.c, on_sched). */
+void net_rxtx__fail(struct net_pair *p, const char *why)
+{
+	if (!p->nd->threaded) {
+		net__violation(p->nd, why);   /* vdev->lock is held */
+		return;
+	}
+	if (p->failed)
+		return;
+	p->failed = why ? why : "protocol violation";
+	net__resched(p->nd);
+}
+
+void net_rxtx__resched(struct net_pair *p)
+{
+	uint64_t one = 1;
+
+	if (write(p->sched_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_err("%s: queue pair %u: cannot reschedule: %s", p->nd->vdev.name, p->index,
+		       strerror(errno));
+}
+
+void net_rxtx__on_sched(void *opaque, uint32_t events)
+{
+	struct net_pair *p = opaque;
+	uint64_t v;
+
+	if (read(p->sched_fd, &v, sizeof(v)) < 0)
+		return;
+	net_rxtx__lock(p);
+	if (p->tx_more)
+		net_rxtx__tx(p);
+	net_rxtx__unlock(p);
+}
 
 void net_rxtx__on_backend(void *opaque, uint32_t events)
 {
 	struct net_pair *p = opaque;
 	struct net_dev *nd = p->nd;
 
-	pthread_mutex_lock(&nd->vdev.lock);
+	net_rxtx__lock(p);
 	if ((events & (EPOLLERR | EPOLLHUP)) && !p->backend_dead) {
 		/* Reported even when we poll for nothing: stop for good. */
 		pr_warn("%s: backend fd of queue pair %u hung up; its datapath stopped",
 			nd->vdev.name, p->index);
 		p->backend_dead = true;
-		loop__del(nd->cfg.loop, p->backend_fd);
+		loop__del(p->loop, p->backend_fd);
 	} else if (!p->backend_dead) {
 		if ((events & EPOLLOUT) && p->tx_blocked) {
 			p->tx_blocked = false;
@@ -320,5 +374,5 @@ void net_rxtx__on_backend(void *opaque, uint32_t events)
 		if (events & EPOLLIN)
 			net_rxtx__rx(p);
 	}
-	pthread_mutex_unlock(&nd->vdev.lock);
+	net_rxtx__unlock(p);
 }

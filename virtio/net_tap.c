@@ -17,6 +17,8 @@
 #include "virtio/net_tap.h"
 #include "virtio/pci.h"
 #include "vmm/log.h"
+#include "vmm/services.h"
+#include "vmm/loop.h"
 #include "vmm/stats.h"
 #include "vmm/util.h"
 
@@ -313,6 +315,15 @@ struct net_tap *net_tap__create(const struct vm_services *svc, const struct net_
 		.queue_pairs = nt->pairs,
 	};
 	memcpy(dcfg.mac, nt->mac, sizeof(dcfg.mac));
+	/* A thread per queue pair: its doorbells and its tap queue. */
+	for (unsigned i = 0; svc->loops && i < nt->pairs; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "vmm-net%dq%u", index % 100, i % 100);
+		dcfg.pair_loop[i] = nt->pair_loop[i] = loop_set__new(svc->loops, name);
+		if (!dcfg.pair_loop[i])
+			goto fail;
+	}
 	nt->dev = net_dev__create(&dcfg);
 	if (!nt->dev)
 		goto fail;
@@ -419,8 +430,11 @@ int net_tap__snapshot(struct net_tap *nt, struct nic_snapshot *n)
 	net_dev__stats(nt->dev, &n->net);
 	n->by_datapath_known = net_tap__datapath_counts(nt, n->by_datapath) == 0;
 	n->nr_queues = (int)MIN(pairs, (unsigned)STATS_MAX_QUEUES);
-	for (int i = 0; i < n->nr_queues; i++)
+	for (int i = 0; i < n->nr_queues; i++) {
 		net_dev__queue_stats(nt->dev, (unsigned)i, &n->queue[i].net);
+		n->queue[i].thread_tid = nt->pair_loop[i] ?
+			__atomic_load_n(&nt->pair_loop[i]->tid, __ATOMIC_RELAXED) : 0;
+	}
 	/* the workers exist from the open on (one per pair, all or none),
 	 * also while a live switch has the queues in vmm */
 	return nt->vhost[0].fd >= 0 ? (int)nt->pairs : 0;

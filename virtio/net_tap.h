@@ -2,7 +2,7 @@
  * host-side configuration (devices/net/netcfg.c), the virtio-net device
  * (virtio/net.c) with the tap as its backend, and the virtio-pci function
  * the guest sees (virtio/pci.c). Two datapaths, chosen per NIC: vmm's
- * I/O thread (readv/writev on the tap), or the kernel's vhost-net, which
+ * own thread per queue pair (readv/writev on the tap), or the kernel's vhost-net, which
  * is given the queues' rings, doorbell and interrupt eventfds and the tap
  * (virtio/vhost_net.c). With queues=N each queue pair has its own tap
  * queue fd and, on vhost, its own /dev/vhost-net (and so its own worker). */
@@ -34,6 +34,7 @@ struct net_tap {
 	/* One per pair, pair i's rings on tap queue i; fd -1: not opened
 	 * (--vhost off). vhost_pairs: how many run now (tap_start). */
 	struct vhost_net vhost[NET_MAX_QUEUE_PAIRS];
+	struct loop *pair_loop[NET_MAX_QUEUE_PAIRS];   /* each pair's thread (vm's loop_set) */
 	unsigned vhost_pairs;
 	unsigned long switches;   /* live datapath changes (net_tap__set_vhost) */
 	/* Packets and bytes per datapath, from the tap's counters: read at

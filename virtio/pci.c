@@ -1,7 +1,8 @@
 /* pci.c — the virtio-pci modern transport (see pci.h).
  *
  * A kick: guest writes the queue's notify register -> KVM signals the
- * queue's ioeventfd -> I/O thread: virtio_pci__kick() -> ops->notify().
+ * queue's ioeventfd -> I/O thread: queue_kick() -> ops->notify() (or the
+ * device's own thread for the queue: ops->notify_on_loop()).
  * An interrupt: device -> virtio_dev__signal_queue() -> signal_queue()
  * here -> MSI-X vector (msix__signal: pending if masked) -> deliver() ->
  * write to the vector's irqfd -> KVM injects the MSI.
@@ -29,7 +30,8 @@
 
 static void intx_raise(struct virtio_pci *vp, uint8_t why)
 {
-	vp->isr |= why;
+	/* Datapath threads raise it without vdev->lock: atomic. */
+	__atomic_fetch_or(&vp->isr, why, __ATOMIC_RELAXED);
 	pci__set_irq(&vp->pci, 1);
 }
 
@@ -85,7 +87,7 @@ static int transport_queue_detach(struct virtio_dev *vdev, int q, int *kick_fd, 
 	if (vq->vector == VIRTIO_MSI_NO_VECTOR || (int)vq->vector >= vp->nr_vectors ||
 	    !msix__enabled(vp->msix) || !kick_addr)
 		return -1;
-	if (!vq->detached && loop__del(vp->svc.loop, vq->kick_fd) < 0)
+	if (!vq->detached && loop__del(vq->loop, vq->kick_fd) < 0)
 		return -1;
 	vq->detached = true;
 	*kick_fd = vq->kick_fd;
@@ -100,7 +102,7 @@ static void transport_queue_attach(struct virtio_dev *vdev, int q)
 
 	if (!vq->detached)
 		return;
-	if (loop__add(vp->svc.loop, vq->kick_fd, EPOLLIN, queue_kick, vq) == 0)
+	if (loop__add(vq->loop, vq->kick_fd, EPOLLIN, queue_kick, vq) == 0)
 		vq->detached = false;
 }
 
@@ -155,7 +157,10 @@ static const struct msix_ops vpci_msix_ops = {
 
 /* ---- queue kicks -------------------------------------------------------- */
 
-/* I/O thread: the queue's ioeventfd fired. */
+/* I/O thread, or the device's own thread for the queue: the queue's
+ * ioeventfd fired. On a device's own thread the device serialises the
+ * notify itself (virtio.h, queue_loop): vdev->lock is not taken, and the
+ * status is the device's to check. */
 static void queue_kick(void *opaque, uint32_t events)
 {
 	struct vpci_queue *vq = opaque;
@@ -165,6 +170,10 @@ static void queue_kick(void *opaque, uint32_t events)
 
 	if (read(vq->kick_fd, &v, sizeof(v)) < 0)
 		return;
+	if (vq->loop != vp->svc.loop) {
+		vdev->ops->notify_on_loop(vdev, vq->index);
+		return;
+	}
 	pthread_mutex_lock(&vdev->lock);
 	if (vq->enabled && (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    !(vp->status & VIRTIO_CONFIG_S_NEEDS_RESET))
@@ -254,8 +263,7 @@ static void bar_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
 		val = virtio_pci_common__read(vp, (unsigned)off);
 		memcpy(data, &val, len);
 	} else if (off == OFF_ISR) {
-		data[0] = vp->isr;   /* reading acknowledges */
-		vp->isr = 0;
+		data[0] = __atomic_exchange_n(&vp->isr, 0, __ATOMIC_RELAXED);   /* reading acknowledges */
 		pci__set_irq(&vp->pci, 0);
 	} else if (off >= OFF_DEVICE && off + len <= OFF_DEVICE + REGION_SIZE) {
 		vdev->ops->read_config(vdev, (uint32_t)(off - OFF_DEVICE), data, len);
@@ -274,7 +282,7 @@ static void bar_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len
 	memcpy(&val, data, len);
 	if (off >= OFF_NOTIFY && off < OFF_NOTIFY + REGION_SIZE) {
 		/* A kick that reached us as an MMIO exit (no ioeventfd yet, or
-		 * a different width): hand it to the I/O thread all the same. */
+		 * a different width): hand it to the queue's loop all the same. */
 		uint64_t q = (off - OFF_NOTIFY) / NOTIFY_MULTIPLIER, one = 1;
 
 		if (q < (uint64_t)vdev->nr_queues &&
@@ -371,8 +379,11 @@ static int setup_events(struct virtio_pci *vp)
 	for (int i = 0; i < vp->vdev->nr_queues; i++) {
 		struct vpci_queue *q = &vp->q[i];
 
+		q->loop = vp->vdev->ops->queue_loop ? vp->vdev->ops->queue_loop(vp->vdev, i) : NULL;
+		if (!q->loop)
+			q->loop = vp->svc.loop;
 		q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (q->kick_fd < 0 || loop__add(vp->svc.loop, q->kick_fd, EPOLLIN, queue_kick, q) < 0)
+		if (q->kick_fd < 0 || loop__add(q->loop, q->kick_fd, EPOLLIN, queue_kick, q) < 0)
 			return -1;
 	}
 	return 0;
@@ -435,7 +446,7 @@ void virtio_pci__free(struct virtio_pci *vp)
 		if (q->kick_addr)
 			vp->svc.irq->ioeventfd(vp->svc.irq_opaque, q->kick_fd, q->kick_addr, 2, false, false);
 		if (!q->detached)
-			loop__del(vp->svc.loop, q->kick_fd);
+			loop__del(q->loop, q->kick_fd);
 		close(q->kick_fd);
 	}
 	for (int i = 0; i <= VIRTIO_MAX_QUEUES; i++) {

@@ -31,7 +31,7 @@ void virtio_pci_common__reset(struct virtio_pci *vp)
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
 	vp->queue_sel = 0;
 	vp->status = 0;
-	vp->isr = 0;
+	__atomic_store_n(&vp->isr, 0, __ATOMIC_RELAXED);
 	pci__set_irq(&vp->pci, 0);
 }
 

@@ -42,6 +42,8 @@ struct vpci_queue {
 	uint64_t kick_addr;        /* where the ioeventfd is assigned; 0: none
 	                            * (kick_lock) */
 	bool detached;             /* served outside vmm (vhost): not polled */
+	struct loop *loop;         /* polls kick_fd: the device's own loop for
+	                            * the queue (ops->queue_loop) or svc.loop */
 };
 
 struct vpci_vector {

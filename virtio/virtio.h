@@ -10,7 +10,8 @@
  *
  * Threads: guest register accesses (and so set_features, queue_enable,
  * driver_ok, reset) run on vCPU threads; queue notifications run on the
- * I/O thread (an ioeventfd in the epoll loop). vdev->lock serialises
+ * I/O thread (an ioeventfd in the epoll loop), or on a loop the device
+ * names for the queue (queue_loop: notify_on_loop, without vdev->lock). vdev->lock serialises
  * them: the transport holds it around every op it calls, and a device
  * takes it in its own I/O-thread callbacks (e.g. tap readable), so a
  * reset never races the datapath.
@@ -23,6 +24,8 @@
 #include <stdint.h>
 
 #include "virtio/virtqueue.h"
+
+struct loop;
 
 /* 33: virtio-net's 16 queue pairs and its control queue (net.h). */
 #define VIRTIO_MAX_QUEUES 33
@@ -43,8 +46,17 @@ struct virtio_dev_ops {
 	int (*queue_enable)(struct virtio_dev *vdev, int q);
 	/* DRIVER_OK: start the datapath. */
 	void (*driver_ok)(struct virtio_dev *vdev);
-	/* The driver kicked queue q (I/O thread). */
+	/* The driver kicked queue q (I/O thread, or the queue's own loop). */
 	void (*notify)(struct virtio_dev *vdev, int q);
+	/* Optional, asked once at transport creation: the loop that polls
+	 * queue q's doorbell when the device serves the queue on a thread of
+	 * its own (NULL: the transport's I/O loop). Kicks that arrive there
+	 * call notify_on_loop instead of notify, WITHOUT vdev->lock and
+	 * whatever the device status: the device serialises them with its
+	 * other ops itself. (A kick KVM has no ioeventfd for is written to
+	 * the same eventfd by the vCPU, so it arrives there too.) */
+	struct loop *(*queue_loop)(struct virtio_dev *vdev, int q);
+	void (*notify_on_loop)(struct virtio_dev *vdev, int q);
 	/* Device reset by the driver: stop all work and forget negotiated
 	 * state; the transport resets the queues afterwards. */
 	void (*reset)(struct virtio_dev *vdev);

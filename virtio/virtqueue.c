@@ -102,7 +102,9 @@ int virtqueue__enable(struct virtqueue *vq, const struct guest_mem *mem,
 	vq->indirect = indirect;
 	/* A fresh ring: the driver has seen used idx 0, no interrupt owed. */
 	vq->signalled_used_valid = true;
-	vq->enabled = true;
+	/* Last, with release: a datapath thread that sees the queue enabled
+	 * (virtqueue__pop's acquire) sees every field above. */
+	__atomic_store_n(&vq->enabled, true, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -235,7 +237,7 @@ int virtqueue__pop(struct virtqueue *vq, struct vq_chain *chain)
 
 	if (vq->broken)
 		return -1;
-	if (!vq->enabled)
+	if (!__atomic_load_n(&vq->enabled, __ATOMIC_ACQUIRE))
 		return 0;
 	if (vq->last_avail_idx == vq->avail_idx_shadow) {
 		if (refresh_avail(vq) < 0)

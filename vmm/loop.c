@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -145,12 +146,13 @@ static void *loop_thread(void *arg)
 	char err[256];
 
 	__atomic_store_n(&l->tid, (int)gettid(), __ATOMIC_RELAXED);
-	pthread_setname_np(pthread_self(), "vmm-io");   /* from inside: see vcpu.c */
+	/* from inside: see vcpu.c */
+	pthread_setname_np(pthread_self(), l->name[0] ? l->name : "vmm-io");
 	/* The filter before the first event: nothing the guest sends is
 	 * handled unfiltered. loop__start waits for the outcome. */
 	priv(l)->start_rc = seccomp__install(SECCOMP_IO, err, sizeof(err));
 	if (priv(l)->start_rc < 0)
-		pr_err("I/O thread: %s", err);
+		pr_err("%s thread: %s", l->name[0] ? l->name : "I/O", err);
 	sem_post(&priv(l)->started);
 	if (priv(l)->start_rc < 0)
 		return NULL;
@@ -228,4 +230,50 @@ void loop__destroy(struct loop *l)
 		close(l->stop_fd);
 	memset(l, 0, sizeof(*l));
 	l->epfd = l->stop_fd = -1;
+}
+
+/* ---- a set of datapath loops ------------------------------------------- */
+
+struct loop *loop_set__new(struct loop_set *s, const char *name)
+{
+	struct loop *l;
+
+	if (s->n == LOOP_SET_MAX) {
+		pr_err("%s: more than %d datapath threads", name, LOOP_SET_MAX);
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l || loop__init(l) < 0) {
+		pr_err("%s: cannot create its loop", name);
+		if (l)
+			loop__destroy(l);
+		free(l);
+		return NULL;
+	}
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	s->l[s->n++] = l;
+	return l;
+}
+
+int loop_set__start(struct loop_set *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (loop__start(s->l[i]) < 0)
+			return -1;
+	return 0;
+}
+
+void loop_set__stop(struct loop_set *s)
+{
+	for (int i = 0; i < s->n; i++)
+		loop__stop(s->l[i]);
+}
+
+void loop_set__destroy(struct loop_set *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		loop__destroy(s->l[i]);
+		free(s->l[i]);
+	}
+	s->n = 0;
 }

@@ -13,6 +13,7 @@
 
 struct guest_mem;
 struct loop;
+struct loop_set;
 struct pci_host;
 
 /* An MSI as a device sends it: the message and who sent it. devid is the
@@ -38,6 +39,9 @@ struct irq_ops {
 struct vm_services {
 	struct guest_mem *mem;
 	struct loop *loop;
+	/* Where a device gets loops of its own (a thread per NIC queue
+	 * pair); NULL: it runs everything on 'loop'. */
+	struct loop_set *loops;
 	struct pci_host *pci;
 	const struct irq_ops *irq;
 	void *irq_opaque;

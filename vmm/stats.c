@@ -204,6 +204,8 @@ static void put_queues(struct out *o, const struct nic_snapshot *n)
 		put_u64(o, "rx", q->rx_interrupts, false);
 		put_u64(o, "tx", q->tx_interrupts, true);
 		put(o, "},");
+		put_thread(o, "thread", n->queue[i].thread_tid, n->queue[i].thread_cpu_s);
+		put(o, ",");
 		put_thread(o, "vhost_thread", n->queue[i].vhost_tid, n->queue[i].vhost_cpu_s);
 		put(o, "}");
 	}
@@ -401,6 +403,8 @@ static void print_queues(FILE *f, const struct nic_snapshot *n)
 			fprintf(f, "  kicks rx %" PRIu64 " tx %" PRIu64 "  interrupts rx %" PRIu64
 				" tx %" PRIu64, q->net.rx_kicks, q->net.tx_kicks,
 				q->net.rx_interrupts, q->net.tx_interrupts);
+		if (!n->vhost && q->thread_tid > 0)   /* idle while vhost runs the pair */
+			fprintf(f, ", thread %d cpu %.3f s", q->thread_tid, q->thread_cpu_s);
 		if (q->vhost_tid > 0)
 			fprintf(f, ", vhost thread %d cpu %.3f s", q->vhost_tid, q->vhost_cpu_s);
 		fprintf(f, "\n");

@@ -25,6 +25,7 @@
  *            "queues":[{"pair":0,"rx_packets":..,"rx_bytes":..,"tx_packets":..,
  *                       "tx_bytes":..,"kicks":{"rx":..,"tx":..},
  *                       "interrupts":{"rx":..,"tx":..},
+ *                       "thread":{"tid":..,"cpu_s":..},
  *                       "vhost_thread":{"tid":..,"cpu_s":..}}]}],
  *    "disk":[{"index":0,"dev":"vda","path":"/images/root.qcow2",
  *             "format":"qcow2","read_only":false,"seed":false,
@@ -43,7 +44,8 @@
  * interrupts go through the kernel and bypass vmm: the kick and
  * interrupt counters then only hold what vmm saw while it ran the queues
  * (before a live switch), and the pair's "vhost_thread" is its own
- * worker. The NIC's "vhost_thread" is pair 0's worker.
+ * worker. A pair's "thread" is vmm's own thread for it, which runs its
+ * userspace datapath (idle while vhost runs the pair). The NIC's "vhost_thread" is pair 0's worker.
  * Refused guest actions: "needs_reset" counts a device's protocol
  * violations (bad rings, descriptors, queue set-up), "refused_writes" the
  * writes a probed raw image refused, "guest_log" every message a guest
@@ -94,6 +96,9 @@ struct vcpu_snapshot {
 
 struct queue_snapshot {
 	struct net_queue_stats net;       /* net_dev__queue_stats() */
+	int thread_tid;                   /* the pair's own thread (vmm-netNqK,
+	                                   * the userspace datapath); 0: none */
+	double thread_cpu_s;
 	int vhost_tid;                    /* the pair's vhost worker; 0 when none */
 	double vhost_cpu_s;
 };

@@ -221,11 +221,13 @@ static int assign_queue(struct parser *ps, struct queue_snapshot *q, const char 
 		if (at(ps, 5, "tx"))
 			return to_u64(tok, kick ? &q->net.tx_kicks : &q->net.tx_interrupts);
 	}
-	if (d == 6 && at(ps, 4, "vhost_thread")) {
+	if (d == 6 && (at(ps, 4, "vhost_thread") || at(ps, 4, "thread"))) {
+		bool vh = at(ps, 4, "vhost_thread");
+
 		if (at(ps, 5, "tid"))
-			return to_int(tok, &q->vhost_tid);
+			return to_int(tok, vh ? &q->vhost_tid : &q->thread_tid);
 		if (at(ps, 5, "cpu_s"))
-			return to_double(tok, &q->vhost_cpu_s);
+			return to_double(tok, vh ? &q->vhost_cpu_s : &q->thread_cpu_s);
 	}
 	return 0;
 }

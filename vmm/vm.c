@@ -247,7 +247,7 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	    arch__devices_init(vm) < 0)
 		return -1;
 	vm->svc = (struct vm_services){
-		.mem = &vm->mem, .loop = &vm->loop, .pci = vm->pci,
+		.mem = &vm->mem, .loop = &vm->loop, .loops = &vm->loops, .pci = vm->pci,
 		.irq = &irq__kvm_ops, .irq_opaque = vm,
 	};
 	for (int i = 0; i < cfg->nr_nics; i++) {
@@ -402,6 +402,8 @@ int vm__run(struct vm *vm)
 		vm__request_exit(vm, 1, "cannot start the control thread");
 	if (!atomic_load(&vm->exiting) && loop__start(&vm->loop) < 0)
 		vm__request_exit(vm, 1, "cannot start the I/O thread");
+	if (!atomic_load(&vm->exiting) && loop_set__start(&vm->loops) < 0)
+		vm__request_exit(vm, 1, "cannot start the datapath threads");
 	for (i = 0; i < vm->nr_vcpus && !atomic_load(&vm->exiting); i++)
 		if (vcpu__start(vm->vcpu[i]) < 0)
 			vm__request_exit(vm, 1, "cannot start vCPU %d", i);
@@ -416,6 +418,7 @@ int vm__run(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu__join(vm->vcpu[i]);
 	loop__stop(&vm->loop);
+	loop_set__stop(&vm->loops);
 	control__stop_thread(&vm->control);
 	console__restore(&vm->console);
 
@@ -452,6 +455,7 @@ void vm__destroy(struct vm *vm)
 	vm->vcpu = NULL;
 	vm->nr_vcpus = 0;
 	loop__stop(&vm->loop);
+	loop_set__stop(&vm->loops);
 	for (int i = 0; i < VMM_MAX_NICS; i++) {
 		net_tap__destroy(vm->nic[i]);
 		vm->nic[i] = NULL;
@@ -465,6 +469,7 @@ void vm__destroy(struct vm *vm)
 	vm->rng_pci = NULL;
 	control__close(&vm->control);
 	loop__destroy(&vm->loop);
+	loop_set__destroy(&vm->loops);   /* the NICs unregistered from them */
 	arch__vm_destroy(vm);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

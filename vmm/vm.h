@@ -39,6 +39,7 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	struct loop loop;
+	struct loop_set loops;      /* datapath threads (NIC queue pairs) */
 	struct control control;     /* the per-VM socket: vmm list/stop/stat */
 	struct irq_routing irq;     /* GSI routes for MSI-X (irq.c) */
 	int nr_vcpus;

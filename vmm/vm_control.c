@@ -61,6 +61,10 @@ void vm__snapshot(struct vm *vm, struct vm_snapshot *out)
 		struct nic_snapshot *n = &out->nic[out->nr_nics++];
 		int owned = net_tap__snapshot(vm->nic[i], n);
 
+		for (int q = 0; q < n->nr_queues; q++)
+			if (n->queue[q].thread_tid > 0)
+				n->queue[q].thread_cpu_s = stats__thread_cpu_s(n->queue[q].thread_tid);
+
 		/* a worker is shown only while vhost runs */
 		for (int q = 0; q < owned && next_vhost < nr_vhost; q++) {
 			int tid = vhost_tids[next_vhost++];

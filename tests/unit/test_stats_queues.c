@@ -35,6 +35,8 @@ static void fill(struct vm_snapshot *s)
 
 			for (size_t j = 0; j < sizeof(n->queue[q].net) / sizeof(*c); j++)
 				c[j] = 1000 * (uint64_t)i + 100 * (uint64_t)q + j + 1;
+			n->queue[q].thread_tid = 800 + 10 * i + q;
+			n->queue[q].thread_cpu_s = 0.5 + q;
 			if (n->vhost) {
 				n->queue[q].vhost_tid = 900 + q;
 				n->queue[q].vhost_cpu_s = 0.25 + q;
@@ -52,6 +54,7 @@ static void test_queues_round_trip(void **state)
 	static const char *const keys[] = {
 		"\"queues\":[{\"pair\":0,\"rx_packets\":1,\"rx_bytes\":2,\"tx_packets\":3,"
 		"\"tx_bytes\":4,\"kicks\":{\"rx\":5,\"tx\":6},\"interrupts\":{\"rx\":7,\"tx\":8},"
+		"\"thread\":{\"tid\":800,\"cpu_s\":0.500},"
 		"\"vhost_thread\":{\"tid\":0,\"cpu_s\":0.000}}]}",
 		"{\"pair\":1,\"rx_packets\":1101,",
 		"\"vhost_thread\":{\"tid\":900,\"cpu_s\":0.250}},{\"pair\":1,",
@@ -68,6 +71,7 @@ static void test_queues_round_trip(void **state)
 	assert_int_equal(b.nic[1].nr_queues, 2);
 	assert_int_equal(b.nic[1].queue[1].net.tx_interrupts, 1108);
 	assert_int_equal(b.nic[1].queue[1].vhost_tid, 901);
+	assert_int_equal(b.nic[1].queue[1].thread_tid, 811);
 	assert_memory_equal(&a, &b, sizeof(a));
 }
 
@@ -140,7 +144,8 @@ static void test_queues_human(void **state)
 	a.nic[1].queue[0].vhost_tid = a.nic[1].queue[1].vhost_tid = 0;
 	text = human(&a);
 	assert_non_null(strstr(text, "    pair 1: rx 1101 pkts 1.1 kB  tx 1103 pkts 1.1 kB  "
-				     "kicks rx 1105 tx 1106  interrupts rx 1107 tx 1108\n"));
+				     "kicks rx 1105 tx 1106  interrupts rx 1107 tx 1108, "
+				     "thread 811 cpu 1.500 s\n"));
 	assert_null(strstr(text, "not seen by vmm"));
 	free(text);
 

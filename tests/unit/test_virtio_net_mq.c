@@ -28,6 +28,7 @@
 
 #include "tests/common/fake_loop.h"
 #include "tests/unit/guest_ram.h"
+#include "tests/unit/vring_drv.h"
 #include "virtio/net.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
@@ -46,20 +47,13 @@ static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint64_t BASE = F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) |
 	F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_CTRL_VQ);
 
-struct dq {
-	uint16_t next_desc, avail_idx;
-	struct vring_desc *d;
-	struct vring_avail *a;
-	struct vring_used *u;
-};
-
 static struct {
 	uint8_t *ram;
 	struct guest_mem mem;
 	struct loop loop;
 	struct net_dev *nd;
 	struct virtio_dev *vdev;
-	struct dq q[NQ];
+	struct vring_drv q[NQ];
 	uint64_t next_data;
 	int fd[PAIRS][2];          /* [p][0] the device's queue fd, [p][1] the network */
 	int tx_pair[8], ntx;       /* which pair each tx() was for */
@@ -121,33 +115,22 @@ static const struct net_backend_ops be_ops = {
 /* ---- the driver ---------------------------------------------------------- */
 
 static uint64_t gpa(uint64_t off) { return RAM_GPA + off; }
-static void *hva(uint64_t g) { return T.ram + (g - RAM_GPA); }
 
 /* One chain: segments of 'len' bytes, device-writable ones marked. */
 static uint16_t drv_add(int q, const uint32_t *len, const bool *wr, int n)
 {
-	struct dq *d = &T.q[q];
-	uint16_t head = d->next_desc;
+	uint64_t at[4];
 
+	assert_true(n <= 4);
 	for (int k = 0; k < n; k++) {
-		uint16_t i = (head + k) % QSIZE;
-
-		d->d[i].addr = htole64(gpa(T.next_data));
+		at[k] = gpa(T.next_data);
 		T.next_data += (len[k] + 15) & ~15u;
-		d->d[i].len = htole32(len[k]);
-		d->d[i].flags = htole16((wr[k] ? VRING_DESC_F_WRITE : 0) |
-					(k + 1 < n ? VRING_DESC_F_NEXT : 0));
-		d->d[i].next = htole16((head + k + 1) % QSIZE);
 	}
-	d->next_desc = (head + n) % QSIZE;
-	d->a->ring[d->avail_idx % QSIZE] = htole16(head);
-	d->avail_idx++;
-	__atomic_store_n(&d->a->idx, htole16(d->avail_idx), __ATOMIC_RELEASE);
-	return head;
+	return vring_drv__add(&T.q[q], at, len, wr, n);
 }
 
-static void *desc_buf(int q, uint16_t i) { return hva(le64toh(T.q[q].d[i].addr)); }
-static uint16_t used_idx(int q) { return le16toh(T.q[q].u->idx); }
+static void *desc_buf(int q, uint16_t i) { return vring_drv__buf(&T.q[q], i); }
+static uint16_t used_idx(int q) { return vring_drv__used_idx(&T.q[q]); }
 
 static void kick(int q)
 {
@@ -178,8 +161,7 @@ static void dev_up(uint64_t features, int nq)
 	assert_int_equal(v->ops->set_features(v, features), 0);
 	v->features = features;
 	for (int q = 0; q < nq; q++) {
-		T.q[q] = (struct dq){ .d = hva(gpa(RING(q))), .a = hva(gpa(RING(q) + 0x4000)),
-				      .u = hva(gpa(RING(q) + 0x8000)) };
+		vring_drv__init(&T.q[q], T.ram, RAM_GPA, gpa(RING(q)), QSIZE);
 		assert_int_equal(virtqueue__enable(&v->vq[q], &T.mem, QSIZE, gpa(RING(q)),
 						   gpa(RING(q) + 0x4000), gpa(RING(q) + 0x8000),
 						   false, false), 0);

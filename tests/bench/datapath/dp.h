@@ -5,7 +5,8 @@
  * --net ... --vhost off` does (devices/net/tap.c's tap with its vnet
  * header and offloads, virtio/net.c, virtio/virtqueue.c, the virtio-pci
  * transport with its MSI-X vectors and doorbell eventfds), and
- * vmm/loop.c's I/O thread moves every packet. What is synthetic: KVM
+ * queue pair 0's own thread (vmm-net0q0, a vmm/loop.c loop) moves every
+ * packet. What is synthetic: KVM
  * (dp_machine.c fakes struct irq_ops the way KVM behaves: an ioeventfd is
  * an eventfd the guest writes, an irqfd an eventfd the guest waits on),
  * the guest (dp_guest.c: a thread driving the split rings in ordinary
@@ -62,6 +63,7 @@ struct dp_machine {
 	struct bus pio, mmio;
 	struct pci_host *host;
 	struct loop loop;
+	struct loop_set loops;          /* the NIC's queue pair threads */
 	struct net_tap *nic;
 	struct pci_device *pci;
 	uint8_t guest_mac[6], tap_mac[6];
@@ -81,7 +83,8 @@ int dp_enter_netns(char *err, size_t len);
 int dp_machine_up(struct dp_machine *m, char *err, size_t len);
 void dp_machine_down(struct dp_machine *m);
 void dp_nic_stats(struct dp_machine *m, struct net_dev_stats *out);
-int dp_io_tid(struct dp_machine *m);
+struct loop *dp_datapath_loop(struct dp_machine *m);
+int dp_io_tid(struct dp_machine *m);   /* dp_datapath_loop's thread */
 
 /* ---- frames and the flow-control window (dp_peer.c) ---------------------- */
 

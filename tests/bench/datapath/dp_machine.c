@@ -342,7 +342,8 @@ int dp_machine_up(struct dp_machine *m, char *err, size_t len)
 	m->host = pci__create(&hc);
 	if (!m->host)
 		return util__fail(err, len, "cannot create the PCI host");
-	svc = (struct vm_services){ .mem = &m->mem, .loop = &m->loop, .pci = m->host,
+	svc = (struct vm_services){ .mem = &m->mem, .loop = &m->loop, .loops = &m->loops,
+				    .pci = m->host,
 				    .irq = &fake_kvm, .irq_opaque = m };
 	m->nic = net_tap__create(&svc, &nc, 0);
 	if (!m->nic)
@@ -364,8 +365,8 @@ int dp_machine_up(struct dp_machine *m, char *err, size_t len)
 		return util__fail(err, len, "cannot add the guest's ARP entry: %s", strerror(errno));
 	}
 	close(s);
-	if (loop__start(&m->loop) < 0)
-		return util__fail(err, len, "cannot start the I/O thread");
+	if (loop__start(&m->loop) < 0 || loop_set__start(&m->loops) < 0)
+		return util__fail(err, len, "cannot start the I/O or datapath threads");
 	if (driver_up(m, err, len) < 0)
 		return -1;
 	dp_guest_rx_fill(m, 1536);
@@ -375,11 +376,13 @@ int dp_machine_up(struct dp_machine *m, char *err, size_t len)
 void dp_machine_down(struct dp_machine *m)
 {
 	loop__stop(&m->loop);
+	loop_set__stop(&m->loops);
 	if (m->nic)
 		net_tap__destroy(m->nic);
 	if (m->host)
 		pci__free(m->host);
 	loop__destroy(&m->loop);
+	loop_set__destroy(&m->loops);
 	bus__destroy(&m->pio);
 	bus__destroy(&m->mmio);
 	guest_mem__destroy(&m->mem);
@@ -392,7 +395,14 @@ void dp_nic_stats(struct dp_machine *m, struct net_dev_stats *out)
 	net_tap__stats(m->nic, out);
 }
 
+/* The thread that moves the NIC's packets: queue pair 0's own (vmm-net0q0,
+ * the set's first loop), as in vmm. */
+struct loop *dp_datapath_loop(struct dp_machine *m)
+{
+	return m->loops.n ? m->loops.l[0] : &m->loop;
+}
+
 int dp_io_tid(struct dp_machine *m)
 {
-	return __atomic_load_n(&m->loop.tid, __ATOMIC_RELAXED);
+	return __atomic_load_n(&dp_datapath_loop(m)->tid, __ATOMIC_RELAXED);
 }

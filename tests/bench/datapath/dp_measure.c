@@ -140,7 +140,7 @@ void dp_counters_read(struct dp_counters *c, struct dp_machine *m, struct dp_sam
 {
 	memset(s, 0, sizeof(*s));
 	if (!c->have_clock)
-		c->have_clock = pthread_getcpuclockid(m->loop.thread, &c->io_clock) == 0;
+		c->have_clock = pthread_getcpuclockid(dp_datapath_loop(m)->thread, &c->io_clock) == 0;
 	s->wall_ns = ns(CLOCK_MONOTONIC);
 	s->io_cpu_ns = c->have_clock ? ns(c->io_clock) : 0;
 	s->proc_cpu_ns = ns(CLOCK_PROCESS_CPUTIME_ID);

@@ -40,11 +40,16 @@ mq__delta()
 
 # mq__q FILE PAIR KEY: KEY's first number in pair PAIR's entry of the
 # "queues" of a `vmm stat --json` reply (one NIC: each {"pair":N starts
-# that pair's entry; "tid" and "cpu_s" there are its vhost_thread's).
+# that pair's entry). KEY may name a path: $TT is the pair's own
+# thread's tid, $TC its CPU time, $VT and $VC the same of its vhost worker.
+VT='vhost_thread":{"tid'
+VC='vhost_thread":{"tid":[0-9]*,"cpu_s'
+TT='thread":{"tid'
+TC='thread":{"tid":[0-9]*,"cpu_s'
 mq__q()
 {
 	sed 's/{"pair":/\n{"pair":/g' "$1" 2> /dev/null | grep "^{\"pair\":$2," | head -n 1 |
-		grep -o "\"$3\":[0-9.]*" | head -n 1 | cut -d: -f2
+		grep -o "\"$3\":[0-9.]*" | head -n 1 | sed 's/.*://'
 }
 
 # mq__qd PAIR KEY [FROM TO]: KEY of pair PAIR, in snapshot TO less in
@@ -157,29 +162,35 @@ mq__one()
 	qs=
 	for p in 0 1; do
 		qs="$qs pair$p rx +$(mq__qd $p rx_packets) tx +$(mq__qd $p tx_packets)"
-		qs="$qs vhost-tid $(mq__q /tmp/mq.stat1 $p tid) cpu +$(mq__qd $p cpu_s) s;"
+		qs="$qs thread $(mq__q /tmp/mq.stat1 $p "$TT") cpu +$(mq__qd $p "$TC") s"
+		qs="$qs vhost-tid $(mq__q /tmp/mq.stat1 $p "$VT") cpu +$(mq__qd $p "$VC") s;"
 	done
 	grep -q '"queues":\[{"pair":0,.*{"pair":1,' /tmp/mq.stat1 || f="$f stat-no-queues"
 	if [ "$mode" = on ]; then
 		# each pair its own worker, and each one worked
-		t0=$(mq__q /tmp/mq.stat1 0 tid); t1=$(mq__q /tmp/mq.stat1 1 tid)
+		t0=$(mq__q /tmp/mq.stat1 0 "$VT"); t1=$(mq__q /tmp/mq.stat1 1 "$VT")
 		[ "${t0:-0}" != 0 ] && [ "${t1:-0}" != 0 ] && [ "$t0" != "$t1" ] ||
 			f="$f stat-vhost-tids($t0,$t1)"
 		for p in 0 1; do
-			awk "BEGIN { exit !($(mq__qd $p cpu_s) > 0) }" || f="$f stat-vhost-cpu-pair$p"
+			awk "BEGIN { exit !($(mq__qd $p "$VC") > 0) }" || f="$f stat-vhost-cpu-pair$p"
 		done
 	else
-		# vmm's datapath: each pair moved packets both ways
+		# vmm's datapath: each pair moved packets both ways, on its own
+		# thread, which did the work
 		for p in 0 1; do
 			for k in rx tx; do
 				[ "$(mq__qd $p ${k}_packets)" -gt 0 ] || f="$f stat-$k-pair$p"
 			done
+			awk "BEGIN { exit !($(mq__qd $p "$TC") > 0) }" || f="$f stat-thread-cpu-pair$p"
 		done
+		t0=$(mq__q /tmp/mq.stat1 0 "$TT"); t1=$(mq__q /tmp/mq.stat1 1 "$TT")
+		[ "${t0:-0}" != 0 ] && [ "${t1:-0}" != 0 ] && [ "$t0" != "$t1" ] ||
+			f="$f stat-pair-threads($t0,$t1)"
 	fi
 	echo "E2E-INFO mq: vhost=$mode: vmm stat per pair (nested TCG, from the guest's ping to its MQ-COUNTS both):$qs"
 	qs=
 	for p in 0 1; do
-		qs="$qs pair$p rx +$(mq__qd $p rx_packets 1 2) tx +$(mq__qd $p tx_packets 1 2) vhost cpu +$(mq__qd $p cpu_s 1 2) s;"
+		qs="$qs pair$p rx +$(mq__qd $p rx_packets 1 2) tx +$(mq__qd $p tx_packets 1 2) thread cpu +$(mq__qd $p "$TC" 1 2) s vhost cpu +$(mq__qd $p "$VC" 1 2) s;"
 	done
 	# iperf3 -P 2, out then in: measured, not asserted. Nothing makes
 	# one client's two flows take both pairs: the guest picks a flow's

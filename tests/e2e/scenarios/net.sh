@@ -36,10 +36,11 @@ iperf3 -s -D > /dev/null 2>&1 || echo "E2E-WARN iperf3 server did not start"
 	case $m in
 	*reload) echo "$m fds=$(ls "/proc/$pid/fd" | wc -l) threads=$(ls "/proc/$pid/task" | wc -l)" >> /tmp/vmm.res ;;
 	*) kill -USR2 "$pid" 2>/dev/null
-	   # CPU time (clock ticks) of vmm, its I/O thread and its vhost-PID
-	   # kernel thread; bytes through the tap (rx = from the guest)
+	   # CPU time (clock ticks) of vmm, its queue pair thread (the
+	   # userspace datapath) and its vhost-PID worker; bytes through the
+	   # tap (rx = from the guest)
 	   vt=$(e2e__vhost_tid "$pid")
-	   io=$(for t in /proc/$pid/task/*; do [ "$(cat "$t/comm")" = vmm-io ] && echo "$t"; done | head -n 1)
+	   io=$(for t in /proc/$pid/task/*; do [ "$(cat "$t/comm")" = vmm-net0q0 ] && echo "$t"; done | head -n 1)
 	   echo "$m vmm_ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat") io_ticks=$(awk '{ print $14 + $15 }' "$io/stat") vhost_ticks=$( [ -n "$vt" ] && awk '{ print $14 + $15 }' "$(e2e__thread_stat "$pid" "$vt")" || echo 0) tap_rx=$(cat /sys/class/net/vnet0/statistics/rx_bytes) tap_tx=$(cat /sys/class/net/vnet0/statistics/tx_bytes)" >> /tmp/vmm.cpu
 	   [ -n "$vt" ] && echo "vhost-thread vhost-$pid tid=$vt" >> /tmp/vmm.res ;;
 	esac
@@ -113,7 +114,7 @@ cpu()
 P="E2E-INFO $NAME:"
 echo "$P $st; iperf3 guest->host ${tx:-0} Mbit/s, host->guest ${rx:-0} Mbit/s (nested TCG, datapath: $( [ "$NET_MODE" = on ] && echo vhost-net || echo userspace))"
 echo "$P KVM exits per MB: guest->host ${tx_kvm} (to vmm: ${tx_user}), host->guest ${rx_kvm} (to vmm: ${rx_user})"
-echo "$P CPU s during the 3 s runs: guest->host vmm $(cpu tx vmm_ticks) (I/O thread $(cpu tx io_ticks)) vhost $(cpu tx vhost_ticks); host->guest vmm $(cpu rx vmm_ticks) (I/O thread $(cpu rx io_ticks)) vhost $(cpu rx vhost_ticks)"
+echo "$P CPU s during the 3 s runs: guest->host vmm $(cpu tx vmm_ticks) (pair thread $(cpu tx io_ticks)) vhost $(cpu tx vhost_ticks); host->guest vmm $(cpu rx vmm_ticks) (pair thread $(cpu rx io_ticks)) vhost $(cpu rx vhost_ticks)"
 echo "$P after a driver reload: guest->host ${again:-0} Mbit/s; vmm fds/threads before/after: $before / $after"
 echo "$P missing: ${fail:-none}; $(l2__fields)"
 [ $st = pass ] && exit 0

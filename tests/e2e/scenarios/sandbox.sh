@@ -70,7 +70,7 @@ check_vmm()
 		[ "$mode" = 2 ] || fail="$fail $tag:seccomp($comm=$mode)"
 	done
 	echo "$I $tag threads (name=seccomp mode):$threads"
-	for want in vmm vmm-io vmm-ctl vmm-vcpu0 vmm-vcpu1 virtio-blk; do
+	for want in vmm vmm-io vmm-net0q0 vmm-ctl vmm-vcpu0 vmm-vcpu1 virtio-blk; do
 		echo "$threads" | grep -q " $want=" || fail="$fail $tag:no-thread-$want"
 	done
 }
