@@ -111,6 +111,8 @@ static inline void net__count(uint64_t *c, uint64_t v)
 void net__violation(struct net_dev *nd, const char *why);
 /* Interrupt for queue q if the driver wants one; counts it. */
 void net__signal(struct net_dev *nd, int q);
+/* Poll every pair's backend fd for what its datapath waits on now. */
+void net__update_fds(struct net_dev *nd);
 /* Have the I/O thread call on_sched (control queue budget, failures). */
 void net__resched(struct net_dev *nd);
 /* Device-wide changes: every pair's lock, in order (vdev->lock held). */

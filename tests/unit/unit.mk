@@ -21,7 +21,7 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libvmm-san.a
 # on its own thread under its own lock, device-wide changes under every
 # pair's lock (test_net_threads.c). Only the objects it links, so it
 # builds in seconds. GCC cannot instrument atomic_thread_fence (a warning).
-TSAN_SRCS  := virtio/net.c virtio/net_rxtx.c virtio/net_mq.c virtio/net_ctrl.c \
+TSAN_SRCS  := virtio/net.c virtio/net_rxtx.c virtio/net_mq.c virtio/net_ctrl.c virtio/net_switch.c \
               virtio/virtqueue.c virtio/virtio.c vmm/loop.c vmm/log.c vmm/memory.c \
               vmm/iov.c vmm/util.c vmm/seccomp.c vmm/seccomp_rules.c
 TSAN_OBJS  := $(TSAN_SRCS:%.c=$(BUILD)/tsan/%.o)
