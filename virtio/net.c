@@ -386,7 +386,7 @@ static void reset(struct net_dev *nd)
 
 		p->tx_blocked = p->tx_more = p->rx_starved = false;
 		p->failed = NULL;
-		p->rx_nheld = p->rx_niov = 0;
+		p->rx_h0 = p->rx_nheld = p->rx_i0 = p->rx_niov = 0;
 		p->rx_cap = 0;
 	}
 	nd->features = 0;

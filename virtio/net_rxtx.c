@@ -126,6 +126,20 @@ out:
 
 /* ---- RX ---------------------------------------------------------------- */
 
+/* Room for n more held chains and iovecs at the end of the arrays:
+ * move the held ones to the front (rarely: only when the start has
+ * moved up far enough that the end is reached). */
+static void rx_make_room(struct net_pair *p, unsigned int niov)
+{
+	if (p->rx_h0 + p->rx_nheld < NET_RX_MAX_IOV && p->rx_i0 + p->rx_niov + niov <= NET_RX_MAX_IOV)
+		return;
+	memmove(p->rx_held, p->rx_held + p->rx_h0, p->rx_nheld * sizeof(p->rx_held[0]));
+	memmove(p->rx_iov, p->rx_iov + p->rx_i0, p->rx_niov * sizeof(p->rx_iov[0]));
+	for (unsigned int i = 0; i < p->rx_nheld; i++)
+		p->rx_held[i].iov_first -= p->rx_i0;
+	p->rx_h0 = p->rx_i0 = 0;
+}
+
 /* Pop buffers until the held ones can take the next packet. Returns 1
  * when they can, 0 when the ring ran dry first, -1 on a violation. */
 static int rx_gather(struct net_pair *p)
@@ -157,10 +171,11 @@ static int rx_gather(struct net_pair *p)
 			virtqueue__unpop(vq, 1);
 			return 1;
 		}
-		h = &p->rx_held[p->rx_nheld++];
+		rx_make_room(p, ch->in_num);
+		h = &p->rx_held[p->rx_h0 + p->rx_nheld++];
 		*h = (struct net_rx_held){ .head = ch->head, .cap = ch->in_len,
-					   .iov_first = p->rx_niov, .iov_cnt = ch->in_num };
-		memcpy(&p->rx_iov[p->rx_niov], ch->iov, ch->in_num * sizeof(struct iovec));
+					   .iov_first = p->rx_i0 + p->rx_niov, .iov_cnt = ch->in_num };
+		memcpy(&p->rx_iov[h->iov_first], ch->iov, ch->in_num * sizeof(struct iovec));
 		p->rx_niov += ch->in_num;
 		p->rx_cap += ch->in_len;
 	}
@@ -170,16 +185,15 @@ static int rx_gather(struct net_pair *p)
 /* The first k held chains were used: forget them. */
 static void rx_drop_held(struct net_pair *p, unsigned int k)
 {
-	unsigned int first = k < p->rx_nheld ? p->rx_held[k].iov_first : p->rx_niov;
+	const struct net_rx_held *h = &p->rx_held[p->rx_h0];
+	unsigned int first = k < p->rx_nheld ? h[k].iov_first : p->rx_i0 + p->rx_niov;
 
 	for (unsigned int i = 0; i < k; i++)
-		p->rx_cap -= p->rx_held[i].cap;
+		p->rx_cap -= h[i].cap;
 	p->rx_nheld -= k;
-	p->rx_niov -= first;
-	memmove(p->rx_held, p->rx_held + k, p->rx_nheld * sizeof(p->rx_held[0]));
-	memmove(p->rx_iov, p->rx_iov + first, p->rx_niov * sizeof(p->rx_iov[0]));
-	for (unsigned int i = 0; i < p->rx_nheld; i++)
-		p->rx_held[i].iov_first -= first;
+	p->rx_niov -= first - p->rx_i0;
+	p->rx_h0 = p->rx_nheld ? p->rx_h0 + k : 0;
+	p->rx_i0 = p->rx_nheld ? first : 0;
 }
 
 /* A packet of n bytes (header included) is in the held buffers. */
@@ -187,6 +201,7 @@ static void rx_deliver(struct net_pair *p, size_t n)
 {
 	struct net_dev *nd = p->nd;
 	struct virtqueue *vq = &nd->vdev.vq[p->rxq];
+	const struct net_rx_held *h = &p->rx_held[p->rx_h0];
 	uint8_t dst[6];
 	uint16_t nbuf;
 	unsigned int k = 0;
@@ -196,7 +211,7 @@ static void rx_deliver(struct net_pair *p, size_t n)
 		net__count(&nd->stats.rx_dropped, 1);   /* runt or truncated */
 		return;
 	}
-	iov__to_buf(p->rx_iov, (int)p->rx_niov, NET_HDR_LEN, dst, sizeof(dst));
+	iov__to_buf(&p->rx_iov[p->rx_i0], (int)p->rx_niov, NET_HDR_LEN, dst, sizeof(dst));
 	if (!net_ctrl__accept(nd, dst)) {
 		net__count(&nd->stats.rx_filtered, 1);
 		return;
@@ -204,19 +219,19 @@ static void rx_deliver(struct net_pair *p, size_t n)
 	/* Write num_buffers (the tap leaves it alone) before the used
 	 * entries are published. */
 	for (k = 0; left; k++) {
-		uint32_t len = left < p->rx_held[k].cap ? (uint32_t)left : p->rx_held[k].cap;
+		uint32_t len = left < h[k].cap ? (uint32_t)left : h[k].cap;
 
 		left -= len;
 	}
 	nbuf = htole16((uint16_t)k);
-	iov__from_buf(p->rx_iov, (int)p->rx_held[0].iov_cnt,
+	iov__from_buf(&p->rx_iov[h[0].iov_first], (int)h[0].iov_cnt,
 		      offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
 		      &nbuf, sizeof(nbuf));
 	left = n;
 	for (unsigned int i = 0; i < k; i++) {
-		uint32_t len = left < p->rx_held[i].cap ? (uint32_t)left : p->rx_held[i].cap;
+		uint32_t len = left < h[i].cap ? (uint32_t)left : h[i].cap;
 
-		virtqueue__fill(vq, p->rx_held[i].head, len);
+		virtqueue__fill(vq, h[i].head, len);
 		left -= len;
 	}
 	virtqueue__flush(vq);
@@ -263,7 +278,7 @@ void net_rxtx__rx(struct net_pair *p)
 				continue;
 			break;
 		}
-		n = be->rx(nd->cfg.backend_priv, p->index, p->rx_iov, (int)p->rx_niov);
+		n = be->rx(nd->cfg.backend_priv, p->index, &p->rx_iov[p->rx_i0], (int)p->rx_niov);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			break;   /* nothing waiting (or retry on the next wakeup) */
 		if (n <= 0) {
@@ -296,7 +311,7 @@ void net_rxtx__unhold(struct net_pair *p)
 {
 	if (p->rx_nheld)
 		virtqueue__unpop(&p->nd->vdev.vq[p->rxq], p->rx_nheld);
-	p->rx_nheld = p->rx_niov = 0;
+	p->rx_h0 = p->rx_nheld = p->rx_i0 = p->rx_niov = 0;
 	p->rx_cap = 0;
 }
 
