@@ -40,7 +40,6 @@
 
 #define RAM_GPA   0x100000ULL
 #define RAM_SIZE  (16 * MiB)
-#define RING(q)   ((uint64_t)(q) * 0x10000)
 #define DATA(q)   (0x100000ULL + (uint64_t)(q) * 0x40000)   /* QSIZE slots of 2 KiB */
 #define SLOT      2048
 #define QSIZE     64
@@ -167,18 +166,8 @@ static void dev_up(uint64_t features, int nq)
 	v->ops->reset(v);
 	for (int q = 0; q < NQ; q++)
 		virtqueue__reset(&v->vq[q]);
-	assert_int_equal(v->ops->set_features(v, features), 0);
-	v->features = features;
-	for (int q = 0; q < nq; q++) {
-		vring_drv__init(&T.q[q], T.ram, RAM_GPA, RAM_GPA + RING(q), QSIZE);
-		memset(T.q[q].d, 0, 3 * 0x4000);
-		assert_int_equal(virtqueue__enable(&v->vq[q], &T.mem, QSIZE, RAM_GPA + RING(q),
-						   RAM_GPA + RING(q) + VRING_DRV_AVAIL,
-						   RAM_GPA + RING(q) + VRING_DRV_USED, false, false), 0);
-		assert_int_equal(v->ops->queue_enable(v, q), 0);
-	}
-	v->ops->driver_ok(v);
 	pthread_mutex_unlock(&v->lock);
+	vring_drv__start(v, T.q, nq, T.ram, RAM_GPA, &T.mem, QSIZE, features);
 }
 
 /* A control command on queue q from this thread, kicked through its

@@ -35,7 +35,6 @@
 
 #define RAM_GPA   0x100000ULL
 #define RAM_SIZE  (8 * MiB)
-#define RING(q)   ((uint64_t)(q) * 0x10000)   /* desc; avail +0x4000; used +0x8000 */
 #define DATA_OFF  0x100000ULL
 #define QSIZE     64
 #define PAIRS     2
@@ -157,18 +156,7 @@ static void dev_up(uint64_t features, int nq)
 	dev_reset();
 	memset(T.ram, 0, DATA_OFF);
 	T.next_data = DATA_OFF;
-	pthread_mutex_lock(&v->lock);
-	assert_int_equal(v->ops->set_features(v, features), 0);
-	v->features = features;
-	for (int q = 0; q < nq; q++) {
-		vring_drv__init(&T.q[q], T.ram, RAM_GPA, gpa(RING(q)), QSIZE);
-		assert_int_equal(virtqueue__enable(&v->vq[q], &T.mem, QSIZE, gpa(RING(q)),
-						   gpa(RING(q) + 0x4000), gpa(RING(q) + 0x8000),
-						   false, false), 0);
-		assert_int_equal(v->ops->queue_enable(v, q), 0);
-	}
-	v->ops->driver_ok(v);
-	pthread_mutex_unlock(&v->lock);
+	vring_drv__start(v, T.q, nq, T.ram, RAM_GPA, &T.mem, QSIZE, features);
 }
 
 /* A control command; returns the ack byte the device wrote (0xee: none). */

@@ -10,10 +10,14 @@
 #include <endian.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <linux/virtio_ring.h>
+
+#include "virtio/virtio.h"
 
 #define VRING_DRV_AVAIL  0x4000
 #define VRING_DRV_USED   0x8000
+#define VRING_DRV_RING(ram_gpa, q)  ((ram_gpa) + (uint64_t)(q) * 0x10000)
 
 struct vring_drv {
 	uint8_t *ram;            /* guest RAM as the test sees it ... */
@@ -82,6 +86,29 @@ static inline struct vring_used_elem vring_drv__used(const struct vring_drv *q, 
 static inline void *vring_drv__buf(const struct vring_drv *q, uint16_t i)
 {
 	return vring_drv__hva(q, le64toh(q->d[i].addr));
+}
+
+/* The driver's start as the transport passes it on, under vdev->lock:
+ * the features accepted, queues 0 .. nq-1 laid out (zeroed) at
+ * VRING_DRV_RING and enabled, DRIVER_OK. The caller has reset the device. */
+static inline void vring_drv__start(struct virtio_dev *v, struct vring_drv *q, int nq,
+				    uint8_t *ram, uint64_t ram_gpa, struct guest_mem *mem,
+				    uint16_t qsize, uint64_t features)
+{
+	pthread_mutex_lock(&v->lock);
+	assert_int_equal(v->ops->set_features(v, features), 0);
+	v->features = features;
+	for (int i = 0; i < nq; i++) {
+		uint64_t ring = VRING_DRV_RING(ram_gpa, i);
+
+		vring_drv__init(&q[i], ram, ram_gpa, ring, qsize);
+		memset(q[i].d, 0, VRING_DRV_USED + 0x4000);
+		assert_int_equal(virtqueue__enable(&v->vq[i], mem, qsize, ring, ring + VRING_DRV_AVAIL,
+						   ring + VRING_DRV_USED, false, false), 0);
+		assert_int_equal(v->ops->queue_enable(v, i), 0);
+	}
+	v->ops->driver_ok(v);
+	pthread_mutex_unlock(&v->lock);
 }
 
 #endif
