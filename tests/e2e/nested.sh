@@ -64,6 +64,8 @@ done
 
 JOBS=${E2E_JOBS:-2}
 [ "${E2E_VERBOSE:-0}" != 1 ] || JOBS=1
+# One scenario: nothing runs beside it, so its output streams as it comes.
+[ $# -gt 1 ] || JOBS=1
 case $JOBS in ''|*[!0-9]*|0) echo "nested.sh: E2E_JOBS is a number from 1, not '$JOBS'" >&2; exit 2 ;; esac
 command -v "$QEMU" > /dev/null || { echo "nested.sh: $QEMU not found (apt-get install qemu-system-x86)" >&2; exit 1; }
 l1_series=$(img__l1_series)
