@@ -205,15 +205,18 @@ l2__run()
 l2__run_once()
 {
 	tmo=$1
-	params=$2
+	# Not 'params': the soak's loop keeps its own in that name, and a
+	# global set here made every boot's command line one "vmmtest=reboot"
+	# longer than the last (1.5 KiB by boot 100 of a soak).
+	l2_params=$2
 	if [ "$L2_VMM" = qemu ]; then
 		set -- qemu-system-x86_64 -machine pc,accel=kvm -cpu host \
 			-smp "$L2_CPUS" -m "$L2_MEM" -nodefaults -vga none \
 			-display none -no-reboot -serial stdio \
-			-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$params"
+			-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$l2_params"
 	else
 		set -- "$VMM" run --kernel "$L2_KERNEL" --initrd "$L2_INITRD" \
-			--params "$params" --mem "$L2_MEM" --cpus "$L2_CPUS" \
+			--params "$l2_params" --mem "$L2_MEM" --cpus "$L2_CPUS" \
 			--boot-markers --no-console -v $VMM_ARGS
 	fi
 	t0=$(e2e__uptime_ms)
