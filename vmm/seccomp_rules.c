@@ -17,7 +17,8 @@
  *                 output written to the console log and to an attached
  *                 `vmm console` client's socket (write, never waiting)
  *   io            epoll, read/readv/writev (console, tap, eventfds,
- *                 signalfd, timerfd), a console client's keys (read; its
+ *                 signalfd, timerfd), io_uring_enter (a queue pair's
+ *                 batched tap writes), a console client's keys (read; its
  *                 socket closed when it leaves), MSI and interrupt lines, offloads,
  *                 KVM stats; virtio-rng's getrandom and its refill timer
  *   blk           the image: p{read,write}{,v}, fdatasync, fallocate,
@@ -101,6 +102,13 @@ static const struct sys_allow plain[] = {
 	 * arms the rate limit's timer */
 	{ SCMP_SYS(getrandom), K(IO) },
 	{ SCMP_SYS(timerfd_settime), K(IO) },
+	/* Each queue pair's batched TX (devices/net/tap_uring.c). What the
+	 * ring does bypasses this filter, so its rings were made before any
+	 * filter and restricted to READV/WRITEV of their own tap queue;
+	 * here only io_uring_enter, never io_uring_setup (a fresh,
+	 * unrestricted ring) or io_uring_register (it could register other
+	 * files; a restricted ring refuses it anyway). */
+	{ SCMP_SYS(io_uring_enter), K(IO) },
 
 	{ SCMP_SYS(read), K(MAIN) | K(IO) | K(CONTROL) | K(PARSER) },
 	{ SCMP_SYS(readv), K(IO) | K(PARSER) },
