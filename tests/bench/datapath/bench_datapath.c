@@ -2,7 +2,7 @@
  * datapath measured natively, with no KVM, TCG or guest kernel between
  * the code and the clock (dp.h says what is real and what synthetic).
  *
- *   build/bench-datapath [--time S] [--rounds N] [--quick] [--check]
+ *   build/bench-datapath [--time S] [--rounds N] [--quick] [--check] [--tx uring|writev]
  *
  * Six cells (guest->host and host->guest; 64 B, 1 KiB and 64 KiB TSO
  * frames), each measured N times for S seconds; rounds run the cells in
@@ -11,7 +11,8 @@
  * the rounds and their spread, (max - min) / median. --quick: one round
  * of 0.2 s (the make unit test runs the same with --check). --check:
  * also assert that every frame sent arrived once, in order, intact, and
- * that vmm counted exactly those; exit 1 otherwise.
+ * that vmm counted exactly those; exit 1 otherwise. --tx: how the NIC
+ * writes TX batches to the tap (as --net tx=; default: vmm's default).
  *
  * Runs as root (a network namespace of its own, a tap in it).
  */
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/net/netcfg.h"
 #include "tests/bench/datapath/dp.h"
 #include "vmm/log.h"
 
@@ -108,7 +110,8 @@ static void print_table(struct dp_result res[NCELLS][MAX_ROUNDS], int rounds, bo
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench-datapath [--time SECONDS] [--rounds N] [--quick] [--check]\n");
+	fprintf(stderr, "usage: bench-datapath [--time SECONDS] [--rounds N] [--quick] [--check] "
+		"[--tx uring|writev]\n");
 	exit(2);
 }
 
@@ -131,6 +134,10 @@ int main(int argc, char **argv)
 			seconds = 0.2, rounds = 1;
 		else if (!strcmp(argv[i], "--check"))
 			check = true;
+		else if (!strcmp(argv[i], "--tx") && i + 1 < argc && !strcmp(argv[i + 1], "uring"))
+			dp_tx_mode = NET_TX_URING, (void)i++;
+		else if (!strcmp(argv[i], "--tx") && i + 1 < argc && !strcmp(argv[i + 1], "writev"))
+			dp_tx_mode = NET_TX_WRITEV, (void)i++;
 		else
 			usage();
 	}

@@ -80,6 +80,9 @@ struct dp_machine {
 int dp_enter_netns(char *err, size_t len);
 /* Build the machine, bring the NIC up as Linux's virtio_net would (MSI-X,
  * features, three queues, DRIVER_OK) and start the I/O thread. */
+/* How the NIC writes TX batches (--net tx=...): NET_TX_DEFAULT unless the
+ * bench's --tx says otherwise. Set before dp_machine_up. */
+extern int dp_tx_mode;
 int dp_machine_up(struct dp_machine *m, char *err, size_t len);
 void dp_machine_down(struct dp_machine *m);
 void dp_nic_stats(struct dp_machine *m, struct net_dev_stats *out);
