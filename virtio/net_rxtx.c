@@ -69,8 +69,11 @@ void net_rxtx__update_fd(struct net_pair *p)
 /* ---- TX ---------------------------------------------------------------- */
 
 /* Ring side: pop up to max transmit chains into the pair's batch (tx_*).
- * Returns how many, or -1 after a protocol violation (the pair stopped). */
-static int tx_pop(struct net_pair *p, unsigned int max)
+ * Returns how many. A protocol violation ends the batch with *bad saying
+ * what it was: the chains before it still go out, as they would have one
+ * by one, and the pair stops after them (if the backend was full, the
+ * bad chain is met again on the retry). */
+static unsigned int tx_pop(struct net_pair *p, unsigned int max, const char **bad)
 {
 	struct net_dev *nd = p->nd;
 	struct virtqueue *vq = &nd->vdev.vq[p->txq];
@@ -83,14 +86,15 @@ static int tx_pop(struct net_pair *p, unsigned int max)
 		if (rc == 0)
 			break;
 		if (rc < 0) {
-			net_rxtx__fail(p, vq->err);
-			return -1;
+			*bad = vq->err;
+			break;
 		}
 		if (ch->in_num || ch->out_len < NET_HDR_LEN) {
-			net_rxtx__fail(p, ch->in_num ?
-				       "transmit chain has device-writable buffers" :
-				       "transmit chain shorter than the vnet header");
-			return -1;
+			/* left in the ring: met again if the batch waits */
+			virtqueue__unpop(vq, 1);
+			*bad = ch->in_num ? "transmit chain has device-writable buffers" :
+				"transmit chain shorter than the vnet header";
+			break;
 		}
 		p->tx_head[n] = ch->head;
 		p->tx_len[n] = ch->out_len;
@@ -108,7 +112,7 @@ static int tx_pop(struct net_pair *p, unsigned int max)
 		}
 		n++;
 	}
-	return (int)n;
+	return n;
 }
 
 /* The per-packet tx() for a backend without tx_batch: same contract. */
@@ -173,8 +177,8 @@ void net_rxtx__tx(struct net_pair *p)
 {
 	struct net_dev *nd = p->nd;
 	struct virtqueue *vq = &nd->vdev.vq[p->txq];
-	unsigned int done = 0;
-	int n;
+	unsigned int done = 0, n;
+	const char *bad = NULL;
 
 	if (!nd->running || nd->broken || p->failed || nd->offloaded || p->tx_blocked ||
 	    !(nd->cfg.backend->tx || nd->cfg.backend->tx_batch))
@@ -182,18 +186,20 @@ void net_rxtx__tx(struct net_pair *p)
 	p->tx_more = false;
 	do {
 		virtqueue__disable_notify(vq);
-		while ((n = tx_pop(p, MIN(NET_TX_BATCH, NET_BUDGET - done))) > 0) {
-			if (!tx_send(p, (unsigned int)n))
+		while ((n = tx_pop(p, MIN(NET_TX_BATCH, NET_BUDGET - done), &bad)) > 0 || bad) {
+			if (n && !tx_send(p, n))
 				goto out;
-			done += (unsigned int)n;
+			if (bad) {
+				net_rxtx__fail(p, bad);
+				return;
+			}
+			done += n;
 			if (done == NET_BUDGET) {
 				p->tx_more = true;
 				net_rxtx__resched(p);
 				goto out;
 			}
 		}
-		if (n < 0)
-			return;
 	} while (virtqueue__enable_notify(vq));
 out:
 	virtqueue__flush(vq);

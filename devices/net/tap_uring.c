@@ -3,7 +3,14 @@
  * the kernel issues them one after the other, in order, inline in
  * io_uring_enter (the tap fd is O_NONBLOCK, so a full tap answers -EAGAIN
  * instead of waiting in an io-wq worker), and a frame that fails cancels
- * the ones after it, so no frame overtakes one the tap refused. */
+ * the ones after it, so no frame overtakes one the tap refused.
+ *
+ * Each write carries RWF_NOWAIT: without it io_uring treats a full fd
+ * that supports non-blocking I/O (FMODE_NOWAIT: sockets, and taps on 6.x
+ * kernels) by waiting for it to turn writable, O_NONBLOCK or not, and
+ * io_uring_enter would then wait with it instead of handing -EAGAIN
+ * back to the ring side. A kernel that refuses RWF_NOWAIT on the fd
+ * (-EOPNOTSUPP, before anything is written) gets writev() from then on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -60,13 +67,15 @@ bool tap_uring__init(struct tap_uring *u, int fd, bool want, char *why, size_t l
 	struct io_uring_params p = { .flags = IORING_SETUP_R_DISABLED };
 	/* What the enabled ring may do, whatever the thread's seccomp filter
 	 * says (io_uring operations are no system calls): read and write
-	 * the registered tap queue, nothing else; no io_uring_register op
-	 * at all once enabled. */
+	 * the registered tap queue, nothing else; of the io_uring_register
+	 * ops only dropping that file once enabled. */
 	struct io_uring_restriction res[] = {
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_IO_LINK },
+		/* tap_uring__exit lets go of the tap at once */
+		{ .opcode = IORING_RESTRICTION_REGISTER_OP, .register_op = IORING_UNREGISTER_FILES },
 	};
 	int r;
 
@@ -90,15 +99,20 @@ bool tap_uring__init(struct tap_uring *u, int fd, bool want, char *why, size_t l
 		io_uring_queue_exit(&u->ring);
 		return false;
 	}
-	u->on = true;
+	u->have_ring = u->on = true;
 	return true;
 }
 
 void tap_uring__exit(struct tap_uring *u)
 {
-	if (u->on)
+	/* The ring's own teardown runs later in the kernel, holding the
+	 * registered tap fd until then: a tap vmm created would outlive
+	 * vmm's close() for a moment. Unregistered first, it does not. */
+	if (u->have_ring) {
+		io_uring_unregister_files(&u->ring);
 		io_uring_queue_exit(&u->ring);
-	u->on = false;
+	}
+	u->have_ring = u->on = false;
 }
 
 /* The fallback: one writev() per frame. */
@@ -130,6 +144,7 @@ static int submit_linked(struct tap_uring *u, const struct iovec *const iovs[],
 
 		/* the SQ is empty between calls, and n <= its size */
 		io_uring_prep_writev(sqe, 0, iovs[i], (unsigned)counts[i], (__u64)-1);
+		sqe->rw_flags = RWF_NOWAIT;
 		sqe->flags = IOSQE_FIXED_FILE | (i + 1 < n ? IOSQE_IO_LINK : 0);
 		sqe->user_data = i;
 		res[i] = -EIO;
@@ -181,6 +196,15 @@ unsigned tap_uring__write(struct tap_uring *u, const struct iovec *const iovs[],
 			break;
 		if (res[i] == -EAGAIN || res[i] == -EINTR)
 			return i;       /* full: it and the cancelled rest wait */
+		if (res[i] == -EOPNOTSUPP) {
+			/* RWF_NOWAIT refused: nothing of frame i was written */
+			if (!u->warned)
+				pr_warn("tap: io_uring cannot write without waiting here (RWF_NOWAIT "
+					"unsupported): one writev() per frame");
+			u->warned = true;
+			u->on = false;  /* freed by tap_uring__exit */
+			return write_each(u, iovs, counts, i, n, res);
+		}
 		/* Frame i failed for good (its -errno stays) and cancelled
 		 * the ones after it: those go again. A frame cancelled after
 		 * a short write goes again itself. */

@@ -25,7 +25,8 @@
 
 struct tap_uring {
 	int fd;			/* the tap queue: writev() target, fixed file 0 */
-	bool on;		/* the ring is set up and used */
+	bool have_ring;		/* the ring exists (tap_uring__exit frees it) */
+	bool on;		/* ... and is used */
 	bool warned;		/* a failure of the ring was reported (once) */
 	struct io_uring ring;
 };
