@@ -27,6 +27,7 @@ struct tap_uring {
 	int fd;			/* the tap queue: writev() target, fixed file 0 */
 	bool have_ring;		/* the ring exists (tap_uring__exit frees it) */
 	bool on;		/* ... and is used */
+	bool link;		/* a write can be refused for room: frames linked */
 	bool warned;		/* a failure of the ring was reported (once) */
 	struct io_uring ring;
 };
@@ -43,7 +44,8 @@ void tap_uring__exit(struct tap_uring *u);
  * many frames were tried: res[i] for i < m is the bytes written or -errno
  * (that frame is lost; the ones after it were still tried). m < n: frame m
  * found the fd full (EAGAIN or EINTR) and neither it nor any after it was
- * written: retry them when the fd is writable. */
+ * written: retry them when the fd is writable (only where the fd can be
+ * full at all: tap_uring.c). */
 unsigned tap_uring__write(struct tap_uring *u, const struct iovec *const iovs[],
 			  const int counts[], unsigned n, ssize_t res[]);
 

@@ -354,6 +354,8 @@ static void batch_writes(bool uring)
 		print_message("skipped: %s\n", why);   /* no io_uring here */
 		skip();
 	}
+	/* tap__open's send buffer is unlimited: never full, no links */
+	assert_false(u.link);
 	for (int i = 0; i < N; i++) {
 		make_frame(frames[i], 60 + (size_t)i, (uint8_t)i);
 		iov[i][0] = (struct iovec){ &h, sizeof(h) };

@@ -376,6 +376,7 @@ static int setup_with(int batch)
 	T.room = -1;
 	if (tap_uring__init(&T.uring, T.fd[0], batch == 1, why, sizeof(why)) != (batch == 1))
 		print_message("io_uring skipped (%s): the writev() fallback instead\n", why);
+	assert_false(T.uring.on && !T.uring.link);   /* a socket can be full: linked */
 	memcpy(cfg.mac, MAC, 6);
 	cfg.queue_size = 512;
 	T.nd = net_dev__create(&cfg);
