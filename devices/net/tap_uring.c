@@ -1,26 +1,27 @@
 /* tap_uring.c — many frames to one tap queue in one system call
- * (tap_uring.h). The frames of a call are linked SQEs (IOSQE_IO_LINK):
- * the kernel issues them one after the other, in order, inline in
- * io_uring_enter (the tap fd is O_NONBLOCK, so a full tap answers -EAGAIN
- * instead of waiting in an io-wq worker), and a frame that fails cancels
- * the ones after it, so no frame overtakes one the tap refused.
- *
- * Links are not free: the kernel issues each linked SQE as task work
- * after the one before completes, about 100 ns per frame here, which ate
- * the whole gain over writev() (tap side alone: 64 B frames, 1.19x
- * writev()'s CPU per frame linked, 0.87x unlinked). They are needed only
- * where a write can be refused for room: a tap whose send buffer is
- * unlimited (TUNGETSNDBUF = INT_MAX, as tap__open sets it) never is, so
- * its frames go unlinked (all issued inline, in order). Should such a
- * tap say EAGAIN all the same, that frame is dropped (the ones after it
- * may be out already) and the queue links from then on.
+ * (tap_uring.h). The kernel issues a call's SQEs one after the other, in
+ * order, inline in io_uring_enter, in this thread (its CPU clock counts
+ * them, as it counts writev()).
  *
  * Each write carries RWF_NOWAIT: without it io_uring treats a full fd
  * that supports non-blocking I/O (FMODE_NOWAIT: sockets, and taps on 6.x
  * kernels) by waiting for it to turn writable, O_NONBLOCK or not, and
- * io_uring_enter would then wait with it instead of handing -EAGAIN
- * back to the ring side. A kernel that refuses RWF_NOWAIT on the fd
- * (-EOPNOTSUPP, before anything is written) gets writev() from then on. */
+ * io_uring_enter would then wait with it instead of handing -EAGAIN back
+ * to the ring side. A kernel that refuses RWF_NOWAIT on the fd
+ * (-EOPNOTSUPP, before anything is written) gets writev() from then on.
+ *
+ * Order. Where a write can be refused for room, the SQEs are linked
+ * (IOSQE_IO_LINK): a frame that fails cancels the ones after it, so none
+ * overtakes a frame the fd refused, and the refused one and the rest are
+ * handed back as not sent. Links are not free: the kernel issues each
+ * linked SQE as task work after the one before completes, about 100 ns
+ * per frame here, which ate the whole gain over writev() (tap side alone,
+ * 64 B frames: 1.19x writev()'s CPU per frame linked, 0.86-0.91x
+ * unlinked). A tap whose send buffer is unlimited (TUNGETSNDBUF =
+ * INT_MAX, as tap__open sets it) is never full, so its frames go
+ * unlinked. Should such a tap say EAGAIN all the same, that frame is
+ * dropped (the ones after it may be out already) and the queue links
+ * from then on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
