@@ -153,12 +153,12 @@ static unsigned write_each(struct tap_uring *u, const struct iovec *const iovs[]
 	return n;
 }
 
-/* Frames [from, n) as WRITEV SQEs (linked if u->link), submitted and reaped with one
- * io_uring_enter (more only if it was interrupted). res[i] gets each
- * frame's completion. 0, or -errno if the ring itself failed (frames not
- * reaped keep -EIO: lost). */
-static int submit(struct tap_uring *u, const struct iovec *const iovs[],
-			 const int counts[], unsigned from, unsigned n, ssize_t res[])
+/* Frames [from, n) as WRITEV SQEs (linked if u->link), submitted and
+ * reaped with one io_uring_enter (more only if it was interrupted).
+ * res[i] gets each frame's completion. 0, or -errno if the ring itself
+ * failed (frames not reaped keep -EIO: lost). */
+static int submit(struct tap_uring *u, const struct iovec *const iovs[], const int counts[],
+		  unsigned from, unsigned n, ssize_t res[])
 {
 	unsigned got = 0, tries = 0;
 	int r;
