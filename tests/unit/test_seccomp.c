@@ -143,6 +143,35 @@ static void test_io_uring_enter_only(void **state)
 			 "io_uring_setup (nr 425)\n");
 }
 
+/* The main thread tears the rings down under its filter: it may drop the
+ * ring's file (IORING_UNREGISTER_FILES), nothing else of io_uring_register. */
+static void main_tears_ring_down(void)
+{
+	struct tap_uring u;
+	char why[160];
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) < 0 ||
+	    !tap_uring__init(&u, sv[0], true, why, sizeof(why)))
+		_exit(3);       /* no io_uring here */
+	install(SECCOMP_MAIN);
+	tap_uring__exit(&u);
+	fprintf(stderr, "torn down\n");
+	syscall(__NR_io_uring_register, -1, IORING_REGISTER_FILES, NULL, 0);
+	_exit(0);
+}
+
+static void test_main_unregisters_only(void **state)
+{
+	char out[512];
+	int st = in_child(main_tears_ring_down, out, sizeof(out));
+
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+		skip();
+	assert_violation(st, out, "torn down\nvmm: seccomp: thread main made a forbidden system "
+			 "call io_uring_register (nr 427)\n");
+}
+
 /* ---- what is allowed ---- */
 
 static void blk_does_its_work(void)
@@ -401,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_violation_line),
 		cmocka_unit_test(test_io_cannot_fork),
 		cmocka_unit_test(test_io_uring_enter_only),
+		cmocka_unit_test(test_main_unregisters_only),
 		cmocka_unit_test(test_allowed_calls_pass),
 		cmocka_unit_test(test_vcpu_reads_clock),
 		cmocka_unit_test(test_no_executable_memory),
