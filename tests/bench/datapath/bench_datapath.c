@@ -79,9 +79,9 @@ static double lowest(struct dp_result *res, int n, size_t off)
 
 static void print_table(struct dp_result res[NCELLS][MAX_ROUNDS], int rounds, bool syscalls)
 {
-	printf("%-22s %15s %7s %15s %7s %15s %5s %11s %8s %9s %7s %7s\n", "cell", "kpps", "Gbit/s",
-	       "io-thread ns/p", "(min)", "process ns/p", "busy", "syscalls/p", "epoll/p",
-	       "wakeups/p", "kicks/p", "irqs/p");
+	printf("%-22s %15s %7s %15s %7s %15s %5s %11s %8s %9s %7s %7s %9s\n", "cell", "kpps",
+	       "Gbit/s", "io-thread ns/p", "(min)", "process ns/p", "busy", "syscalls/p", "epoll/p",
+	       "wakeups/p", "kicks/p", "irqs/p", "preempt/p");
 	for (int c = 0; c < NCELLS; c++) {
 		struct dp_result *r = res[c];
 		double sp, sio, spr, ssy;
@@ -100,11 +100,11 @@ static void print_table(struct dp_result res[NCELLS][MAX_ROUNDS], int rounds, bo
 			snprintf(sys, sizeof(sys), "n/a");
 			snprintf(ep, sizeof(ep), "n/a");
 		}
-		printf("%-22s %15s %7.2f %15s %7.0f %15s %4.0f%% %11s %8s %9.4f %7.4f %7.4f\n",
+		printf("%-22s %15s %7.2f %15s %7.0f %15s %4.0f%% %11s %8s %9.4f %7.4f %7.4f %9.4f\n",
 		       dp_cells[c].name, kp, stat(r, rounds, M(gbps), NULL), ios,
 		       lowest(r, rounds, M(io_ns)), prs, stat(r, rounds, M(io_busy), NULL) * 100, sys,
 		       ep, stat(r, rounds, M(wakeups), NULL), stat(r, rounds, M(kicks), NULL),
-		       stat(r, rounds, M(irqs), NULL));
+		       stat(r, rounds, M(irqs), NULL), stat(r, rounds, M(preempted), NULL));
 	}
 }
 
