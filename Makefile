@@ -14,7 +14,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
             -D_GNU_SOURCE -I.
 LDLIBS   += -lext2fs -lcom_err -lzstd -lz -llzo2 -lpthread
-LDLIBS   += -lseccomp
+LDLIBS   += -lseccomp -luring
 # Quiet by default (kvmtool style); `make V=1` shows the full commands.
 ifeq ($(V),1)
 Q :=

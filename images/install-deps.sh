@@ -23,8 +23,10 @@ linux-image-amd64 busybox-static cpio gzip xz-utils zstd kmod iproute2 pciutils 
 libzstd-dev zlib1g-dev liblzo2-dev mtools dosfstools fdisk mmdebstrap
 openssh-client"
 # libseccomp: the per-thread system call filters (vmm/seccomp.c);
+# liburing (2.3; its liburing.a links build/vmm-static): the datapath's
+# batched tap writes (devices/net/tap_uring.c);
 # clang with its sanitizer and libFuzzer runtimes: tests/fuzz
-PKGS="$PKGS libseccomp-dev clang libclang-rt-dev"
+PKGS="$PKGS libseccomp-dev liburing-dev clang libclang-rt-dev"
 # package:minimum-version, from bookworm-backports
 BPO_PKGS="qemu-system-x86:1:10.0 qemu-utils:1:10.0 btrfs-progs:6.4"
 # the backports kernel: a versioned package, found through the metapackage

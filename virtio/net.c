@@ -469,7 +469,7 @@ static bool config_ok(const struct net_dev_config *cfg, uint16_t qs, unsigned in
 	for (unsigned int i = 1; i < pairs; i++)
 		if (!cfg->pair_loop[i] != !cfg->pair_loop[0])
 			return false;   /* all pairs threaded, or none */
-	if (!be->tx && !be->rx)
+	if (!be->tx && !be->tx_batch && !be->rx)
 		return true;
 	if (!be->rx_fd)
 		return false;

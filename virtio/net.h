@@ -46,6 +46,8 @@ struct loop;
 #define NET_MAX_PAIRS  ((VIRTIO_MAX_QUEUES - 1) / 2)
 #define NET_RXQ(pair)  (2 * (pair))
 #define NET_TXQ(pair)  (2 * (pair) + 1)
+/* Most packets in one backend tx_batch call. */
+#define NET_TX_BATCH   64
 
 struct net_backend_ops {
 	/* writev() one packet (vnet header + frame) on queue pair 'pair'.
@@ -53,6 +55,14 @@ struct net_backend_ops {
 	 * device retries when rx_fd(pair) is writable), anything else = the
 	 * packet is dropped. */
 	ssize_t (*tx)(void *b, unsigned pair, const struct iovec *iov, int iovcnt);
+	/* Optional, used instead of tx() when set: up to NET_TX_BATCH
+	 * packets on queue pair 'pair' in one go, in order, packet i being
+	 * iovs[i] (counts[i] segments). Returns m <= n, how many were
+	 * tried: res[i] (i < m) is its bytes written or -errno (dropped).
+	 * m < n: packet m found the backend full (as tx()'s EAGAIN) and
+	 * neither it nor any after it was sent. */
+	unsigned (*tx_batch)(void *b, unsigned pair, const struct iovec *const iovs[],
+			     const int counts[], unsigned n, ssize_t res[]);
 	/* readv() one packet (vnet header + frame) for queue pair 'pair':
 	 * its length (a tap returns the full length even when it had to
 	 * truncate), or -1 with errno EAGAIN/EWOULDBLOCK when none is

@@ -75,6 +75,17 @@ struct net_pair {
 	unsigned int rx_h0, rx_nheld, rx_i0, rx_niov;
 	uint64_t rx_cap;
 
+	/* TX chains popped for one backend call, in ring order: chain i is
+	 * tx_head[i], tx_len[i] bytes (header included); tx_send[i] is its
+	 * index in the packets handed to the backend (tx_iovs, tx_cnt,
+	 * tx_res), -1 for an oversized one (dropped). */
+	struct iovec tx_iov[VQ_MAX_IOV];
+	const struct iovec *tx_iovs[NET_TX_BATCH];
+	int tx_cnt[NET_TX_BATCH], tx_send[NET_TX_BATCH];
+	ssize_t tx_res[NET_TX_BATCH];
+	uint16_t tx_head[NET_TX_BATCH];
+	uint32_t tx_len[NET_TX_BATCH];
+
 	struct vq_chain chain;          /* scratch for pops */
 	struct net_queue_stats stats;   /* net__count, as nd->stats */
 };

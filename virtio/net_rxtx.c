@@ -4,13 +4,16 @@
  * a thread of its own ("vmm-netNqK"): its doorbells, its tap queue and
  * its sched_fd are polled by its own loop (net_priv.h, struct net_pair).
  *
- * TX (transmitq kick): with guest kicks disabled, pop chains and writev()
- * each one (vnet header + frame, exactly the chain's device-readable
- * buffers) to the backend; the used entries of a run are published at
- * once and interrupt the guest at most once. If the backend is full
- * (EAGAIN) the chain is un-popped and the run resumes when the backend fd
- * turns writable. After NET_BUDGET packets the run yields to the other
- * fds and resumes through sched_fd.
+ * TX (transmitq kick): with guest kicks disabled, the ring side pops up to
+ * NET_TX_BATCH chains (tx_pop) and hands them to the backend in one call
+ * (tx_send: the tap side writes each as one packet, vnet header + frame,
+ * exactly the chain's device-readable buffers, all with one io_uring_enter
+ * or one writev() each: devices/net/tap_uring.c); the used entries of a
+ * run are published at once and interrupt the guest at most once. If the
+ * backend is full (EAGAIN) that chain and the ones after it are un-popped
+ * and the run resumes when the backend fd turns writable. After
+ * NET_BUDGET packets the run yields to the other fds and resumes through
+ * sched_fd.
  *
  * RX (backend fd readable): buffers are popped ahead of packets and held
  * (struct net_rx_held) until a packet fills them. With MRG_RXBUF the held
@@ -38,6 +41,7 @@
 #include "vmm/iov.h"
 #include "vmm/log.h"
 #include "vmm/loop.h"
+#include "vmm/util.h"
 
 /* Poll the backend for what the datapath waits on now. */
 void net_rxtx__update_fd(struct net_pair *p)
@@ -64,59 +68,137 @@ void net_rxtx__update_fd(struct net_pair *p)
 
 /* ---- TX ---------------------------------------------------------------- */
 
-void net_rxtx__tx(struct net_pair *p)
+/* Ring side: pop up to max transmit chains into the pair's batch (tx_*).
+ * Returns how many. A protocol violation ends the batch with *bad saying
+ * what it was: the chains before it still go out, as they would have one
+ * by one, and the pair stops after them (if the backend was full, the
+ * bad chain is met again on the retry). */
+static unsigned int tx_pop(struct net_pair *p, unsigned int max, const char **bad)
 {
 	struct net_dev *nd = p->nd;
 	struct virtqueue *vq = &nd->vdev.vq[p->txq];
 	struct vq_chain *ch = &p->chain;
-	unsigned int done = 0;
-	int rc;
+	unsigned int n = 0, niov = 0;
+	int nsend = 0, rc;
+
+	while (n < max) {
+		rc = virtqueue__pop(vq, ch);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			*bad = vq->err;
+			break;
+		}
+		if (ch->in_num || ch->out_len < NET_HDR_LEN) {
+			/* left in the ring: met again if the batch waits */
+			virtqueue__unpop(vq, 1);
+			*bad = ch->in_num ? "transmit chain has device-writable buffers" :
+				"transmit chain shorter than the vnet header";
+			break;
+		}
+		p->tx_head[n] = ch->head;
+		p->tx_len[n] = ch->out_len;
+		p->tx_send[n] = -1;
+		if (ch->out_len <= NET_HDR_LEN + NET_MAX_FRAME) {
+			if (ch->out_num > VQ_MAX_IOV - niov) {
+				virtqueue__unpop(vq, 1);   /* the next batch's */
+				break;
+			}
+			memcpy(&p->tx_iov[niov], ch->iov, ch->out_num * sizeof(struct iovec));
+			p->tx_iovs[nsend] = &p->tx_iov[niov];
+			p->tx_cnt[nsend] = (int)ch->out_num;
+			p->tx_send[n] = nsend++;
+			niov += ch->out_num;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* The per-packet tx() for a backend without tx_batch: same contract. */
+static unsigned int tx_one_by_one(struct net_pair *p, unsigned int n)
+{
+	const struct net_backend_ops *be = p->nd->cfg.backend;
+
+	for (unsigned int i = 0; i < n; i++) {
+		ssize_t r = be->tx(p->nd->cfg.backend_priv, p->index, p->tx_iovs[i], p->tx_cnt[i]);
+
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return i;
+		p->tx_res[i] = r < 0 ? -errno : r;
+	}
+	return n;
+}
+
+/* Hand the n popped chains to the backend (tap side: one call), then use
+ * them in ring order. Returns false if the backend was full: the chains
+ * it did not take are un-popped and the pair waits for EPOLLOUT. */
+static bool tx_send(struct net_pair *p, unsigned int n)
+{
+	struct net_dev *nd = p->nd;
+	const struct net_backend_ops *be = nd->cfg.backend;
+	struct virtqueue *vq = &nd->vdev.vq[p->txq];
+	unsigned int nsend = 0, tried, i;
+
+	for (i = 0; i < n; i++)
+		nsend += p->tx_send[i] >= 0;
+	if (!nsend)
+		tried = 0;
+	else if (be->tx_batch)
+		tried = be->tx_batch(nd->cfg.backend_priv, p->index, p->tx_iovs, p->tx_cnt,
+				     nsend, p->tx_res);
+	else
+		tried = tx_one_by_one(p, nsend);
+	for (i = 0; i < n; i++) {
+		int s = p->tx_send[i];
+		uint64_t bytes = p->tx_len[i] - NET_HDR_LEN;
+
+		if (s >= (int)tried)
+			break;          /* the backend was full from here on */
+		if (s < 0 || p->tx_res[s] < 0) {
+			net__count(&nd->stats.tx_dropped, 1);   /* oversized, or refused */
+		} else {
+			net__count(&nd->stats.tx_packets, 1);
+			net__count(&nd->stats.tx_bytes, bytes);
+			net__count(&p->stats.tx_packets, 1);
+			net__count(&p->stats.tx_bytes, bytes);
+		}
+		virtqueue__fill(vq, p->tx_head[i], 0);
+	}
+	if (i == n)
+		return true;
+	virtqueue__unpop(vq, n - i);
+	p->tx_blocked = true;
+	net_rxtx__update_fd(p);
+	return false;
+}
+
+void net_rxtx__tx(struct net_pair *p)
+{
+	struct net_dev *nd = p->nd;
+	struct virtqueue *vq = &nd->vdev.vq[p->txq];
+	unsigned int done = 0, n;
+	const char *bad = NULL;
 
 	if (!nd->running || nd->broken || p->failed || nd->offloaded || p->tx_blocked ||
-	    !nd->cfg.backend->tx)
+	    !(nd->cfg.backend->tx || nd->cfg.backend->tx_batch))
 		return;
 	p->tx_more = false;
 	do {
 		virtqueue__disable_notify(vq);
-		while ((rc = virtqueue__pop(vq, ch)) == 1) {
-			ssize_t n;
-
-			if (ch->in_num || ch->out_len < NET_HDR_LEN) {
-				net_rxtx__fail(p, ch->in_num ?
-					       "transmit chain has device-writable buffers" :
-					       "transmit chain shorter than the vnet header");
+		while ((n = tx_pop(p, MIN(NET_TX_BATCH, NET_BUDGET - done), &bad)) > 0 || bad) {
+			if (n && !tx_send(p, n))
+				goto out;
+			if (bad) {
+				net_rxtx__fail(p, bad);
 				return;
 			}
-			if (ch->out_len > NET_HDR_LEN + NET_MAX_FRAME) {
-				net__count(&nd->stats.tx_dropped, 1);
-			} else {
-				n = nd->cfg.backend->tx(nd->cfg.backend_priv, p->index, ch->iov, (int)ch->out_num);
-				if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-					      errno == EINTR)) {
-					virtqueue__unpop(vq, 1);
-					p->tx_blocked = true;
-					net_rxtx__update_fd(p);
-					goto out;
-				}
-				if (n < 0) {
-					net__count(&nd->stats.tx_dropped, 1);
-				} else {
-					net__count(&nd->stats.tx_packets, 1);
-					net__count(&nd->stats.tx_bytes, ch->out_len - NET_HDR_LEN);
-					net__count(&p->stats.tx_packets, 1);
-					net__count(&p->stats.tx_bytes, ch->out_len - NET_HDR_LEN);
-				}
-			}
-			virtqueue__fill(vq, ch->head, 0);
-			if (++done == NET_BUDGET) {
+			done += n;
+			if (done == NET_BUDGET) {
 				p->tx_more = true;
 				net_rxtx__resched(p);
 				goto out;
 			}
-		}
-		if (rc < 0) {
-			net_rxtx__fail(p, vq->err);
-			return;
 		}
 	} while (virtqueue__enable_notify(vq));
 out:

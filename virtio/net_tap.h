@@ -13,6 +13,7 @@
 
 #include "devices/net/netcfg.h"
 #include "devices/net/tap.h"
+#include "devices/net/tap_uring.h"
 #include "virtio/net_dpcount.h"
 #include "virtio/vhost_net.h"
 #include "vmm/services.h"
@@ -36,6 +37,10 @@ struct net_tap {
 	struct vhost_net vhost[NET_MAX_QUEUE_PAIRS];
 	struct loop *pair_loop[NET_MAX_QUEUE_PAIRS];   /* each pair's thread (vm's loop_set) */
 	unsigned vhost_pairs;
+	/* Userspace TX, pair i's batches to tap queue i: one io_uring each
+	 * (tx_uring: all pairs), or writev() per frame. */
+	struct tap_uring txq[NET_MAX_QUEUE_PAIRS];
+	bool txq_open, tx_uring;
 	unsigned long switches;   /* live datapath changes (net_tap__set_vhost) */
 	/* Packets and bytes per datapath, from the tap's counters: read at
 	 * creation, at each `vmm set` that changes the datapath and at each

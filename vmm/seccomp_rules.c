@@ -17,7 +17,8 @@
  *                 output written to the console log and to an attached
  *                 `vmm console` client's socket (write, never waiting)
  *   io            epoll, read/readv/writev (console, tap, eventfds,
- *                 signalfd, timerfd), a console client's keys (read; its
+ *                 signalfd, timerfd), io_uring_enter (a queue pair's
+ *                 batched tap writes), a console client's keys (read; its
  *                 socket closed when it leaves), MSI and interrupt lines, offloads,
  *                 KVM stats; virtio-rng's getrandom and its refill timer
  *   blk           the image: p{read,write}{,v}, fdatasync, fallocate,
@@ -34,7 +35,8 @@
  *   main          with --detach, before its filter: stdin/stdout/stderr
  *                 moved off the terminal (dup2); then waits, then
  *                 tears down: joins, disks flushed and closed,
- *                 irqfds and ioeventfds removed, the control socket
+ *                 irqfds and ioeventfds removed, each io_uring's tap
+ *                 file unregistered, the control socket
  *                 unlinked, the tap's host configuration undone over
  *                 NETLINK_ROUTE (root only), the terminal restored, vCPU
  *                 registers dumped with -v
@@ -45,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/io_uring.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/netlink.h>
@@ -101,6 +104,13 @@ static const struct sys_allow plain[] = {
 	 * arms the rate limit's timer */
 	{ SCMP_SYS(getrandom), K(IO) },
 	{ SCMP_SYS(timerfd_settime), K(IO) },
+	/* Each queue pair's batched TX (devices/net/tap_uring.c). What the
+	 * ring does bypasses this filter, so its rings were made before any
+	 * filter and restricted to READV/WRITEV of their own tap queue;
+	 * here only io_uring_enter, never io_uring_setup (a fresh,
+	 * unrestricted ring) or io_uring_register (it could register other
+	 * files; a restricted ring refuses it anyway). */
+	{ SCMP_SYS(io_uring_enter), K(IO) },
 
 	{ SCMP_SYS(read), K(MAIN) | K(IO) | K(CONTROL) | K(PARSER) },
 	{ SCMP_SYS(readv), K(IO) | K(PARSER) },
@@ -219,10 +229,17 @@ int seccomp_rules__add(scmp_filter_ctx ctx, enum seccomp_kind kind,
 					SCMP_A2(SCMP_CMP_MASKED_EQ,
 						O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY));
 	case SECCOMP_MAIN:
+		/* tap_uring__exit lets go of each tap queue before the ring
+		 * goes (the one io_uring_register op the restricted rings
+		 * still accept). */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(io_uring_register), 1,
+				     SCMP_A1(SCMP_CMP_EQ, IORING_UNREGISTER_FILES));
 		/* netcfg__host_teardown's NETLINK_ROUTE requests. */
-		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-					SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-					SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
+		if (!r)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+					     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+					     SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
+		return r;
 	case SECCOMP_PARSER:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 				     SCMP_A1(SCMP_CMP_EQ, F_ADD_SEALS));

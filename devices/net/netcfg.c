@@ -124,8 +124,9 @@ int netcfg__parse_cidr(const char *s, uint32_t *ip, unsigned *prefix, char *err,
 	return 0;
 }
 
-enum { KEY_TAP, KEY_MAC, KEY_HOST_IP, KEY_BRIDGE, KEY_VHOST, KEY_QUEUES, NR_KEYS };
-static const char *const keys[NR_KEYS] = { "tap", "mac", "host-ip", "bridge", "vhost", "queues" };
+enum { KEY_TAP, KEY_MAC, KEY_HOST_IP, KEY_BRIDGE, KEY_VHOST, KEY_QUEUES, KEY_TX, NR_KEYS };
+static const char *const keys[NR_KEYS] = { "tap", "mac", "host-ip", "bridge", "vhost", "queues",
+					   "tx" };
 
 /* queues=N: a plain decimal 1..NET_MAX_QUEUE_PAIRS. */
 static int parse_queues(const char *s, unsigned *out, char *err, size_t errlen)
@@ -183,7 +184,7 @@ int netcfg__parse(const char *value, struct net_config *out, char *err, size_t e
 		for (k = 0; k < NR_KEYS && strcmp(item, keys[k]); k++)
 			;
 		if (k == NR_KEYS)
-			return fail(err, errlen, "--net: unknown key '%s' (use tap, mac, host-ip, bridge, vhost or queues)",
+			return fail(err, errlen, "--net: unknown key '%s' (use tap, mac, host-ip, bridge, vhost, queues or tx)",
 				    item);
 		if (seen & (1u << k))
 			return fail(err, errlen, "--net: '%s' is given twice", item);
@@ -218,6 +219,14 @@ int netcfg__parse(const char *value, struct net_config *out, char *err, size_t e
 			break;
 		case KEY_QUEUES:
 			r = parse_queues(val, &out->queues, sub, sizeof(sub));
+			break;
+		case KEY_TX:
+			if (!strcmp(val, "uring"))
+				out->tx = NET_TX_URING;
+			else if (!strcmp(val, "writev"))
+				out->tx = NET_TX_WRITEV;
+			else
+				r = fail(sub, sizeof(sub), "invalid tx '%s': use uring or writev", val);
 			break;
 		}
 		if (r < 0)

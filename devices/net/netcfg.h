@@ -20,6 +20,14 @@ enum net_vhost {
 	NET_VHOST_AUTO,		/* vhost-net if it can be opened, else userspace */
 };
 
+/* How the userspace datapath writes a batch of frames to the tap
+ * (devices/net/tap_uring.h). */
+enum net_tx {
+	NET_TX_DEFAULT,		/* not given: NET_TX_DEFAULT_MODE (virtio/net_tap.c) */
+	NET_TX_URING,		/* one io_uring_enter per batch, else writev() */
+	NET_TX_WRITEV,		/* one writev() per frame */
+};
+
 /* "on", "off", "auto" -> enum; -1 for anything else. */
 int netcfg__parse_vhost(const char *s);
 
@@ -40,6 +48,7 @@ struct net_config {
 	unsigned queues;	/* queue pairs, 1..NET_MAX_QUEUE_PAIRS (1 if
 				 * not given); the VM's vCPU count is checked
 				 * later (netcfg__check_queues) */
+	enum net_tx tx;		/* tx=uring|writev */
 };
 
 /* Parse the value of --net. On error writes one line naming the culprit to

@@ -135,6 +135,8 @@ static const struct bad bad_values[] = {
 	{ "host-ip=0.1.2.3/8", "0.1.2.3/8", "not a usable unicast" },
 	{ "tap=vnet0,bridge=br0,host-ip=192.168.100.1/24", "host-ip and bridge", "together" },
 	{ "tap=br0,bridge=br0", "'br0'", "both" },
+	{ "tap=a,tx=sendmmsg", "'sendmmsg'", "use uring or writev" },
+	{ "tap=a,tx=uring,tx=writev", "'tx'", "twice" },
 	{ "tap=a,queues=0", "'0'", "from 1 to 16" },
 	{ "tap=a,queues=17", "'17'", "from 1 to 16" },
 	{ "tap=a,queues=1000", "'1000'", "from 1 to 16" },
@@ -160,6 +162,12 @@ static void test_queues(void **state)
 	assert_int_equal(netcfg__parse("queues=2,tap=vnet0,vhost=on", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.queues, 2);
 	assert_int_equal(c.vhost, NET_VHOST_ON);
+	/* tx=: how TX batches reach the tap; not given: vmm's default */
+	assert_int_equal(c.tx, NET_TX_DEFAULT);
+	assert_int_equal(netcfg__parse("tap=vnet0,tx=uring", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.tx, NET_TX_URING);
+	assert_int_equal(netcfg__parse("tx=writev,tap=vnet0", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.tx, NET_TX_WRITEV);
 	assert_int_equal(netcfg__parse("tap=vnet0,queues=16", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.queues, NET_MAX_QUEUE_PAIRS);
 	/* at most one pair per vCPU, checked once the vCPU count is known */

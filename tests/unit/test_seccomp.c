@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "devices/pc/rtc.h"
+#include "devices/net/tap_uring.h"
 #include "vmm/seccomp.h"
 
 /* Run fn in a child whose stderr is captured into out; returns the raw
@@ -107,6 +108,68 @@ static void test_io_cannot_fork(void **state)
 
 	assert_violation(in_child(io_forks, out, sizeof(out)), out,
 			 "vmm: seccomp: thread io made a forbidden system call fork (nr 57)\n");
+}
+
+/* The I/O thread's filter (the pair threads') lets a ring made before it
+ * write (io_uring_enter), but makes no new, unrestricted ring. */
+static void io_uses_its_ring(void)
+{
+	struct tap_uring u;
+	char why[160], b[64] = "x";
+	struct iovec iov = { b, sizeof(b) };
+	const struct iovec *iovs[1] = { &iov };
+	int sv[2], cnt[1] = { 1 };
+	ssize_t res[1];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) < 0 ||
+	    !tap_uring__init(&u, sv[0], true, why, sizeof(why)))
+		_exit(3);       /* no io_uring here */
+	install(SECCOMP_IO);
+	if (tap_uring__write(&u, iovs, cnt, 1, res) != 1 || res[0] != (ssize_t)sizeof(b) ||
+	    read(sv[1], b, sizeof(b)) != (ssize_t)sizeof(b))
+		_exit(4);
+	syscall(__NR_io_uring_setup, 8, &(struct io_uring_params){ 0 });
+	_exit(0);
+}
+
+static void test_io_uring_enter_only(void **state)
+{
+	char out[512];
+	int st = in_child(io_uses_its_ring, out, sizeof(out));
+
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+		skip();
+	assert_violation(st, out, "vmm: seccomp: thread io made a forbidden system call "
+			 "io_uring_setup (nr 425)\n");
+}
+
+/* The main thread tears the rings down under its filter: it may drop the
+ * ring's file (IORING_UNREGISTER_FILES), nothing else of io_uring_register. */
+static void main_tears_ring_down(void)
+{
+	struct tap_uring u;
+	char why[160];
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) < 0 ||
+	    !tap_uring__init(&u, sv[0], true, why, sizeof(why)))
+		_exit(3);       /* no io_uring here */
+	install(SECCOMP_MAIN);
+	tap_uring__exit(&u);
+	fprintf(stderr, "torn down\n");
+	syscall(__NR_io_uring_register, -1, IORING_REGISTER_FILES, NULL, 0);
+	_exit(0);
+}
+
+static void test_main_unregisters_only(void **state)
+{
+	char out[512];
+	int st = in_child(main_tears_ring_down, out, sizeof(out));
+
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+		skip();
+	assert_violation(st, out, "torn down\nvmm: seccomp: thread main made a forbidden system "
+			 "call io_uring_register (nr 427)\n");
 }
 
 /* ---- what is allowed ---- */
@@ -366,6 +429,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_violation_line),
 		cmocka_unit_test(test_io_cannot_fork),
+		cmocka_unit_test(test_io_uring_enter_only),
+		cmocka_unit_test(test_main_unregisters_only),
 		cmocka_unit_test(test_allowed_calls_pass),
 		cmocka_unit_test(test_vcpu_reads_clock),
 		cmocka_unit_test(test_no_executable_memory),

@@ -24,6 +24,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 
+#include "devices/net/tap_uring.h"
 #include "tests/common/fake_loop.h"
 #include "tests/unit/guest_ram.h"
 #include "virtio/net.h"
@@ -82,6 +83,10 @@ static struct {
 	bool offload_datapath;     /* the fake backend's start takes RX/TX (as vhost) */
 	int starts, stops;
 	int signals[NET_NR_QUEUES], needs_reset;
+	struct tap_uring uring;    /* be_batch_ops: how it writes */
+	int room;                  /* be_batch_ops: frames it still takes (-1: any) */
+	unsigned batch_n[8];       /* be_batch_ops: n of the first calls */
+	int batch_calls;
 } T;
 
 /* ---- fake loop (tests/common/fake_loop.h) ------------------------------- */
@@ -145,6 +150,29 @@ static void be_stop(void *b, struct virtio_dev *v) { T.stops++; }
 
 static const struct net_backend_ops be_ops = {
 	.tx = be_tx, .rx = be_rx, .set_vnet_hdr_len = be_hdr,
+	.set_offload = be_offload, .rx_fd = be_fd, .start = be_start, .stop = be_stop,
+};
+
+/* A batching backend: the tap side's own code (devices/net/tap_uring.c,
+ * io_uring or writev() per frame as T.uring was set up) writing to the
+ * socketpair. T.room >= 0: it takes at most that many more frames, then
+ * says it is full (as a tap's EAGAIN would). */
+static unsigned be_tx_batch(void *b, unsigned pair, const struct iovec *const iovs[],
+			    const int counts[], unsigned n, ssize_t res[])
+{
+	unsigned m = T.room >= 0 && (unsigned)T.room < n ? (unsigned)T.room : n;
+
+	assert_true(n >= 1 && n <= NET_TX_BATCH);
+	T.batch_n[T.batch_calls++ % 8] = n;
+	T.tx_calls += (int)m;
+	m = tap_uring__write(&T.uring, iovs, counts, m, res);
+	if (T.room >= 0)
+		T.room -= (int)m;
+	return m;
+}
+
+static const struct net_backend_ops be_batch_ops = {
+	.tx_batch = be_tx_batch, .rx = be_rx, .set_vnet_hdr_len = be_hdr,
 	.set_offload = be_offload, .rx_fd = be_fd, .start = be_start, .stop = be_stop,
 };
 
@@ -333,14 +361,22 @@ static unsigned int guest_rx_check(uint16_t at, const uint8_t *dst, size_t len, 
 
 /* ---- fixture --------------------------------------------------------------- */
 
-static int setup(void **state)
+/* batch: 0 = the per-frame tx(), 1 = tx_batch through io_uring, 2 =
+ * tx_batch through writev() (the fallback) */
+static int setup_with(int batch)
 {
-	struct net_dev_config cfg = { .backend = &be_ops, .loop = &T.loop };
+	struct net_dev_config cfg = { .backend = batch ? &be_batch_ops : &be_ops,
+				      .loop = &T.loop };
+	char why[160];
 
 	memset(&T, 0, sizeof(T));
 	fake_loop_reset();
 	T.ram = guest_ram_new(&T.mem, RAM_GPA, RAM_SIZE);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, T.fd), 0);
+	T.room = -1;
+	if (tap_uring__init(&T.uring, T.fd[0], batch == 1, why, sizeof(why)) != (batch == 1))
+		print_message("io_uring skipped (%s): the writev() fallback instead\n", why);
+	assert_false(T.uring.on && !T.uring.link);   /* a socket can be full: linked */
 	memcpy(cfg.mac, MAC, 6);
 	cfg.queue_size = 512;
 	T.nd = net_dev__create(&cfg);
@@ -352,9 +388,14 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup(void **state) { return setup_with(0); }
+static int setup_uring(void **state) { return setup_with(1); }
+static int setup_writev(void **state) { return setup_with(2); }
+
 static int teardown(void **state)
 {
 	net_dev__destroy(T.nd);
+	tap_uring__exit(&T.uring);
 	for (int i = 0; i < FAKE_LOOP_MAX; i++)
 		assert_false(fake_loop[i].live);   /* destroy unregistered everything */
 	close(T.fd[0]);
@@ -602,6 +643,81 @@ static void test_tx_eagain(void **state)
 	assert_int_equal(polled() & EPOLLOUT, 0);
 	assert_int_equal(stats().tx_packets, 40);
 	assert_true(T.tx_calls > 40);   /* the refused writes were retried */
+	assert_int_equal(T.needs_reset, 0);
+}
+
+/* The backend takes 4 of a batch of 10 and is full: those 4 are used,
+ * the 6 after them un-popped, and they go, in order, once it is
+ * writable again. */
+static void test_tx_batch_full_midway(void **state)
+{
+	dev_up(ALL, 256);
+	for (int i = 0; i < 10; i++)
+		guest_tx(100, (uint8_t)i);
+	T.room = 4;
+	kick(NET_QUEUE_TX);
+	assert_int_equal(T.batch_calls, 1);
+	assert_int_equal(T.batch_n[0], 10);
+	assert_int_equal(used_idx(NET_QUEUE_TX), 4);
+	assert_int_equal(virtqueue__get_last_avail(&T.vdev->vq[NET_QUEUE_TX]), 4);
+	assert_int_equal(T.signals[NET_QUEUE_TX], 1);
+	assert_int_equal(polled() & EPOLLOUT, EPOLLOUT);
+	assert_int_equal(stats().tx_packets, 4);
+	T.room = -1;
+	assert_true(pump() >= 1);                 /* writable: resumed */
+	assert_int_equal(T.batch_n[1], 6);
+	assert_int_equal(used_idx(NET_QUEUE_TX), 10);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(used_id(NET_QUEUE_TX, (uint16_t)i), 2 * i);
+		net_expect(100, (uint8_t)i);
+	}
+	assert_int_equal(polled() & EPOLLOUT, 0);
+	assert_int_equal(stats().tx_packets, 10);
+	assert_int_equal(T.needs_reset, 0);
+}
+
+/* Batches of at most NET_TX_BATCH; 150 chains are 64 + 64 + 22, one
+ * interrupt for all. */
+static void test_tx_batch_sizes(void **state)
+{
+	int big = 212992;
+
+	setsockopt(T.fd[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	dev_up(ALL, 512);
+	for (int i = 0; i < 150; i++)
+		guest_tx(50, (uint8_t)i);
+	kick(NET_QUEUE_TX);
+	assert_int_equal(used_idx(NET_QUEUE_TX), 150);
+	assert_int_equal(T.batch_calls, 3);
+	assert_int_equal(T.batch_n[0], NET_TX_BATCH);
+	assert_int_equal(T.batch_n[1], NET_TX_BATCH);
+	assert_int_equal(T.batch_n[2], 150 - 2 * NET_TX_BATCH);
+	assert_int_equal(T.signals[NET_QUEUE_TX], 1);
+	for (int i = 0; i < 150; i++)
+		net_expect(50, (uint8_t)i);
+}
+
+/* A frame the backend refuses for good (too big for the socket:
+ * EMSGSIZE) is dropped and used; the frames after it in the same batch
+ * still go, in order. */
+static void test_tx_refused_frame(void **state)
+{
+	int small = 4096;
+
+	assert_int_equal(setsockopt(T.fd[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	dev_up(ALL, 256);
+	guest_tx(100, 0);
+	guest_tx(20000, 1);
+	guest_tx(100, 2);
+	guest_tx(100, 3);
+	kick(NET_QUEUE_TX);
+	assert_int_equal(used_idx(NET_QUEUE_TX), 4);
+	assert_int_equal(stats().tx_dropped, 1);
+	assert_int_equal(stats().tx_packets, 3);
+	net_expect(100, 0);
+	net_expect(100, 2);
+	net_expect(100, 3);
+	assert_int_equal(polled() & EPOLLOUT, 0);
 	assert_int_equal(T.needs_reset, 0);
 }
 
@@ -1130,6 +1246,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_bad_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_eagain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_refused_frame, setup, teardown),
+		/* the same through a batching backend: the tap side's
+		 * io_uring, and its writev() fallback */
+		cmocka_unit_test_setup_teardown(test_tx_batch_and_event_idx, setup_uring, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_bad_chains, setup_uring, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_eagain, setup_uring, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_budget, setup_uring, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_refused_frame, setup_uring, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_batch_full_midway, setup_uring, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_batch_sizes, setup_uring, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_eagain, setup_writev, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_refused_frame, setup_writev, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_batch_full_midway, setup_writev, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_batch_sizes, setup_writev, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_small_mergeable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_64k_across_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_no_buffers, setup, teardown),

@@ -2,7 +2,7 @@
  * datapath measured natively, with no KVM, TCG or guest kernel between
  * the code and the clock (dp.h says what is real and what synthetic).
  *
- *   build/bench-datapath [--time S] [--rounds N] [--quick] [--check]
+ *   build/bench-datapath [--time S] [--rounds N] [--quick] [--check] [--tx uring|writev]
  *
  * Six cells (guest->host and host->guest; 64 B, 1 KiB and 64 KiB TSO
  * frames), each measured N times for S seconds; rounds run the cells in
@@ -11,7 +11,8 @@
  * the rounds and their spread, (max - min) / median. --quick: one round
  * of 0.2 s (the make unit test runs the same with --check). --check:
  * also assert that every frame sent arrived once, in order, intact, and
- * that vmm counted exactly those; exit 1 otherwise.
+ * that vmm counted exactly those; exit 1 otherwise. --tx: how the NIC
+ * writes TX batches to the tap (as --net tx=; default: vmm's default).
  *
  * Runs as root (a network namespace of its own, a tap in it).
  */
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/net/netcfg.h"
 #include "tests/bench/datapath/dp.h"
 #include "vmm/log.h"
 
@@ -77,9 +79,9 @@ static double lowest(struct dp_result *res, int n, size_t off)
 
 static void print_table(struct dp_result res[NCELLS][MAX_ROUNDS], int rounds, bool syscalls)
 {
-	printf("%-22s %15s %7s %15s %7s %15s %5s %11s %8s %9s %7s %7s\n", "cell", "kpps", "Gbit/s",
-	       "io-thread ns/p", "(min)", "process ns/p", "busy", "syscalls/p", "epoll/p",
-	       "wakeups/p", "kicks/p", "irqs/p");
+	printf("%-22s %15s %7s %15s %7s %15s %5s %11s %8s %9s %7s %7s %9s\n", "cell", "kpps",
+	       "Gbit/s", "io-thread ns/p", "(min)", "process ns/p", "busy", "syscalls/p", "epoll/p",
+	       "wakeups/p", "kicks/p", "irqs/p", "preempt/p");
 	for (int c = 0; c < NCELLS; c++) {
 		struct dp_result *r = res[c];
 		double sp, sio, spr, ssy;
@@ -98,17 +100,18 @@ static void print_table(struct dp_result res[NCELLS][MAX_ROUNDS], int rounds, bo
 			snprintf(sys, sizeof(sys), "n/a");
 			snprintf(ep, sizeof(ep), "n/a");
 		}
-		printf("%-22s %15s %7.2f %15s %7.0f %15s %4.0f%% %11s %8s %9.4f %7.4f %7.4f\n",
+		printf("%-22s %15s %7.2f %15s %7.0f %15s %4.0f%% %11s %8s %9.4f %7.4f %7.4f %9.4f\n",
 		       dp_cells[c].name, kp, stat(r, rounds, M(gbps), NULL), ios,
 		       lowest(r, rounds, M(io_ns)), prs, stat(r, rounds, M(io_busy), NULL) * 100, sys,
 		       ep, stat(r, rounds, M(wakeups), NULL), stat(r, rounds, M(kicks), NULL),
-		       stat(r, rounds, M(irqs), NULL));
+		       stat(r, rounds, M(irqs), NULL), stat(r, rounds, M(preempted), NULL));
 	}
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench-datapath [--time SECONDS] [--rounds N] [--quick] [--check]\n");
+	fprintf(stderr, "usage: bench-datapath [--time SECONDS] [--rounds N] [--quick] [--check] "
+		"[--tx uring|writev]\n");
 	exit(2);
 }
 
@@ -131,6 +134,10 @@ int main(int argc, char **argv)
 			seconds = 0.2, rounds = 1;
 		else if (!strcmp(argv[i], "--check"))
 			check = true;
+		else if (!strcmp(argv[i], "--tx") && i + 1 < argc && !strcmp(argv[i + 1], "uring"))
+			dp_tx_mode = NET_TX_URING, (void)i++;
+		else if (!strcmp(argv[i], "--tx") && i + 1 < argc && !strcmp(argv[i + 1], "writev"))
+			dp_tx_mode = NET_TX_WRITEV, (void)i++;
 		else
 			usage();
 	}

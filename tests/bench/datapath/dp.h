@@ -80,6 +80,9 @@ struct dp_machine {
 int dp_enter_netns(char *err, size_t len);
 /* Build the machine, bring the NIC up as Linux's virtio_net would (MSI-X,
  * features, three queues, DRIVER_OK) and start the I/O thread. */
+/* How the NIC writes TX batches (--net tx=...): NET_TX_DEFAULT unless the
+ * bench's --tx says otherwise. Set before dp_machine_up. */
+extern int dp_tx_mode;
 int dp_machine_up(struct dp_machine *m, char *err, size_t len);
 void dp_machine_down(struct dp_machine *m);
 void dp_nic_stats(struct dp_machine *m, struct net_dev_stats *out);
@@ -142,7 +145,7 @@ void dp_guest_rx_fill(struct dp_machine *m, uint32_t buflen);
 /* ---- counters (dp_measure.c) --------------------------------------------- */
 struct dp_sample {
 	uint64_t wall_ns, io_cpu_ns, proc_cpu_ns;
-	uint64_t io_syscalls, io_epoll_waits, io_wakeups;
+	uint64_t io_syscalls, io_epoll_waits, io_wakeups, io_preempted;
 	bool have_syscalls, have_epoll;
 	struct net_dev_stats nic;
 };
@@ -157,6 +160,7 @@ struct dp_result {
 	double io_ns, proc_ns;         /* CPU ns per packet: the I/O thread, the process */
 	double io_busy;                /* I/O thread CPU / wall */
 	double syscalls, epolls, wakeups, kicks, irqs;   /* per packet; < 0: unknown */
+	double preempted;              /* per packet: the I/O thread switched out while runnable */
 	uint64_t packets;
 	/* --check */
 	bool checked;

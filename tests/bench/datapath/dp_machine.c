@@ -316,6 +316,8 @@ static int static_arp(int s, struct dp_machine *m)
 	return ioctl(s, SIOCSARP, &a);
 }
 
+int dp_tx_mode = NET_TX_DEFAULT;
+
 int dp_machine_up(struct dp_machine *m, char *err, size_t len)
 {
 	struct pci_host_config hc = {
@@ -326,6 +328,7 @@ int dp_machine_up(struct dp_machine *m, char *err, size_t len)
 	struct net_config nc = {
 		.tap = "dpbench0", .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, .mac_set = true,
 		.has_host_ip = true, .host_ip = 0x0a000001, .prefix = 24, .vhost = NET_VHOST_OFF,
+		.tx = (enum net_tx)dp_tx_mode,
 	};
 	struct vm_services svc;
 	struct ifreq ifr = { 0 };

@@ -119,21 +119,26 @@ static bool read_count(int fd, uint64_t *out)
 	return fd >= 0 && read(fd, out, sizeof(*out)) == sizeof(*out);
 }
 
-static uint64_t voluntary_switches(int tid)
+/* The thread's context switches: voluntary (it slept: a wake-up) and not
+ * (it was switched out while it could run: preempted). */
+static void ctxt_switches(int tid, uint64_t *vol, uint64_t *invol)
 {
 	char path[64], line[128];
-	unsigned long long v = 0;
+	unsigned long long v;
 	FILE *f;
 
+	*vol = *invol = 0;
 	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
+		return;
+	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1)
-			break;
+			*vol = v;
+		else if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+			*invol = v;
+	}
 	fclose(f);
-	return v;
 }
 
 void dp_counters_read(struct dp_counters *c, struct dp_machine *m, struct dp_sample *s)
@@ -146,6 +151,6 @@ void dp_counters_read(struct dp_counters *c, struct dp_machine *m, struct dp_sam
 	s->proc_cpu_ns = ns(CLOCK_PROCESS_CPUTIME_ID);
 	s->have_syscalls = read_count(c->fd_sys, &s->io_syscalls);
 	s->have_epoll = read_count(c->fd_epoll, &s->io_epoll_waits);
-	s->io_wakeups = voluntary_switches(c->tid);
+	ctxt_switches(c->tid, &s->io_wakeups, &s->io_preempted);
 	dp_nic_stats(m, &s->nic);
 }

@@ -52,6 +52,7 @@ static void figures(const struct dp_cell *c, const struct dp_sample *a, const st
 		      per(b->io_syscalls - a->io_syscalls, pk) : -1;
 	r->epolls = a->have_epoll && b->have_epoll ? per(b->io_epoll_waits - a->io_epoll_waits, pk) : -1;
 	r->wakeups = per(b->io_wakeups - a->io_wakeups, pk);
+	r->preempted = per(b->io_preempted - a->io_preempted, pk);
 	r->kicks = per(kicks, pk);
 	r->irqs = per(irqs, pk);
 }
