@@ -54,15 +54,14 @@ int arm64_gic__create(struct vm *vm)
 	    set_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist,
 		     "GICv3 redistributor address") < 0)
 		return -1;
-	/* MSIs need the ITS: KVM routes an MSI with its device id to it
-	 * (KVM_CAP_MSI_DEVID). Without it PCI devices fall back to INTx. */
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MSI_DEVID) <= 0) {
-		pr_warn("this KVM cannot route MSIs with device ids: no ITS, PCI devices use INTx");
+	/* MSIs need the ITS: KVM routes an MSI that carries its device id
+	 * there. (KVM_CAP_MSI_DEVID says so only once an ITS exists, so it
+	 * cannot be asked first.) Without one, PCI devices fall back to INTx. */
+	a->its_fd = create_device(vm, KVM_DEV_TYPE_ARM_VGIC_ITS, "GICv3 ITS");
+	if (a->its_fd < 0) {
+		pr_warn("no GICv3 ITS: PCI devices use INTx, not MSI-X");
 		return 0;
 	}
-	a->its_fd = create_device(vm, KVM_DEV_TYPE_ARM_VGIC_ITS, "GICv3 ITS");
-	if (a->its_fd < 0)
-		return -1;
 	return set_attr(a->its_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE, &its,
 			"GICv3 ITS address");
 }
