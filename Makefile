@@ -114,4 +114,8 @@ else
 endif
 
 .PHONY: all deps test run clean
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# Only files: build/arm64 holds unpacked Debian packages with directories
+# named *.d (sysroot, debroot), and an x86 build must not read arm64's
+# dependency files.
+-include $(shell find $(BUILD) \( -name sysroot -o -name debroot -o -path build/arm64 -a ! -path $(BUILD) \) \
+	-prune -o -name '*.d' -type f -print 2>/dev/null)
