@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "arch/arm64/image.h"
 #include "arch/arm64/layout.h"
@@ -132,6 +133,95 @@ int arm64_image__gunzip(const uint8_t *buf, size_t len, size_t limit,
 	inflateEnd(&z);
 	*out = dst;
 	return 0;
+}
+
+int arm64_image__is_zboot(const uint8_t *buf, size_t len)
+{
+	return len >= 64 && buf[0] == 'M' && buf[1] == 'Z' && !memcmp(buf + 4, "zimg", 4);
+}
+
+/* A zstd stream (one or more frames, with or without their content size)
+ * into a buffer grown up to limit. */
+static int unzstd(const uint8_t *buf, size_t len, size_t limit,
+		  uint8_t **out, size_t *out_len, char *err, size_t errlen)
+{
+	ZSTD_DCtx *z = ZSTD_createDCtx();
+	ZSTD_inBuffer in = { buf, len, 0 };
+	uint8_t *dst = NULL;
+	size_t cap = 0, done = 0, r = 1;
+	const char *why = NULL;
+
+	if (!z)
+		return util__fail(err, errlen, "out of memory decompressing");
+	while (!why) {
+		ZSTD_outBuffer o;
+
+		if (done == cap) {
+			size_t ncap = cap ? cap * 2 : len * 4;
+			uint8_t *n;
+
+			if (cap >= limit) {
+				why = "too large";
+				break;
+			}
+			if (ncap > limit || ncap < cap)
+				ncap = limit;
+			n = realloc(dst, ncap ? ncap : 1);
+			if (!n) {
+				why = "out of memory";
+				break;
+			}
+			dst = n;
+			cap = ncap;
+		}
+		o = (ZSTD_outBuffer){ dst, cap, done };
+		r = ZSTD_decompressStream(z, &o, &in);
+		done = o.pos;
+		if (ZSTD_isError(r))
+			why = ZSTD_getErrorName(r);
+		else if (r == 0 && in.pos == in.size)
+			break;          /* the last frame ended with the input */
+		else if (in.pos == in.size && o.pos < o.size)
+			why = "truncated";  /* wants input there is not */
+	}
+	ZSTD_freeDCtx(z);
+	if (why) {
+		free(dst);
+		if (!strcmp(why, "too large"))
+			return util__fail(err, errlen, "zstd: decompresses to more than %zu MiB",
+					  limit / (size_t)MiB);
+		return util__fail(err, errlen, "zstd: %s", why);
+	}
+	*out = dst;
+	*out_len = done;
+	return 0;
+}
+
+int arm64_image__unzboot(const uint8_t *buf, size_t len, size_t limit,
+			 uint8_t **out, size_t *out_len, char *err, size_t errlen)
+{
+	uint32_t off, size;
+	char type[33];
+
+	*out = NULL;
+	*out_len = 0;
+	if (!arm64_image__is_zboot(buf, len))
+		return util__fail(err, errlen, "not an EFI zboot image");
+	off = le32(buf + 8);
+	size = le32(buf + 12);
+	if (off > len || size > len - off || size == 0)
+		return util__fail(err, errlen, "EFI zboot payload (%u bytes at %u) is outside the %zu-byte file",
+				  size, off, len);
+	memcpy(type, buf + 24, 32);
+	type[32] = 0;
+	for (char *c = type; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
+	if (!strcmp(type, "gzip"))
+		return arm64_image__gunzip(buf + off, size, limit, out, out_len, err, errlen);
+	if (!strcmp(type, "zstd"))
+		return unzstd(buf + off, size, limit, out, out_len, err, errlen);
+	return util__fail(err, errlen, "EFI zboot image compressed with '%s' (vmm reads gzip and zstd)", type);
 }
 
 int arm64_image__place(const struct arm64_image *img, uint64_t ram_base, uint64_t ram_size,

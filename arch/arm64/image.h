@@ -47,6 +47,20 @@ int arm64_image__is_gzip(const uint8_t *buf, size_t len);
 int arm64_image__gunzip(const uint8_t *buf, size_t len, size_t limit,
 			uint8_t **out, size_t *out_len, char *err, size_t errlen);
 
+/* EFI zboot (CONFIG_EFI_ZBOOT, as Fedora ships its aarch64 kernels): a PE
+ * image whose DOS header says "zimg" and where the compressed Image is
+ * (drivers/firmware/efi/libstub/zboot-header.S):
+ *   0 "MZ"  4 "zimg"  8 payload offset  12 payload size  24 compression
+ *   type, NUL-terminated ("gzip", "zstd", ...)
+ * Whether buf is one. */
+int arm64_image__is_zboot(const uint8_t *buf, size_t len);
+/* Decompress a zboot image's payload (gzip or zstd) into a new buffer of at
+ * most 'limit' bytes (the caller frees *out). Returns 0, or -1 with the
+ * reason in err: a payload outside the file, another compression, corrupt,
+ * truncated or too large. */
+int arm64_image__unzboot(const uint8_t *buf, size_t len, size_t limit,
+			 uint8_t **out, size_t *out_len, char *err, size_t errlen);
+
 /* Where the boot pieces go in RAM [ram_base, ram_base + ram_size). */
 struct arm64_boot_layout {
 	uint64_t kernel;       /* load address: 2 MiB aligned base + text_offset */

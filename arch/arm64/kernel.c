@@ -43,13 +43,19 @@ int arch__prepare(struct vm *vm)
 		return 0;
 	if (load_file("kernel", cfg->kernel, KERNEL_FILE_MAX, &a->kernel_img, &a->kernel_len) < 0)
 		return -1;
-	/* Debian's arm64 vmlinuz is a plain Image, Ubuntu's is gzipped. */
-	if (arm64_image__is_gzip(a->kernel_img, a->kernel_len)) {
+	/* Debian's arm64 vmlinuz is a plain Image, Ubuntu's is gzipped,
+	 * Fedora's an EFI zboot image (gzip or zstd inside). */
+	if (arm64_image__is_gzip(a->kernel_img, a->kernel_len) ||
+	    arm64_image__is_zboot(a->kernel_img, a->kernel_len)) {
 		uint8_t *raw;
 		size_t raw_len;
+		int r = arm64_image__is_gzip(a->kernel_img, a->kernel_len) ?
+			arm64_image__gunzip(a->kernel_img, a->kernel_len, ARM64_IMAGE_MAX_SIZE,
+					    &raw, &raw_len, err, sizeof(err)) :
+			arm64_image__unzboot(a->kernel_img, a->kernel_len, ARM64_IMAGE_MAX_SIZE,
+					     &raw, &raw_len, err, sizeof(err));
 
-		if (arm64_image__gunzip(a->kernel_img, a->kernel_len, ARM64_IMAGE_MAX_SIZE, &raw,
-					&raw_len, err, sizeof(err)) < 0) {
+		if (r < 0) {
 			pr_err("kernel '%s': %s", cfg->kernel, err);
 			return -1;
 		}

@@ -1,8 +1,8 @@
 /* fuzz_arm64_image.c — libFuzzer target for the arm64 kernel loader's
  * parsing (arch/arm64/image.c): the input is the file given to --kernel
- * (or copied out of a guest's /boot by direct boot), a plain Image or a
- * gzip-compressed one, handled as arch__prepare() does (inflated up to a
- * small limit here), then placed in RAM of several sizes with initrds of
+ * (or copied out of a guest's /boot by direct boot), a plain Image, a
+ * gzip-compressed one or an EFI zboot image (gzip or zstd inside), handled
+ * as arch__prepare() does (decompressed up to a small limit here), then placed in RAM of several sizes with initrds of
  * several sizes, as arch__load_kernel() does. Besides crashes it checks
  * image.h's promises: bounded header fields, and a layout in RAM where
  * kernel, initrd and device tree do not overlap. */
@@ -49,12 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct arm64_image im;
 	char err[256];
 
-	if (arm64_image__is_gzip(data, size)) {
-		if (arm64_image__gunzip(data, size, GUNZIP_LIMIT, &raw, &raw_len, err, sizeof(err)) < 0) {
-			FUZZ_CHECK(err[0] && !raw, "gunzip failure without a reason, or a buffer");
+	if (arm64_image__is_gzip(data, size) || arm64_image__is_zboot(data, size)) {
+		int r = arm64_image__is_gzip(data, size) ?
+			arm64_image__gunzip(data, size, GUNZIP_LIMIT, &raw, &raw_len, err, sizeof(err)) :
+			arm64_image__unzboot(data, size, GUNZIP_LIMIT, &raw, &raw_len, err, sizeof(err));
+
+		if (r < 0) {
+			FUZZ_CHECK(err[0] && !raw, "decompression failure without a reason, or a buffer");
 			return 0;
 		}
-		FUZZ_CHECK(raw_len <= GUNZIP_LIMIT, "gunzip gave %zu bytes", raw_len);
+		FUZZ_CHECK(raw_len <= GUNZIP_LIMIT, "decompression gave %zu bytes", raw_len);
 		data = raw;
 		size = raw_len;
 	}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 #include <cmocka.h>
 
 #include "arch/arm64/image.h"
@@ -250,6 +251,101 @@ static void gunzip_bad(void **state)
 	free(img);
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* An EFI zboot file: the DOS header, padding up to the payload at 0x1000,
+ * then 'payload', and 512 bytes of "PE sections" after it. */
+static uint8_t *make_zboot(const char *type, const uint8_t *payload, size_t plen, size_t *len)
+{
+	uint8_t *z;
+
+	*len = 0x1000 + plen + 512;
+	z = calloc(1, *len);
+	assert_non_null(z);
+	memcpy(z, "MZ", 2);
+	memcpy(z + 4, "zimg", 4);
+	put32(z + 8, 0x1000);
+	put32(z + 12, (uint32_t)plen);
+	strcpy((char *)z + 24, type);
+	memcpy(z + 0x38, "PE\0\0", 4);
+	memcpy(z + 0x1000, payload, plen);
+	memset(z + 0x1000 + plen, 0xcc, 512);
+	return z;
+}
+
+static void zboot_gzip_zstd(void **state)
+{
+	uint8_t *img = make_image(), *gz, *zs, *zb, *raw;
+	size_t gz_len, zs_len, zb_len, raw_len;
+	struct arm64_image im;
+
+	gz = gzip(img, IMG_LEN, &gz_len);
+	zb = make_zboot("gzip", gz, gz_len, &zb_len);
+	assert_true(arm64_image__is_zboot(zb, zb_len));
+	assert_false(arm64_image__is_gzip(zb, zb_len));
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, 1 << 20, &raw, &raw_len, err, sizeof(err)), 0);
+	assert_int_equal(raw_len, IMG_LEN);
+	assert_memory_equal(raw, img, IMG_LEN);
+	assert_int_equal(arm64_image__parse(raw, raw_len, &im, err, sizeof(err)), 0);
+	free(raw);
+	free(zb);
+
+	zs = malloc(ZSTD_compressBound(IMG_LEN));
+	zs_len = ZSTD_compress(zs, ZSTD_compressBound(IMG_LEN), img, IMG_LEN, 19);
+	assert_false(ZSTD_isError(zs_len));
+	zb = make_zboot("zstd", zs, zs_len, &zb_len);
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, 1 << 20, &raw, &raw_len, err, sizeof(err)), 0);
+	assert_int_equal(raw_len, IMG_LEN);
+	assert_memory_equal(raw, img, IMG_LEN);
+	free(raw);
+	/* over the limit, truncated, corrupt */
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, IMG_LEN / 2, &raw, &raw_len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than"));
+	put32(zb + 12, (uint32_t)zs_len - 7);
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, 1 << 20, &raw, &raw_len, err, sizeof(err)), -1);
+	assert_null(raw);
+	put32(zb + 12, (uint32_t)zs_len);
+	zb[0x1000 + 2] ^= 0xff;  /* the frame's magic */
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, 1 << 20, &raw, &raw_len, err, sizeof(err)), -1);
+	free(zb);
+	free(zs);
+	free(gz);
+	free(img);
+}
+
+static void zboot_bad(void **state)
+{
+	uint8_t payload[64] = { 0x1f, 0x8b, 8 }, *zb, *raw;
+	size_t zb_len, raw_len;
+
+	zb = make_zboot("lzma", payload, sizeof(payload), &zb_len);
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, 1 << 20, &raw, &raw_len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'lzma'"));
+	/* payloads that leave the file, or wrap */
+	strcpy((char *)zb + 24, "gzip");
+	put32(zb + 12, (uint32_t)(zb_len - 0x1000 + 1));
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, 1 << 20, &raw, &raw_len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "outside"));
+	put32(zb + 8, 0xffffff00);
+	put32(zb + 12, 0x200);
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, 1 << 20, &raw, &raw_len, err, sizeof(err)), -1);
+	put32(zb + 8, 0x1000);
+	put32(zb + 12, 0);
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, 1 << 20, &raw, &raw_len, err, sizeof(err)), -1);
+	/* a type without its NUL fills the field: still one message */
+	memset(zb + 24, 'x', 32);
+	put32(zb + 12, sizeof(payload));
+	assert_int_equal(arm64_image__unzboot(zb, zb_len, 1 << 20, &raw, &raw_len, err, sizeof(err)), -1);
+	/* too short to be one */
+	assert_false(arm64_image__is_zboot(zb, 63));
+	assert_int_equal(arm64_image__unzboot(zb, 63, 1 << 20, &raw, &raw_len, err, sizeof(err)), -1);
+	free(zb);
+}
+
 /* The stock Debian arm64 kernel, when `make deps ARCH=arm64` downloaded it
  * and images/build-arm64.sh unpacked it (skipped otherwise): its header
  * parses, text_offset 0 (5.8 and later), and it fits beside an initrd in
@@ -295,6 +391,8 @@ int main(void)
 		cmocka_unit_test(place_hostile),
 		cmocka_unit_test(gunzip_roundtrip),
 		cmocka_unit_test(gunzip_bad),
+		cmocka_unit_test(zboot_gzip_zstd),
+		cmocka_unit_test(zboot_bad),
 		cmocka_unit_test(real_image),
 	};
 
