@@ -31,6 +31,7 @@ enum devreg_kind {
 	DEVREG_DEBUG_PORT,		/* a write-only port (POST codes, boot markers) */
 	DEVREG_ACPI_PM,			/* ACPI fixed hardware: PM1a blocks, SCI */
 	DEVREG_PCI_HOST,		/* a PCI host bridge and its bus 0 */
+	DEVREG_RTC_PL031,		/* an ARM PL031 RTC (a PrimeCell on MMIO) */
 	DEVREG_NR_KINDS
 };
 

@@ -11,12 +11,14 @@
 #include "vmm/devreg.h"
 
 struct uart8250;
+struct pl031;
 struct vcpu;
 struct vm;
 
 struct arch_vm {
 	struct uart8250 *uart;
-	/* The UART and the PCI host, as the device tree describes them
+	struct pl031 *rtc;
+	/* The UART, the RTC and the PCI host, as the device tree describes them
 	 * (filled by arch__devices_init). */
 	struct devreg devs;
 	int gic_fd;                 /* KVM_DEV_TYPE_ARM_VGIC_V3; -1: none */

@@ -182,6 +182,50 @@ fail:
 	return e;
 }
 
+/* The fixed clock every PrimeCell names as "apb_pclk": Linux's AMBA bus
+ * enables it before it reads the cell's ID registers. */
+static int add_apb_clock(void *fdt)
+{
+	int e;
+
+	TRY(fdt_begin_node(fdt, "apb-pclk"));
+	TRY(fdt_property_string(fdt, "compatible", "fixed-clock"));
+	TRY(fdt_property_u32(fdt, "#clock-cells", 0));
+	TRY(fdt_property_u32(fdt, "clock-frequency", 24000000));
+	TRY(fdt_property_string(fdt, "clock-output-names", "clk24mhz"));
+	TRY(fdt_property_u32(fdt, "phandle", ARM64_FDT_PHANDLE_APB_CLK));
+	TRY(fdt_end_node(fdt));
+	return 0;
+fail:
+	return e;
+}
+
+static int add_pl031(void *fdt, const struct devreg_entry *d, char *err, size_t errlen)
+{
+	static const char compat[] = "arm,pl031\0arm,primecell";
+	const uint64_t reg[] = { d->mmio[0].base, d->mmio[0].size };
+	char name[48];
+	int e;
+
+	if (d->nr_mmio != 1 || d->nr_irqs != 1) {
+		util__fail(err, errlen, "RTC '%s': the device tree describes one MMIO range and one interrupt",
+			   d->name);
+		return -FDT_ERR_BADVALUE;
+	}
+	snprintf(name, sizeof(name), "pl031@%llx", (unsigned long long)d->mmio[0].base);
+	TRY(fdt_begin_node(fdt, name));
+	TRY(fdt_property(fdt, "compatible", compat, sizeof(compat)));
+	TRY(prop_u64s(fdt, "reg", reg, 2));
+	TRY(prop_u32s(fdt, "interrupts",
+		      (const uint32_t[]){ GIC_SPI, d->irq[0].line, irq_type(&d->irq[0]) }, 3));
+	TRY(fdt_property_u32(fdt, "clocks", ARM64_FDT_PHANDLE_APB_CLK));
+	TRY(fdt_property_string(fdt, "clock-names", "apb_pclk"));
+	TRY(fdt_end_node(fdt));
+	return 0;
+fail:
+	return e;
+}
+
 /* INTx: interrupt-map for the 4 slots modulo 4 x 4 pins, swizzled as
  * the platform routes them (slot + pin - 1) % 4, each entry
  * <slot<<11 0 0  pin  &gic  0 0  GIC_SPI spi LEVEL_HIGH>. */
@@ -320,6 +364,10 @@ int arm64_fdt__build(void *buf, size_t size, const struct arm64_fdt_config *c,
 	TRY(add_gic(buf, c));
 	for (d = NULL; c->devs && (d = devreg__next(c->devs, d, DEVREG_SERIAL_16550));)
 		TRY(add_uart(buf, d, err, errlen));
+	if (c->devs && devreg__find(c->devs, DEVREG_RTC_PL031))
+		TRY(add_apb_clock(buf));
+	for (d = NULL; c->devs && (d = devreg__next(c->devs, d, DEVREG_RTC_PL031));)
+		TRY(add_pl031(buf, d, err, errlen));
 	for (d = NULL; c->devs && (d = devreg__next(c->devs, d, DEVREG_PCI_HOST));)
 		TRY(add_pci(buf, c, d, err, errlen));
 	TRY(fdt_end_node(buf));

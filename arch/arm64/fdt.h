@@ -3,8 +3,8 @@
  * Everything the kernel is told about the machine: RAM, the vCPUs (PSCI
  * 0.2 over HVC, which KVM implements), the architected timer, the GICv3
  * with its ITS, and the platform devices from the VM's device registry
- * (vmm/devreg.h: a 16550A UART on MMIO, the PCI host as a generic ECAM
- * host bridge whose MSIs go to the ITS); /chosen carries the command line,
+ * (vmm/devreg.h: a 16550A UART on MMIO, a PL031 RTC, the PCI host as a
+ * generic ECAM host bridge whose MSIs go to the ITS); /chosen carries the command line,
  * the initrd and stdout-path (the console needs no console=).
  *
  * Pure: it writes a buffer from a config, so the x86 unit tests build one
@@ -20,6 +20,7 @@ struct devreg;
 /* The phandles the tree uses (fixed: nothing else allocates any). */
 #define ARM64_FDT_PHANDLE_GIC 1
 #define ARM64_FDT_PHANDLE_ITS 2
+#define ARM64_FDT_PHANDLE_APB_CLK 3   /* the PrimeCells' bus clock */
 
 struct arm64_fdt_config {
 	uint64_t ram_base, ram_size;
@@ -30,8 +31,8 @@ struct arm64_fdt_config {
 	/* The architected timer's PPIs (INTID - 16): secure, non-secure
 	 * physical, virtual, hypervisor. */
 	unsigned timer_ppi[4];
-	/* The UARTs (DEVREG_SERIAL_16550 on MMIO; the first is stdout-path)
-	 * and the PCI host (DEVREG_PCI_HOST with an ECAM window). Interrupt
+	/* The UARTs (DEVREG_SERIAL_16550 on MMIO; the first is stdout-path),
+	 * the RTCs (DEVREG_RTC_PL031) and the PCI host (DEVREG_PCI_HOST with an ECAM window). Interrupt
 	 * lines are SPI numbers (INTID - 32). */
 	const struct devreg *devs;
 	/* PCI INTA# of slot 0 is this SPI, INTB# the next, ... (swizzled by

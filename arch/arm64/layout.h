@@ -22,6 +22,8 @@
 /* The console: a 16550A (devices/pc/uart8250.c) on MMIO, byte registers. */
 #define ARM64_UART_BASE         0x09000000ULL
 #define ARM64_UART_SIZE         0x1000ULL
+/* The wall clock: a PL031 RTC (devices/amba/pl031.c). */
+#define ARM64_RTC_BASE          0x09010000ULL
 
 /* PCI bus 0: BARs from 256 MiB, the ECAM window (bus 0 only, 1 MiB) after
  * them. No I/O window: there is no port I/O on arm64. */
@@ -36,6 +38,7 @@
  * 32 + n); the timer's PPIs as the architecture fixes them (INTID 16 + n). */
 #define ARM64_GIC_NR_IRQS       128                 /* INTIDs 0..127: 96 SPIs */
 #define ARM64_SPI_UART          1
+#define ARM64_SPI_RTC           2
 #define ARM64_SPI_PCI_INTX      4                   /* INTA#..INTD#: SPIs 4..7 */
 #define ARM64_PPI_TIMER_SEC     13
 #define ARM64_PPI_TIMER_PHYS    14

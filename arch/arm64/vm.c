@@ -1,6 +1,7 @@
 /* vm.c (arm64) — the platform around the vCPUs: RAM at 2 GiB, the GICv3
  * with its ITS, a 16550A UART on MMIO as the console (the same model as
- * the PC's COM1, devices/pc/uart8250.c), and PCI bus 0 behind an ECAM
+ * the PC's COM1, devices/pc/uart8250.c), a PL031 RTC for the wall clock,
+ * and PCI bus 0 behind an ECAM
  * window, MSIs through the ITS, INTx on four SPIs. Each device is described
  * once (arm64_devices below): the device registry the device tree is
  * generated from gets those descriptions, and the bus registration reads
@@ -13,6 +14,7 @@
 
 #include "arch/arm64/arch_vm.h"
 #include "arch/arm64/layout.h"
+#include "devices/amba/pl031.h"
 #include "devices/pc/uart8250.h"
 #include "devices/pci/pci.h"
 #include "vmm/arch.h"
@@ -44,6 +46,12 @@ static const struct devreg_entry arm64_uart = {
 	.kind = DEVREG_SERIAL_16550, .name = "uart0", .firmware = true,
 	.nr_mmio = 1, .mmio = { { ARM64_UART_BASE, UART8250_NR_REGS } },
 	.nr_irqs = 1, .irq = { { ARM64_SPI_UART, DEVREG_IRQ_LEVEL, DEVREG_IRQ_HIGH } },
+};
+
+static const struct devreg_entry arm64_rtc = {
+	.kind = DEVREG_RTC_PL031, .name = "rtc", .firmware = true,
+	.nr_mmio = 1, .mmio = { { ARM64_RTC_BASE, PL031_SIZE } },
+	.nr_irqs = 1, .irq = { { ARM64_SPI_RTC, DEVREG_IRQ_LEVEL, DEVREG_IRQ_HIGH } },
 };
 
 _Static_assert(ARM64_PCI_ECAM_END - ARM64_PCI_ECAM_BASE == PCI_ECAM_SIZE, "ECAM window");
@@ -79,6 +87,15 @@ static const struct uart8250_ops uart_ops = {
 	.set_irq = uart_set_irq,
 	.tx = uart_tx,
 	.rx_ready = uart_rx_ready,
+};
+
+static void rtc_set_irq(void *opaque, int level)
+{
+	vm__set_irq_line(opaque, arm64_rtc.irq[0].line, level);
+}
+
+static const struct pl031_ops rtc_ops = {
+	.set_irq = rtc_set_irq,
 };
 
 static size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
@@ -139,17 +156,20 @@ int arch__devices_init(struct vm *vm)
 	struct arch_vm *a = vm->arch;
 
 	devreg__init(&a->devs);
-	if (devreg__add(&a->devs, &arm64_uart) < 0 || devreg__add(&a->devs, &arm64_pci_host) < 0)
+	if (devreg__add(&a->devs, &arm64_uart) < 0 || devreg__add(&a->devs, &arm64_rtc) < 0 ||
+	    devreg__add(&a->devs, &arm64_pci_host) < 0)
 		return -1;
 	a->uart = uart8250__create(&uart_ops, vm);
-	if (!a->uart) {
-		pr_err("cannot create the UART: out of memory");
+	a->rtc = pl031__create(&rtc_ops, vm);
+	if (!a->uart || !a->rtc) {
+		pr_err("cannot create the platform devices: out of memory");
 		return -1;
 	}
 	if (bus__register(&vm->mmio, arm64_uart.mmio[0].base, arm64_uart.mmio[0].size,
-			  &uart8250__bus_ops, a->uart) < 0) {
-		pr_err("cannot register the UART at 0x%llx",
-		       (unsigned long long)arm64_uart.mmio[0].base);
+			  &uart8250__bus_ops, a->uart) < 0 ||
+	    bus__register(&vm->mmio, arm64_rtc.mmio[0].base, arm64_rtc.mmio[0].size,
+			  &pl031__bus_ops, a->rtc) < 0) {
+		pr_err("cannot register the platform devices");
 		return -1;
 	}
 	if (pci_init(vm) < 0)
@@ -196,6 +216,7 @@ void arch__vm_destroy(struct vm *vm)
 		return;
 	if (a->uart)
 		uart8250__free(a->uart);
+	pl031__free(a->rtc);
 	arm64_gic__destroy(a);
 	free(a->kernel_img);
 	free(a->initrd);

@@ -26,6 +26,12 @@ static const struct devreg_entry uart = {
 	.nr_irqs = 1, .irq = { { ARM64_SPI_UART, DEVREG_IRQ_LEVEL, DEVREG_IRQ_HIGH } },
 };
 
+static const struct devreg_entry rtc = {
+	.kind = DEVREG_RTC_PL031, .name = "rtc", .firmware = true,
+	.nr_mmio = 1, .mmio = { { ARM64_RTC_BASE, 0x1000 } },
+	.nr_irqs = 1, .irq = { { ARM64_SPI_RTC, DEVREG_IRQ_LEVEL, DEVREG_IRQ_HIGH } },
+};
+
 static const struct devreg_entry pci = {
 	.kind = DEVREG_PCI_HOST, .name = "pci0", .firmware = true,
 	.pci = {
@@ -40,6 +46,7 @@ static struct arm64_fdt_config config(unsigned cpus)
 {
 	devreg__init(&devs);
 	assert_int_equal(devreg__add(&devs, &uart), 0);
+	assert_int_equal(devreg__add(&devs, &rtc), 0);
 	assert_int_equal(devreg__add(&devs, &pci), 0);
 	return (struct arm64_fdt_config){
 		.ram_base = ARM64_RAM_BASE, .ram_size = 512ULL << 20, .nr_cpus = cpus,
@@ -229,6 +236,28 @@ static void uart_and_pci(void **state)
 	free(fdt);
 }
 
+/* The PL031 is a PrimeCell: both compatibles, and the bus clock it
+ * names must resolve to the fixed clock. */
+static void rtc_and_clock(void **state)
+{
+	struct arm64_fdt_config c = config(1);
+	void *fdt = build(&c);
+	const char *p;
+	int len, off, clk;
+
+	off = node(fdt, "/pl031@9010000");
+	assert_int_equal(fdt_node_check_compatible(fdt, off, "arm,pl031"), 0);
+	assert_int_equal(fdt_node_check_compatible(fdt, off, "arm,primecell"), 0);
+	assert_string_equal(prop(fdt, off, "clock-names", &len), "apb_pclk");
+	clk = fdt_node_offset_by_phandle(fdt, cell(prop(fdt, off, "clocks", &len), 0));
+	assert_int_equal(clk, node(fdt, "/apb-pclk"));
+	assert_int_equal(fdt_node_check_compatible(fdt, clk, "fixed-clock"), 0);
+	assert_int_equal(cell(prop(fdt, clk, "#clock-cells", &len), 0), 0);
+	p = prop(fdt, off, "interrupts", &len);
+	assert_int_equal(cell(p, 1), ARM64_SPI_RTC);
+	free(fdt);
+}
+
 static void no_its_no_initrd(void **state)
 {
 	struct arm64_fdt_config c = config(1);
@@ -279,6 +308,7 @@ int main(void)
 		cmocka_unit_test(cpus_psci_timer),
 		cmocka_unit_test(gic_its_phandles),
 		cmocka_unit_test(uart_and_pci),
+		cmocka_unit_test(rtc_and_clock),
 		cmocka_unit_test(no_its_no_initrd),
 		cmocka_unit_test(too_small),
 		cmocka_unit_test(undescribable),
