@@ -12,13 +12,15 @@
 
 struct uart8250;
 struct pl031;
+struct pl061;
 struct vcpu;
 struct vm;
 
 struct arch_vm {
 	struct uart8250 *uart;
 	struct pl031 *rtc;
-	/* The UART, the RTC and the PCI host, as the device tree describes them
+	struct pl061 *gpio;         /* line 3: the power button */
+	/* The UART, the RTC, the GPIO controller and the PCI host, as the device tree describes them
 	 * (filled by arch__devices_init). */
 	struct devreg devs;
 	int gic_fd;                 /* KVM_DEV_TYPE_ARM_VGIC_V3; -1: none */

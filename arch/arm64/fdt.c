@@ -226,6 +226,49 @@ fail:
 	return e;
 }
 
+/* The PL061 and, on its line 'power', a gpio-keys power button: the
+ * guest's gpio-keys driver turns the line's edges into KEY_POWER presses
+ * and releases (systemd-logind, acpid: poweroff). */
+static int add_pl061(void *fdt, const struct devreg_entry *d, unsigned power,
+		     char *err, size_t errlen)
+{
+	static const char compat[] = "arm,pl061\0arm,primecell";
+	const uint64_t reg[] = { d->mmio[0].base, d->mmio[0].size };
+	char name[48];
+	int e;
+
+	if (d->nr_mmio != 1 || d->nr_irqs != 1) {
+		util__fail(err, errlen, "GPIO '%s': the device tree describes one MMIO range and one interrupt",
+			   d->name);
+		return -FDT_ERR_BADVALUE;
+	}
+	snprintf(name, sizeof(name), "pl061@%llx", (unsigned long long)d->mmio[0].base);
+	TRY(fdt_begin_node(fdt, name));
+	TRY(fdt_property(fdt, "compatible", compat, sizeof(compat)));
+	TRY(prop_u64s(fdt, "reg", reg, 2));
+	TRY(prop_u32s(fdt, "interrupts",
+		      (const uint32_t[]){ GIC_SPI, d->irq[0].line, irq_type(&d->irq[0]) }, 3));
+	TRY(fdt_property(fdt, "gpio-controller", NULL, 0));
+	TRY(fdt_property_u32(fdt, "#gpio-cells", 2));
+	TRY(fdt_property_u32(fdt, "clocks", ARM64_FDT_PHANDLE_APB_CLK));
+	TRY(fdt_property_string(fdt, "clock-names", "apb_pclk"));
+	TRY(fdt_property_u32(fdt, "phandle", ARM64_FDT_PHANDLE_GPIO));
+	TRY(fdt_end_node(fdt));
+
+	TRY(fdt_begin_node(fdt, "gpio-keys"));
+	TRY(fdt_property_string(fdt, "compatible", "gpio-keys"));
+	TRY(fdt_begin_node(fdt, "poweroff"));
+	TRY(fdt_property_string(fdt, "label", "GPIO Key Poweroff"));
+	TRY(fdt_property_u32(fdt, "linux,code", ARM64_FDT_KEY_POWER));
+	/* <&gpio line flags>: active high */
+	TRY(prop_u32s(fdt, "gpios", (const uint32_t[]){ ARM64_FDT_PHANDLE_GPIO, power, 0 }, 3));
+	TRY(fdt_end_node(fdt));
+	TRY(fdt_end_node(fdt));
+	return 0;
+fail:
+	return e;
+}
+
 /* INTx: interrupt-map for the 4 slots modulo 4 x 4 pins, swizzled as
  * the platform routes them (slot + pin - 1) % 4, each entry
  * <slot<<11 0 0  pin  &gic  0 0  GIC_SPI spi LEVEL_HIGH>. */
@@ -364,8 +407,13 @@ int arm64_fdt__build(void *buf, size_t size, const struct arm64_fdt_config *c,
 	TRY(add_gic(buf, c));
 	for (d = NULL; c->devs && (d = devreg__next(c->devs, d, DEVREG_SERIAL_16550));)
 		TRY(add_uart(buf, d, err, errlen));
-	if (c->devs && devreg__find(c->devs, DEVREG_RTC_PL031))
+	if (c->devs && (devreg__find(c->devs, DEVREG_RTC_PL031) ||
+			devreg__find(c->devs, DEVREG_GPIO_PL061)))
 		TRY(add_apb_clock(buf));
+	/* One: the gpio-keys node it gets has a fixed name. */
+	d = c->devs ? devreg__find(c->devs, DEVREG_GPIO_PL061) : NULL;
+	if (d)
+		TRY(add_pl061(buf, d, c->power_button_line, err, errlen));
 	for (d = NULL; c->devs && (d = devreg__next(c->devs, d, DEVREG_RTC_PL031));)
 		TRY(add_pl031(buf, d, err, errlen));
 	for (d = NULL; c->devs && (d = devreg__next(c->devs, d, DEVREG_PCI_HOST));)

@@ -111,6 +111,7 @@ int arch__load_kernel(struct vm *vm)
 			       ARM64_PPI_TIMER_HYP },
 		.devs = &a->devs,
 		.pci_intx_spi = ARM64_SPI_PCI_INTX,
+		.power_button_line = ARM64_GPIO_POWER_LINE,
 		.bootargs = cfg->params,
 		.initrd_start = l.initrd,
 		.initrd_end = a->initrd ? l.initrd + a->initrd_len : l.initrd,

@@ -24,6 +24,10 @@
 #define ARM64_UART_SIZE         0x1000ULL
 /* The wall clock: a PL031 RTC (devices/amba/pl031.c). */
 #define ARM64_RTC_BASE          0x09010000ULL
+/* The power button: line 3 of a PL061 GPIO controller (devices/amba/pl061.c),
+ * a gpio-keys KEY_POWER in the device tree, as on QEMU virt. */
+#define ARM64_GPIO_BASE         0x09030000ULL
+#define ARM64_GPIO_POWER_LINE   3
 
 /* PCI bus 0: BARs from 256 MiB, the ECAM window (bus 0 only, 1 MiB) after
  * them. No I/O window: there is no port I/O on arm64. */
@@ -39,6 +43,7 @@
 #define ARM64_GIC_NR_IRQS       128                 /* INTIDs 0..127: 96 SPIs */
 #define ARM64_SPI_UART          1
 #define ARM64_SPI_RTC           2
+#define ARM64_SPI_GPIO          3
 #define ARM64_SPI_PCI_INTX      4                   /* INTA#..INTD#: SPIs 4..7 */
 #define ARM64_PPI_TIMER_SEC     13
 #define ARM64_PPI_TIMER_PHYS    14

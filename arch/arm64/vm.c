@@ -1,7 +1,8 @@
 /* vm.c (arm64) — the platform around the vCPUs: RAM at 2 GiB, the GICv3
  * with its ITS, a 16550A UART on MMIO as the console (the same model as
  * the PC's COM1, devices/pc/uart8250.c), a PL031 RTC for the wall clock,
- * and PCI bus 0 behind an ECAM
+ * a PL061 GPIO controller with the power button on line 3, and PCI bus 0
+ * behind an ECAM
  * window, MSIs through the ITS, INTx on four SPIs. Each device is described
  * once (arm64_devices below): the device registry the device tree is
  * generated from gets those descriptions, and the bus registration reads
@@ -15,6 +16,7 @@
 #include "arch/arm64/arch_vm.h"
 #include "arch/arm64/layout.h"
 #include "devices/amba/pl031.h"
+#include "devices/amba/pl061.h"
 #include "devices/pc/uart8250.h"
 #include "devices/pci/pci.h"
 #include "vmm/arch.h"
@@ -52,6 +54,12 @@ static const struct devreg_entry arm64_rtc = {
 	.kind = DEVREG_RTC_PL031, .name = "rtc", .firmware = true,
 	.nr_mmio = 1, .mmio = { { ARM64_RTC_BASE, PL031_SIZE } },
 	.nr_irqs = 1, .irq = { { ARM64_SPI_RTC, DEVREG_IRQ_LEVEL, DEVREG_IRQ_HIGH } },
+};
+
+static const struct devreg_entry arm64_gpio = {
+	.kind = DEVREG_GPIO_PL061, .name = "gpio", .firmware = true,
+	.nr_mmio = 1, .mmio = { { ARM64_GPIO_BASE, PL061_SIZE } },
+	.nr_irqs = 1, .irq = { { ARM64_SPI_GPIO, DEVREG_IRQ_LEVEL, DEVREG_IRQ_HIGH } },
 };
 
 _Static_assert(ARM64_PCI_ECAM_END - ARM64_PCI_ECAM_BASE == PCI_ECAM_SIZE, "ECAM window");
@@ -96,6 +104,15 @@ static void rtc_set_irq(void *opaque, int level)
 
 static const struct pl031_ops rtc_ops = {
 	.set_irq = rtc_set_irq,
+};
+
+static void gpio_set_irq(void *opaque, int level)
+{
+	vm__set_irq_line(opaque, arm64_gpio.irq[0].line, level);
+}
+
+static const struct pl061_ops gpio_ops = {
+	.set_irq = gpio_set_irq,
 };
 
 static size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
@@ -157,18 +174,21 @@ int arch__devices_init(struct vm *vm)
 
 	devreg__init(&a->devs);
 	if (devreg__add(&a->devs, &arm64_uart) < 0 || devreg__add(&a->devs, &arm64_rtc) < 0 ||
-	    devreg__add(&a->devs, &arm64_pci_host) < 0)
+	    devreg__add(&a->devs, &arm64_gpio) < 0 || devreg__add(&a->devs, &arm64_pci_host) < 0)
 		return -1;
 	a->uart = uart8250__create(&uart_ops, vm);
 	a->rtc = pl031__create(&rtc_ops, vm);
-	if (!a->uart || !a->rtc) {
+	a->gpio = pl061__create(&gpio_ops, vm);
+	if (!a->uart || !a->rtc || !a->gpio) {
 		pr_err("cannot create the platform devices: out of memory");
 		return -1;
 	}
 	if (bus__register(&vm->mmio, arm64_uart.mmio[0].base, arm64_uart.mmio[0].size,
 			  &uart8250__bus_ops, a->uart) < 0 ||
 	    bus__register(&vm->mmio, arm64_rtc.mmio[0].base, arm64_rtc.mmio[0].size,
-			  &pl031__bus_ops, a->rtc) < 0) {
+			  &pl031__bus_ops, a->rtc) < 0 ||
+	    bus__register(&vm->mmio, arm64_gpio.mmio[0].base, arm64_gpio.mmio[0].size,
+			  &pl061__bus_ops, a->gpio) < 0) {
 		pr_err("cannot register the platform devices");
 		return -1;
 	}
@@ -199,10 +219,15 @@ bool arch__msi_needs_devid(void)
 	return true;
 }
 
-/* No power button yet (a GPIO key or ACPI GED would be one). */
+/* The gpio-keys power button: a press the guest sees as KEY_POWER, let go
+ * once its driver has read the line (devices/amba/pl061.c). */
 int arch__power_button(struct vm *vm)
 {
-	return -1;
+	struct arch_vm *a = vm->arch;
+
+	if (!a || !a->gpio)
+		return -1;
+	return pl061__press(a->gpio, ARM64_GPIO_POWER_LINE) ? 1 : 0;
 }
 
 void arch__vm_destroy(struct vm *vm)
@@ -217,6 +242,7 @@ void arch__vm_destroy(struct vm *vm)
 	if (a->uart)
 		uart8250__free(a->uart);
 	pl031__free(a->rtc);
+	pl061__free(a->gpio);
 	arm64_gic__destroy(a);
 	free(a->kernel_img);
 	free(a->initrd);

@@ -32,6 +32,12 @@ static const struct devreg_entry rtc = {
 	.nr_irqs = 1, .irq = { { ARM64_SPI_RTC, DEVREG_IRQ_LEVEL, DEVREG_IRQ_HIGH } },
 };
 
+static const struct devreg_entry gpio = {
+	.kind = DEVREG_GPIO_PL061, .name = "gpio", .firmware = true,
+	.nr_mmio = 1, .mmio = { { ARM64_GPIO_BASE, 0x1000 } },
+	.nr_irqs = 1, .irq = { { ARM64_SPI_GPIO, DEVREG_IRQ_LEVEL, DEVREG_IRQ_HIGH } },
+};
+
 static const struct devreg_entry pci = {
 	.kind = DEVREG_PCI_HOST, .name = "pci0", .firmware = true,
 	.pci = {
@@ -47,6 +53,7 @@ static struct arm64_fdt_config config(unsigned cpus)
 	devreg__init(&devs);
 	assert_int_equal(devreg__add(&devs, &uart), 0);
 	assert_int_equal(devreg__add(&devs, &rtc), 0);
+	assert_int_equal(devreg__add(&devs, &gpio), 0);
 	assert_int_equal(devreg__add(&devs, &pci), 0);
 	return (struct arm64_fdt_config){
 		.ram_base = ARM64_RAM_BASE, .ram_size = 512ULL << 20, .nr_cpus = cpus,
@@ -56,6 +63,7 @@ static struct arm64_fdt_config config(unsigned cpus)
 		.its_base = ARM64_GIC_ITS_BASE, .its_size = ARM64_GIC_ITS_SIZE,
 		.timer_ppi = { 13, 14, 11, 10 },
 		.devs = &devs, .pci_intx_spi = ARM64_SPI_PCI_INTX,
+		.power_button_line = ARM64_GPIO_POWER_LINE,
 		.bootargs = "rdinit=/init quiet",
 		.initrd_start = 0x9f000000, .initrd_end = 0x9f123456,
 	};
@@ -258,6 +266,28 @@ static void rtc_and_clock(void **state)
 	free(fdt);
 }
 
+/* The power button: gpio-keys' KEY_POWER on line 3 of the PL061. */
+static void gpio_power_button(void **state)
+{
+	struct arm64_fdt_config c = config(1);
+	void *fdt = build(&c);
+	const void *p;
+	int len, off, key;
+
+	off = node(fdt, "/pl061@9030000");
+	assert_int_equal(fdt_node_check_compatible(fdt, off, "arm,pl061"), 0);
+	assert_non_null(prop(fdt, off, "gpio-controller", &len));
+	assert_int_equal(cell(prop(fdt, off, "#gpio-cells", &len), 0), 2);
+	key = node(fdt, "/gpio-keys/poweroff");
+	assert_int_equal(fdt_node_check_compatible(fdt, node(fdt, "/gpio-keys"), "gpio-keys"), 0);
+	assert_int_equal(cell(prop(fdt, key, "linux,code", &len), 0), 116);
+	p = prop(fdt, key, "gpios", &len);
+	assert_int_equal(len, 12);
+	assert_int_equal(fdt_node_offset_by_phandle(fdt, cell(p, 0)), off);
+	assert_int_equal(cell(p, 1), ARM64_GPIO_POWER_LINE);
+	free(fdt);
+}
+
 static void no_its_no_initrd(void **state)
 {
 	struct arm64_fdt_config c = config(1);
@@ -309,6 +339,7 @@ int main(void)
 		cmocka_unit_test(gic_its_phandles),
 		cmocka_unit_test(uart_and_pci),
 		cmocka_unit_test(rtc_and_clock),
+		cmocka_unit_test(gpio_power_button),
 		cmocka_unit_test(no_its_no_initrd),
 		cmocka_unit_test(too_small),
 		cmocka_unit_test(undescribable),
