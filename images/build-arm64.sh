@@ -100,7 +100,7 @@ chmod 755 "$l2/init"
 # the /dev/input/event* that busybox acpid reads
 arm64_modules "$l2" virtio_pci virtio_net virtio_blk gpio_keys evdev
 # The guest side of the scenarios (vmmtest=NAME runs /tests/l2/NAME.sh).
-cp tests/e2e/l2/ping.sh "$l2/tests/l2/ping.sh"
+cp tests/e2e/l2/ping.sh tests/e2e/l2/blk.sh "$l2/tests/l2/"
 echo "root:x:0:0:root:/root:/bin/sh" > "$l2/etc/passwd"
 echo "root:x:0:" > "$l2/etc/group"
 img__pack "$l2" "$imgdir/l2-initrd.cpio.gz"
@@ -122,6 +122,7 @@ echo "root:x:0:" > "$l1/etc/group"
 img__input images/build-arm64.sh
 img__input images/l2-init.sh
 img__input tests/e2e/l2/ping.sh
+img__input tests/e2e/l2/blk.sh
 img__input tests/e2e/l1-init-arm64.sh
 img__input images/lib.sh
 img__input "$kdeb"

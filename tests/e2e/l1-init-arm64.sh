@@ -16,6 +16,7 @@
 #   soak:N    N such boots, no retries
 #   net       L2 with a virtio-net NIC on a tap (vmmtest_vhost=on|off):
 #             the guest's eth0 pings L1
+#   blk       virtio-blk on a raw image: the guest reads it and writes to it
 #   stop      vmm run --name l2, vmm list, vmm stop: the gpio-keys power
 #             button, the guest's acpid powers it off
 # Options: vmmtest_mem=256 vmmtest_cpus=2 vmmtest_tmo=120 (seconds per
@@ -156,6 +157,21 @@ net)
 	st=fail
 	grep -q "VMM-L2-PING-OK" /tmp/l2.out 2>/dev/null && [ "$R_STATUS" = pass ] && st=pass
 	echo "E2E-RESULT name=net status=$st vhost=$VHOST rc=$R_RC"
+	;;
+blk)
+	# virtio-blk on a raw image: the guest reads what L1 wrote and writes
+	# a line L1 reads back after vmm has exited (tests/e2e/l2/blk.sh).
+	dd if=/dev/urandom of=/tmp/disk.raw bs=1M count=8 2> /dev/null
+	dd if=/dev/zero of=/tmp/disk.raw bs=1M seek=8 count=8 2> /dev/null
+	want=$(dd if=/tmp/disk.raw bs=1M count=8 2> /dev/null | md5sum | cut -d ' ' -f 1)
+	l2_run 1 "vmmtest=blk" --disk /tmp/disk.raw,format=raw
+	fail=
+	grep -q "VMM-L2-BLK read md5=$want" /tmp/l2.out || fail="$fail read"
+	dd if=/tmp/disk.raw bs=1M skip=12 count=1 2> /dev/null | grep -aq "VMM-L2-BLK-WRITTEN $want" ||
+		fail="$fail write"
+	st=fail
+	[ -z "$fail" ] && [ "$R_STATUS" = pass ] && st=pass
+	echo "E2E-RESULT name=blk status=$st rc=$R_RC${fail:+ reason=$(echo $fail | tr ' ' ,)}"
 	;;
 stop)
 	# vmm stop presses the gpio-keys power button; the guest's busybox

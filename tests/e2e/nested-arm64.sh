@@ -10,6 +10,7 @@
 #   boot       one L2 boot to its init marker, then PSCI poweroff (vmm exits 0)
 #   soak:N     N boots in one L1
 #   net        virtio-net over a tap in L1, userspace datapath; net-vhost: vhost-net
+#   blk        virtio-blk on a raw image, read and written by the guest
 #   stop       vmm stop through the guest's power button (gpio-keys, acpid)
 # Serial logs: build/arm64/e2e/SCENARIO.log. Exit status 0 when all passed.
 # env: QEMU (qemu-system-aarch64), E2E_L1_CPUS (2), E2E_L1_MEM (1024),
