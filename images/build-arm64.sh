@@ -5,11 +5,11 @@
 #   build/arm64/images/Image              the stock arm64 kernel (L1 and L2)
 #   build/arm64/images/l2-initrd.cpio.gz  L2: busybox, images/l2-init.sh as
 #                                         /init (the x86 guest's), the virtio
-#                                         and gpio-keys modules
+#                                         and gpio-keys modules, iperf3
 #   build/arm64/images/l1-initrd.cpio.gz  L1: busybox, tests/e2e/l1-init-arm64.sh
 #                                         as /init, build/arm64/vmm-static,
 #                                         the L2 kernel and initramfs, tun and
-#                                         vhost-net
+#                                         vhost-net, iperf3
 # The kernel has KVM built in; L1 boots it at EL2 under QEMU's
 # virtualization=on (tests/e2e/nested-arm64.sh).
 #
@@ -30,6 +30,13 @@ vmm=$ARM_BUILD/vmm-static
 kdeb=$(ls "$debs"/linux-image-*-arm64*_arm64.deb 2>/dev/null | tail -n 1)
 bdeb=$(ls "$debs"/busybox-static_*_arm64.deb 2>/dev/null | tail -n 1)
 [ -n "$kdeb" ] && [ -n "$bdeb" ] || img__die "no arm64 kernel or busybox in $debs (make deps ARCH=arm64)"
+# iperf3 and the libraries it loads (images/install-deps-arm64.sh)
+odebs=""
+for p in iperf3 libiperf0 libsctp1 libssl3 libc6; do
+	d=$(ls "$debs/${p}_"*_arm64.deb 2>/dev/null | tail -n 1)
+	[ -n "$d" ] || img__die "no $p in $debs (make deps ARCH=arm64)"
+	odebs="$odebs $d"
+done
 [ -x "$vmm" ] || img__die "no $vmm (make ARCH=arm64)"
 
 if [ $if_stale -eq 1 ] && ! img__is_stale "$imgdir/l1-initrd.cpio.gz"; then
@@ -39,12 +46,14 @@ start=$(date +%s.%N)
 
 # The packages, unpacked once per .deb (a stamp names the one unpacked).
 stamp=$debroot/.unpacked
-if [ "$(cat "$stamp" 2>/dev/null)" != "$(basename "$kdeb") $(basename "$bdeb")" ]; then
+want=$(for d in $kdeb $bdeb $odebs; do basename "$d"; done)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	rm -rf "$debroot"
 	mkdir -p "$debroot"
-	dpkg-deb -x "$kdeb" "$debroot"
-	dpkg-deb -x "$bdeb" "$debroot"
-	echo "$(basename "$kdeb") $(basename "$bdeb")" > "$stamp"
+	for d in $kdeb $bdeb $odebs; do
+		dpkg-deb -x "$d" "$debroot"
+	done
+	echo "$want" > "$stamp"
 fi
 kver=$(ls "$debroot/lib/modules" | head -n 1)
 [ -n "$kver" ] || img__die "no modules in $kdeb"
@@ -87,6 +96,36 @@ arm64_busybox()
 	done
 }
 
+# arm64_bin ROOT PATH: an arm64 program from the unpacked packages at the
+# same PATH in ROOT, with its dynamic loader and every library it needs,
+# found by their DT_NEEDED names (readelf reads any ELF; nothing of arm64
+# can run here, so ldd cannot).
+arm64_bin()
+{
+	r=$1
+	todo=$2
+	interp=$(readelf -l "$debroot$2" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	[ -z "$interp" ] || todo="$todo $interp"
+	while [ -n "$todo" ]; do
+		set -- $todo
+		f=$1
+		shift
+		todo="$*"
+		[ -e "$r$f" ] && continue
+		[ -e "$debroot$f" ] || img__die "$f is not in the unpacked arm64 packages"
+		mkdir -p "$(dirname "$r$f")"
+		cp -L "$debroot$f" "$r$f"
+		for lib in $(readelf -d "$debroot$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			for dir in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu; do
+				if [ -e "$debroot$dir/$lib" ]; then
+					todo="$todo $dir/$lib"
+					break
+				fi
+			done
+		done
+	done
+}
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmm-arm64.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -99,8 +138,9 @@ chmod 755 "$l2/init"
 # gpio_keys and evdev: the power button (vmm stop) on the PL061's line 3, as
 # the /dev/input/event* that busybox acpid reads
 arm64_modules "$l2" virtio_pci virtio_net virtio_blk gpio_keys evdev
+arm64_bin "$l2" /usr/bin/iperf3
 # The guest side of the scenarios (vmmtest=NAME runs /tests/l2/NAME.sh).
-cp tests/e2e/l2/ping.sh tests/e2e/l2/blk.sh "$l2/tests/l2/"
+cp tests/e2e/l2/ping.sh tests/e2e/l2/blk.sh tests/e2e/l2/iperf.sh "$l2/tests/l2/"
 echo "root:x:0:0:root:/root:/bin/sh" > "$l2/etc/passwd"
 echo "root:x:0:" > "$l2/etc/group"
 img__pack "$l2" "$imgdir/l2-initrd.cpio.gz"
@@ -117,16 +157,21 @@ img__copy_file "$vmm" "$l1" /usr/bin/vmm
 cp "$imgdir/Image" "$l1/guest/Image"
 cp "$imgdir/l2-initrd.cpio.gz" "$l1/guest/l2-initrd.cpio.gz"
 arm64_modules "$l1" tun vhost_net
+arm64_bin "$l1" /usr/bin/iperf3
 echo "root:x:0:0:root:/root:/bin/sh" > "$l1/etc/passwd"
 echo "root:x:0:" > "$l1/etc/group"
 img__input images/build-arm64.sh
 img__input images/l2-init.sh
 img__input tests/e2e/l2/ping.sh
 img__input tests/e2e/l2/blk.sh
+img__input tests/e2e/l2/iperf.sh
 img__input tests/e2e/l1-init-arm64.sh
 img__input images/lib.sh
 img__input "$kdeb"
 img__input "$bdeb"
+for d in $odebs; do
+	img__input "$d"
+done
 img__pack "$l1" "$imgdir/l1-initrd.cpio.gz"
 end=$(date +%s.%N)
 img__log "$imgdir/l1-initrd.cpio.gz: $(du -k "$imgdir/l1-initrd.cpio.gz" | cut -f1) KiB (kernel $kver), built in $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"

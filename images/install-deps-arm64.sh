@@ -15,8 +15,9 @@
 #                   libfdt-dev:arm64 cannot be installed beside their amd64
 #                   twins (they are not Multi-Arch: same), so none of them is
 #                   installed, all are only unpacked.
-#   guest packages  the stock arm64 kernel and busybox for the nested host's
-#                   L1 and L2, downloaded to build/arm64/debs.
+#   guest packages  the stock arm64 kernel, busybox and iperf3 (with its
+#                   libraries) for the nested host's L1 and L2, downloaded to
+#                   build/arm64/debs.
 #
 # Nothing installed is ever upgraded: apt-get install only for packages that
 # are missing, and `apt-get update` only when something must be fetched. On a
@@ -35,7 +36,9 @@ SYSROOT_PKGS="libfdt-dev libfdt1 libext2fs-dev libext2fs2 comerr-dev libcom-err2
 libzstd-dev libzstd1 zlib1g-dev zlib1g liblzo2-dev liblzo2-2 libseccomp-dev libseccomp2"
 # For the nested aarch64 host (tests/e2e/nested-arm64.sh): the kernel is found
 # through the metapackage, as on x86 (linux-image-arm64 -> linux-image-6.1.0-N-arm64).
-GUEST_PKGS="busybox-static"
+# iperf3 with the libraries it loads (libc6 for the dynamic loader):
+# throughput between L2 and L1 (the iperf scenarios).
+GUEST_PKGS="busybox-static iperf3 libiperf0 libsctp1 libssl3 libc6"
 KERNEL_META=linux-image-arm64
 
 log()
@@ -92,7 +95,7 @@ need_debs=0
 have_debs || need_debs=1
 
 if [ -z "$missing$qemu_want$unpack" ] && [ $need_debs -eq 0 ]; then
-	log "all present (cross compiler, qemu-system-aarch64, sysroot in $SYSROOT, arm64 kernel and busybox in $DEBS)"
+	log "all present (cross compiler, qemu-system-aarch64, sysroot in $SYSROOT, arm64 kernel, busybox and iperf3 in $DEBS)"
 	exit 0
 fi
 
@@ -143,11 +146,12 @@ if [ $need_debs -eq 1 ]; then
 	k=$(kernel_pkg)
 	[ -n "$k" ] || { log "error: no $KERNEL_META:arm64 in the package lists"; exit 1; }
 	mkdir -p "$DEBS"
-	log "downloading the arm64 guest packages: $k $GUEST_PKGS"
-	pkgs="$k:arm64"
+	pkgs=""
+	ls "$DEBS"/linux-image-*-arm64*_arm64.deb > /dev/null 2>&1 || pkgs="$k:arm64"
 	for p in $GUEST_PKGS; do
-		pkgs="$pkgs $p:arm64"
+		ls "$DEBS/${p}_"*_arm64.deb > /dev/null 2>&1 || pkgs="$pkgs $p:arm64"
 	done
+	log "downloading the arm64 guest packages:$pkgs"
 	# shellcheck disable=SC2086
 	(cd "$DEBS" && apt-get download -q $pkgs)
 fi

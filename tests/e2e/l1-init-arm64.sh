@@ -16,6 +16,7 @@
 #   soak:N    N such boots, no retries
 #   net       L2 with a virtio-net NIC on a tap (vmmtest_vhost=on|off):
 #             the guest's eth0 pings L1
+#   iperf     iperf3 both ways between L2 and L1 (vmmtest_vhost=on|off)
 #   blk       virtio-blk on a raw image: the guest reads it and writes to it
 #   stop      vmm run --name l2, vmm list, vmm stop: the gpio-keys power
 #             button, the guest's acpid powers it off
@@ -157,6 +158,20 @@ net)
 	st=fail
 	grep -q "VMM-L2-PING-OK" /tmp/l2.out 2>/dev/null && [ "$R_STATUS" = pass ] && st=pass
 	echo "E2E-RESULT name=net status=$st vhost=$VHOST rc=$R_RC"
+	;;
+iperf)
+	# iperf3 both ways between L2 and L1 over the tap (tests/e2e/l2/iperf.sh),
+	# on the datapath vmmtest_vhost names. quiet: the console is slow.
+	ip link set lo up
+	iperf3 -s -D > /dev/null 2>&1 || echo "E2E-WARN iperf3 server did not start"
+	l2_run 1 "quiet vmmtest=iperf vmmtest_ip=192.168.100.2/24 vmmtest_peer=192.168.100.1" \
+		--net "tap=vnet0,mac=02:ca:fe:fa:ce:01,host-ip=192.168.100.1/24" --vhost "$VHOST"
+	res=$(grep "^VMM-L2-IPERF " /tmp/l2.out | tail -n 1)
+	tx=$(echo "$res" | sed -n 's/.*guest_to_host_mbps=\([0-9.]*\).*/\1/p')
+	rx=$(echo "$res" | sed -n 's/.*host_to_guest_mbps=\([0-9.]*\).*/\1/p')
+	st=fail
+	[ -n "$tx" ] && [ -n "$rx" ] && [ "$R_STATUS" = pass ] && st=pass
+	echo "E2E-RESULT name=iperf status=$st vhost=$VHOST guest_to_host_mbps=${tx:-none} host_to_guest_mbps=${rx:-none} rc=$R_RC"
 	;;
 blk)
 	# virtio-blk on a raw image: the guest reads what L1 wrote and writes

@@ -10,6 +10,8 @@
 #   boot       one L2 boot to its init marker, then PSCI poweroff (vmm exits 0)
 #   soak:N     N boots in one L1
 #   net        virtio-net over a tap in L1, userspace datapath; net-vhost: vhost-net
+#   iperf      iperf3 both ways between L2 and L1, userspace datapath;
+#              iperf-vhost: vhost-net
 #   blk        virtio-blk on a raw image, read and written by the guest
 #   stop       vmm stop through the guest's power button (gpio-keys, acpid)
 # Serial logs: build/arm64/e2e/SCENARIO.log. Exit status 0 when all passed.
@@ -26,7 +28,7 @@ L1_CPUS=${E2E_L1_CPUS:-2}
 L1_MEM=${E2E_L1_MEM:-1024}
 TMO=${E2E_TIMEOUT_S:-600}
 
-[ $# -gt 0 ] || { echo "usage: $0 boot|soak:N|net|net-vhost..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 boot|soak:N|net|net-vhost|iperf|iperf-vhost|blk|stop..." >&2; exit 2; }
 command -v "$QEMU" > /dev/null || { echo "nested-arm64.sh: $QEMU not found (make deps ARCH=arm64)" >&2; exit 1; }
 ARM_BUILD=$ARM_BUILD images/build-arm64.sh --if-stale || exit 1
 mkdir -p "$ARM_BUILD/e2e"
@@ -37,6 +39,7 @@ for sc in "$@"; do
 	[ -z "${E2E_L2_ARGS:-}" ] || args="$args vmmtest_l2args=$(echo "$E2E_L2_ARGS" | tr ' ' ,)"
 	case $sc in
 	net-vhost) args="$args vmmtest=net vmmtest_vhost=on" ;;
+	iperf-vhost) args="$args vmmtest=iperf vmmtest_vhost=on" ;;
 	*) args="$args vmmtest=$sc" ;;
 	esac
 	log=$ARM_BUILD/e2e/$(echo "$sc" | tr : -).log
