@@ -9,7 +9,9 @@
 #   build/arm64/images/l1-initrd.cpio.gz  L1: busybox, tests/e2e/l1-init-arm64.sh
 #                                         as /init, build/arm64/vmm-static,
 #                                         the L2 kernel and initramfs, tun and
-#                                         vhost-net, iperf3
+#                                         vhost-net, iperf3, and
+#   build/arm64/images/disk.raw           a GPT disk with an ext4 /boot and
+#                                         grub.cfg, for a boot without --kernel
 # The kernel has KVM built in; L1 boots it at EL2 under QEMU's
 # virtualization=on (tests/e2e/nested-arm64.sh).
 #
@@ -145,6 +147,33 @@ echo "root:x:0:0:root:/root:/bin/sh" > "$l2/etc/passwd"
 echo "root:x:0:" > "$l2/etc/group"
 img__pack "$l2" "$imgdir/l2-initrd.cpio.gz"
 
+# A disk L2 boots from without --kernel (the diskboot scenario): GPT, one
+# ext4 partition whose /boot/grub/grub.cfg names the kernel and the L2
+# initramfs, as update-grub would (vmm/boot reads it; the kernel command
+# line gets vmm's -p appended). Built without root: mke2fs -d, sfdisk, dd.
+disk=$work/disk
+mkdir -p "$disk/boot/grub"
+cp "$imgdir/Image" "$disk/boot/vmlinuz-$kver"
+cp "$imgdir/l2-initrd.cpio.gz" "$disk/boot/initrd.img-$kver"
+cat > "$disk/boot/grub/grub.cfg" <<-GRUB
+	set default="0"
+	set timeout=0
+	menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --class os {
+		insmod ext2
+		echo 'Loading Linux $kver ...'
+		linux /boot/vmlinuz-$kver root=/dev/vda1 ro
+		echo 'Loading initial ramdisk ...'
+		initrd /boot/initrd.img-$kver
+	}
+GRUB
+mke2fs -q -t ext4 -d "$disk" -L arm64-root -U 5a3e0b21-8c6e-4d3b-9a1f-0123456789ab \
+	-E root_owner=0:0 "$work/root.ext4" 72M || img__die "mke2fs failed"
+rm -f "$imgdir/disk.raw"
+truncate -s 80M "$imgdir/disk.raw"
+printf 'label: gpt\nunit: sectors\nfirst-lba: 2048\n\nstart=2048, size=147456, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' |
+	sfdisk --quiet --no-reread --no-tell-kernel "$imgdir/disk.raw" > /dev/null || img__die "sfdisk failed"
+dd if="$work/root.ext4" of="$imgdir/disk.raw" bs=1M seek=1 conv=notrunc,sparse status=none
+
 # L1
 # shellcheck disable=SC2034 # read by images/lib.sh (img__write_inputs)
 IMG_INPUTS=""
@@ -156,6 +185,7 @@ chmod 755 "$l1/init"
 img__copy_file "$vmm" "$l1" /usr/bin/vmm
 cp "$imgdir/Image" "$l1/guest/Image"
 cp "$imgdir/l2-initrd.cpio.gz" "$l1/guest/l2-initrd.cpio.gz"
+cp "$imgdir/disk.raw" "$l1/guest/disk.raw"
 arm64_modules "$l1" tun vhost_net
 arm64_bin "$l1" /usr/bin/iperf3
 echo "root:x:0:0:root:/root:/bin/sh" > "$l1/etc/passwd"

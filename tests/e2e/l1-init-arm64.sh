@@ -17,6 +17,7 @@
 #   net       L2 with a virtio-net NIC on a tap (vmmtest_vhost=on|off):
 #             the guest's eth0 pings L1
 #   iperf     iperf3 both ways between L2 and L1 (vmmtest_vhost=on|off)
+#   diskboot  no --kernel: the kernel and initramfs from a disk's grub.cfg
 #   blk       virtio-blk on a raw image: the guest reads it and writes to it
 #   stop      vmm run --name l2, vmm list, vmm stop: the gpio-keys power
 #             button, the guest's acpid powers it off
@@ -29,6 +30,9 @@ export PATH=/usr/bin:/usr/sbin:/bin:/sbin
 export HOME=/root
 L2_KERNEL=/guest/Image
 L2_INITRD=/guest/l2-initrd.cpio.gz
+# how l2_run boots L2: the kernel and initramfs given (diskboot: none, the
+# disk's own grub.cfg says)
+L2_BOOT="--kernel $L2_KERNEL --initrd $L2_INITRD"
 
 uptime_ms()
 {
@@ -104,7 +108,8 @@ l2_run()
 	{
 		# SIGTERM first: vmm then ends cleanly and, with -v, dumps
 		# where each vCPU was (exit status 143).
-		timeout -s KILL $((TMO + 10)) timeout -s TERM "$TMO" vmm run --kernel "$L2_KERNEL" --initrd "$L2_INITRD" \
+		# shellcheck disable=SC2086 # L2_BOOT: words
+		timeout -s KILL $((TMO + 10)) timeout -s TERM "$TMO" vmm run $L2_BOOT \
 			--params "$params" --mem "$MEM" --cpus "$CPUS" --no-console \
 			--seccomp "$SECCOMP" -v "$@" < /dev/null
 		echo "E2E-VMM-RC $?"
@@ -172,6 +177,18 @@ iperf)
 	st=fail
 	[ -n "$tx" ] && [ -n "$rx" ] && [ "$R_STATUS" = pass ] && st=pass
 	echo "E2E-RESULT name=iperf status=$st vhost=$VHOST guest_to_host_mbps=${tx:-none} host_to_guest_mbps=${rx:-none} rc=$R_RC"
+	;;
+diskboot)
+	# No --kernel: vmm reads the disk's GPT, ext4 and /boot/grub/grub.cfg
+	# and boots the entry's kernel and initramfs (-p appended).
+	L2_BOOT="--disk /guest/disk.raw,format=raw,ro"
+	l2_run 1 "vmmtest=poweroff"
+	fail=
+	grep -q "grub.cfg" /tmp/l2.out || fail="$fail no-entry-line"
+	grep "^vmm: .*grub.cfg" /tmp/l2.out | sed 's/^/E2E-INFO diskboot: /'
+	st=fail
+	[ -z "$fail" ] && [ "$R_STATUS" = pass ] && st=pass
+	echo "E2E-RESULT name=diskboot status=$st boot_ms=$R_BOOT_MS rc=$R_RC${fail:+ reason=$(echo $fail | tr ' ' ,)}"
 	;;
 blk)
 	# virtio-blk on a raw image: the guest reads what L1 wrote and writes
