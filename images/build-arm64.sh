@@ -12,6 +12,7 @@
 #                                         vhost-net, iperf3, and
 #   build/arm64/images/disk.raw           a GPT disk with an ext4 /boot and
 #                                         grub.cfg, for a boot without --kernel
+#   build/arm64/images/test.qcow2         a qcow2 whose first MiB is 0x5a
 # The kernel has KVM built in; L1 boots it at EL2 under QEMU's
 # virtualization=on (tests/e2e/nested-arm64.sh).
 #
@@ -139,10 +140,12 @@ cp images/l2-init.sh "$l2/init"
 chmod 755 "$l2/init"
 # gpio_keys and evdev: the power button (vmm stop) on the PL061's line 3, as
 # the /dev/input/event* that busybox acpid reads
-arm64_modules "$l2" virtio_pci virtio_net virtio_blk gpio_keys evdev
+# vfat and its code pages: the cloud-init seed disk (the disks scenario)
+arm64_modules "$l2" virtio_pci virtio_net virtio_blk gpio_keys evdev vfat nls_cp437 nls_ascii
 arm64_bin "$l2" /usr/bin/iperf3
 # The guest side of the scenarios (vmmtest=NAME runs /tests/l2/NAME.sh).
-cp tests/e2e/l2/ping.sh tests/e2e/l2/blk.sh tests/e2e/l2/iperf.sh "$l2/tests/l2/"
+cp tests/e2e/l2/ping.sh tests/e2e/l2/blk.sh tests/e2e/l2/iperf.sh tests/e2e/l2/disks.sh \
+	"$l2/tests/l2/"
 echo "root:x:0:0:root:/root:/bin/sh" > "$l2/etc/passwd"
 echo "root:x:0:" > "$l2/etc/group"
 img__pack "$l2" "$imgdir/l2-initrd.cpio.gz"
@@ -174,6 +177,13 @@ printf 'label: gpt\nunit: sectors\nfirst-lba: 2048\n\nstart=2048, size=147456, t
 	sfdisk --quiet --no-reread --no-tell-kernel "$imgdir/disk.raw" > /dev/null || img__die "sfdisk failed"
 dd if="$work/root.ext4" of="$imgdir/disk.raw" bs=1M seek=1 conv=notrunc,sparse status=none
 
+# A qcow2 image for the disks scenario, its first MiB all 0x5a (qemu-io
+# writes through the qcow2 layer), and that MiB's md5.
+rm -f "$imgdir/test.qcow2"
+qemu-img create -q -f qcow2 "$imgdir/test.qcow2" 16M
+qemu-io -c "write -P 0x5a 0 1M" "$imgdir/test.qcow2" > /dev/null || img__die "qemu-io failed"
+head -c 1048576 /dev/zero | tr '\000' '\132' | md5sum | cut -d ' ' -f 1 > "$imgdir/test.qcow2.md5"
+
 # L1
 # shellcheck disable=SC2034 # read by images/lib.sh (img__write_inputs)
 IMG_INPUTS=""
@@ -186,6 +196,7 @@ img__copy_file "$vmm" "$l1" /usr/bin/vmm
 cp "$imgdir/Image" "$l1/guest/Image"
 cp "$imgdir/l2-initrd.cpio.gz" "$l1/guest/l2-initrd.cpio.gz"
 cp "$imgdir/disk.raw" "$l1/guest/disk.raw"
+cp "$imgdir/test.qcow2" "$imgdir/test.qcow2.md5" "$l1/guest/"
 arm64_modules "$l1" tun vhost_net
 arm64_bin "$l1" /usr/bin/iperf3
 echo "root:x:0:0:root:/root:/bin/sh" > "$l1/etc/passwd"
@@ -195,6 +206,7 @@ img__input images/l2-init.sh
 img__input tests/e2e/l2/ping.sh
 img__input tests/e2e/l2/blk.sh
 img__input tests/e2e/l2/iperf.sh
+img__input tests/e2e/l2/disks.sh
 img__input tests/e2e/l1-init-arm64.sh
 img__input images/lib.sh
 img__input "$kdeb"

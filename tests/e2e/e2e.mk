@@ -54,7 +54,7 @@ e2e-qemu:
 # cross-built into build/arm64 (make deps ARCH=arm64 first), then QEMU TCG
 # with virtualization=on boots the stock arm64 kernel as L1 with KVM, and
 # vmm boots it again as L2.
-E2E_ARM64_SCENARIOS ?= boot soak:20 net net-vhost iperf iperf-vhost blk diskboot stop
+E2E_ARM64_SCENARIOS ?= boot soak:20 net net-vhost iperf iperf-vhost blk disks diskboot manage stop
 e2e-arm64:
 	$(MAKE) ARCH=arm64 BUILD=build/arm64
 	tests/e2e/nested-arm64.sh $(E2E_ARM64_SCENARIOS)

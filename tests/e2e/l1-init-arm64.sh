@@ -18,6 +18,8 @@
 #             the guest's eth0 pings L1
 #   iperf     iperf3 both ways between L2 and L1 (vmmtest_vhost=on|off)
 #   diskboot  no --kernel: the kernel and initramfs from a disk's grub.cfg
+#   disks     a qcow2 image and the cloud-init seed, read by the guest
+#   manage    vmm run -d, list --json, stat, stop --force
 #   blk       virtio-blk on a raw image: the guest reads it and writes to it
 #   stop      vmm run --name l2, vmm list, vmm stop: the gpio-keys power
 #             button, the guest's acpid powers it off
@@ -189,6 +191,42 @@ diskboot)
 	st=fail
 	[ -z "$fail" ] && [ "$R_STATUS" = pass ] && st=pass
 	echo "E2E-RESULT name=diskboot status=$st boot_ms=$R_BOOT_MS rc=$R_RC${fail:+ reason=$(echo $fail | tr ' ' ,)}"
+	;;
+disks)
+	# A qcow2 image (made on the build machine with qemu-img and qemu-io:
+	# its first MiB all 0x5a) and the cloud-init seed: the guest reads the
+	# one and mounts the other (tests/e2e/l2/disks.sh).
+	printf '#cloud-config\n# VMM-SEED-MARK 42\n' > /tmp/user-data
+	l2_run 1 "vmmtest=disks" --disk /guest/test.qcow2 --cloud-init /tmp/user-data
+	fail=
+	grep -q "VMM-L2-DISKS vda md5=$(cat /guest/test.qcow2.md5)" /tmp/l2.out || fail="$fail qcow2"
+	grep -q "VMM-L2-DISKS vdb label=CIDATA" /tmp/l2.out || fail="$fail seed-label"
+	grep -q "VMM-L2-DISKS seed # VMM-SEED-MARK 42" /tmp/l2.out || fail="$fail seed-user-data"
+	grep "^VMM-L2-DISKS\|^vmm: vd" /tmp/l2.out | sed 's/^/E2E-INFO disks: /'
+	st=fail
+	[ -z "$fail" ] && [ "$R_STATUS" = pass ] && st=pass
+	echo "E2E-RESULT name=disks status=$st rc=$R_RC${fail:+ reason=$(echo $fail | tr ' ' ,)}"
+	;;
+manage)
+	# vmm run -d, list --json, stat, stop --force, on arm64.
+	fail=
+	vmm run -d --name web1 --kernel "$L2_KERNEL" --initrd "$L2_INITRD" --mem "$MEM" \
+		--cpus "$CPUS" --seccomp "$SECCOMP" --console-log /tmp/web1.console \
+		--params "vmmtest=idle $L2_EXTRA" > /tmp/run-d 2>&1 < /dev/null || fail="$fail run-d-rc"
+	sed 's/^/E2E-INFO manage: run -d| /' /tmp/run-d
+	wait_for /tmp/web1.console VMM-L2-IDLE "$TMO" || fail="$fail no-boot"
+	vmm list --json > /tmp/listj 2>&1 || fail="$fail list-json-rc"
+	grep -q '"name":"web1"' /tmp/listj || fail="$fail list-json"
+	vmm stat web1 > /tmp/stat 2>&1 || fail="$fail stat-rc"
+	sed 's/^/E2E-INFO manage: stat| /' /tmp/stat | head -n 12
+	head -n 1 /tmp/stat | grep -q "^web1: pid [0-9]*, running" || fail="$fail stat"
+	vmm stop --force web1 > /tmp/stop 2>&1 || fail="$fail stop-force-rc"
+	sed 's/^/E2E-INFO manage: stop --force| /' /tmp/stop
+	vmm list > /tmp/list2 2>&1
+	grep -q "^web1 " /tmp/list2 && fail="$fail still-listed"
+	st=pass
+	[ -z "$fail" ] || st=fail
+	echo "E2E-RESULT name=manage status=$st${fail:+ reason=$(echo $fail | tr ' ' ,)}"
 	;;
 blk)
 	# virtio-blk on a raw image: the guest reads what L1 wrote and writes

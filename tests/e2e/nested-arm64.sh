@@ -13,6 +13,8 @@
 #   iperf      iperf3 both ways between L2 and L1, userspace datapath;
 #              iperf-vhost: vhost-net
 #   diskboot   no --kernel: vmm boots the entry of the disk's grub.cfg (ext4 on GPT)
+#   disks      a qcow2 image and the cloud-init seed, read by the guest
+#   manage     vmm run -d, list --json, stat, stop --force
 #   blk        virtio-blk on a raw image, read and written by the guest
 #   stop       vmm stop through the guest's power button (gpio-keys, acpid)
 # Serial logs: build/arm64/e2e/SCENARIO.log. Exit status 0 when all passed.
