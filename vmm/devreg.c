@@ -19,6 +19,8 @@ static const char *const kind_names[DEVREG_NR_KINDS] = {
 	[DEVREG_DEBUG_PORT] = "debug port",
 	[DEVREG_ACPI_PM] = "ACPI PM block",
 	[DEVREG_PCI_HOST] = "PCI host bridge",
+	[DEVREG_RTC_PL031] = "PL031 RTC",
+	[DEVREG_GPIO_PL061] = "PL061 GPIO",
 };
 
 const char *devreg__kind_name(enum devreg_kind kind)

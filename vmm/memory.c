@@ -5,6 +5,7 @@
 
 #include "vmm/log.h"
 #include "vmm/memory.h"
+#include "vmm/util.h"
 
 static int add_region(struct guest_mem *m, uint64_t gpa, uint64_t size, uint8_t *hva)
 {
@@ -16,6 +17,7 @@ static int add_region(struct guest_mem *m, uint64_t gpa, uint64_t size, uint8_t 
 }
 
 #define PAGE_MASK_4K 0xfffULL
+#define HUGE_ALIGN (2u << 20)   /* a transparent huge page, a stage-2 / EPT block */
 
 static bool layout_ok(uint64_t ram_size, const struct mem_layout *l)
 {
@@ -38,12 +40,27 @@ int guest_mem__init(struct guest_mem *m, uint64_t ram_size, const struct mem_lay
 	memset(m, 0, sizeof(*m));
 	if (!l)
 		l = &flat;
-	if (!layout_ok(ram_size, l))
+	if (!layout_ok(ram_size, l) || ram_size > SIZE_MAX - HUGE_ALIGN)
 		return -EINVAL;
-	base = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+	/* 2 MiB aligned (mapped 2 MiB larger, the slop unmapped): a huge
+	 * page can only back an aligned 2 MiB of the host's address space,
+	 * and KVM maps a 2 MiB block of guest memory in one go only where the
+	 * guest address and the host address agree modulo 2 MiB. Linux
+	 * aligns large anonymous mappings itself only from 6.7. */
+	base = mmap(NULL, ram_size + HUGE_ALIGN, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		return -errno;
+	{
+		uint8_t *aligned = (uint8_t *)ALIGN_UP((uintptr_t)base, HUGE_ALIGN);
+		size_t head = (size_t)(aligned - base), tail = HUGE_ALIGN - head;
+
+		if (head)
+			munmap(base, head);
+		if (tail)
+			munmap(aligned + ram_size, tail);
+		base = aligned;
+	}
 	/* Transparent huge pages make guest page walks and copies cheaper. */
 	madvise(base, ram_size, MADV_HUGEPAGE);
 	m->mapping = base;

@@ -159,6 +159,7 @@ static const struct ioctl_allow ioctls[] = {
 	{ KVM_GET_SREGS, K(VCPU) | K(MAIN) },
 	{ KVM_TRANSLATE, K(VCPU) | K(MAIN) },
 	{ KVM_GET_VCPU_EVENTS, K(VCPU) | K(MAIN) },
+	{ KVM_GET_ONE_REG, K(VCPU) | K(MAIN) }, /* vcpu__dump on arm64 */
 	{ TUNSETVNETHDRSZ, K(VCPU) },           /* FEATURES_OK */
 	{ TUNSETOFFLOAD, K(VCPU) | K(IO) },
 	/* multiqueue: the driver's VQ_PAIRS_SET (control queue, I/O

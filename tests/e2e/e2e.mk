@@ -49,3 +49,14 @@ e2e-qemu:
 	BUILD=$(BUILD) tests/e2e/nested.sh --l2-vmm=qemu boot
 
 .PHONY: e2e soak images e2e-qemu disk-image
+
+# The nested aarch64 test host (tests/e2e/nested-arm64.sh): the arm64 vmm
+# cross-built into build/arm64 (make deps ARCH=arm64 first), then QEMU TCG
+# with virtualization=on boots the stock arm64 kernel as L1 with KVM, and
+# vmm boots it again as L2.
+E2E_ARM64_SCENARIOS ?= boot soak:20 net net-vhost iperf iperf-vhost blk disks diskboot manage stop
+e2e-arm64:
+	$(MAKE) ARCH=arm64 BUILD=build/arm64
+	tests/e2e/nested-arm64.sh $(E2E_ARM64_SCENARIOS)
+
+.PHONY: e2e-arm64

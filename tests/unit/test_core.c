@@ -41,7 +41,17 @@ static void test_mem_single_region(void **state)
 	assert_string_equal((char *)buf, "hello");
 	assert_int_equal(guest_mem__read(&m, 64 * MiB - 2, buf, 4), -14 /* -EFAULT */);
 	assert_int_equal(guest_mem__low_end(&m), 64 * MiB);
+	/* host addresses 2 MiB aligned, as the guest's are: huge pages */
+	assert_int_equal((uintptr_t)m.region[0].hva % (2 * MiB), 0);
 	guest_mem__destroy(&m);
+	/* whatever mmap's own placement, every time (sizes that are not
+	 * multiples of 2 MiB too) */
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(guest_mem__init(&m, (uint64_t)(i + 1) * 4096 * 129, NULL), 0);
+		assert_int_equal((uintptr_t)m.region[0].hva % (2 * MiB), 0);
+		memset(m.region[0].hva, 0xa5, m.region[0].size);
+		guest_mem__destroy(&m);
+	}
 }
 
 /* RAM from a base above 0 (an arm64 virt board's 1 GiB), with and without

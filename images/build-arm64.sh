@@ -1,0 +1,219 @@
+#!/bin/sh
+# images/build-arm64.sh — the nested aarch64 test host's images, from the
+# arm64 Debian packages `make deps ARCH=arm64` downloaded to build/arm64/debs
+# (nothing of them is installed on this machine):
+#   build/arm64/images/Image              the stock arm64 kernel (L1 and L2)
+#   build/arm64/images/l2-initrd.cpio.gz  L2: busybox, images/l2-init.sh as
+#                                         /init (the x86 guest's), the virtio
+#                                         and gpio-keys modules, iperf3
+#   build/arm64/images/l1-initrd.cpio.gz  L1: busybox, tests/e2e/l1-init-arm64.sh
+#                                         as /init, build/arm64/vmm-static,
+#                                         the L2 kernel and initramfs, tun and
+#                                         vhost-net, iperf3, and
+#   build/arm64/images/disk.raw           a GPT disk with an ext4 /boot and
+#                                         grub.cfg, for a boot without --kernel
+#   build/arm64/images/test.qcow2         a qcow2 whose first MiB is 0x5a
+# The kernel has KVM built in; L1 boots it at EL2 under QEMU's
+# virtualization=on (tests/e2e/nested-arm64.sh).
+#
+# usage: images/build-arm64.sh [--if-stale]
+# env: ARM_BUILD (build/arm64)
+
+cd "$(dirname "$0")/.." || exit 1
+. images/lib.sh
+
+if_stale=0
+[ "${1:-}" != "--if-stale" ] || if_stale=1
+ARM_BUILD=${ARM_BUILD:-build/arm64}
+debs=$ARM_BUILD/debs
+debroot=$ARM_BUILD/debroot
+imgdir=$ARM_BUILD/images
+vmm=$ARM_BUILD/vmm-static
+
+kdeb=$(ls "$debs"/linux-image-*-arm64*_arm64.deb 2>/dev/null | tail -n 1)
+bdeb=$(ls "$debs"/busybox-static_*_arm64.deb 2>/dev/null | tail -n 1)
+[ -n "$kdeb" ] && [ -n "$bdeb" ] || img__die "no arm64 kernel or busybox in $debs (make deps ARCH=arm64)"
+# iperf3 and the libraries it loads (images/install-deps-arm64.sh)
+odebs=""
+for p in iperf3 libiperf0 libsctp1 libssl3 libc6; do
+	d=$(ls "$debs/${p}_"*_arm64.deb 2>/dev/null | tail -n 1)
+	[ -n "$d" ] || img__die "no $p in $debs (make deps ARCH=arm64)"
+	odebs="$odebs $d"
+done
+[ -x "$vmm" ] || img__die "no $vmm (make ARCH=arm64)"
+
+if [ $if_stale -eq 1 ] && ! img__is_stale "$imgdir/l1-initrd.cpio.gz"; then
+	exit 0
+fi
+start=$(date +%s.%N)
+
+# The packages, unpacked once per .deb (a stamp names the one unpacked).
+stamp=$debroot/.unpacked
+want=$(for d in $kdeb $bdeb $odebs; do basename "$d"; done)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	rm -rf "$debroot"
+	mkdir -p "$debroot"
+	for d in $kdeb $bdeb $odebs; do
+		dpkg-deb -x "$d" "$debroot"
+	done
+	echo "$want" > "$stamp"
+fi
+kver=$(ls "$debroot/lib/modules" | head -n 1)
+[ -n "$kver" ] || img__die "no modules in $kdeb"
+# The package ships no modules.dep (its postinst runs depmod): make one
+# for this tree, which modprobe -d then resolves dependencies against.
+[ -s "$debroot/lib/modules/$kver/modules.dep" ] || depmod -b "$debroot" "$kver"
+mkdir -p "$imgdir"
+cp "$debroot/boot/vmlinuz-$kver" "$imgdir/Image"
+
+# arm64_modules ROOT MODULE...: like img__modules, from the unpacked tree.
+arm64_modules()
+{
+	r=$1
+	shift
+	dir=$r/lib/modules/$kver
+	mkdir -p "$dir" "$r/etc"
+	: > "$r/etc/modules.load"
+	for m in "$@"; do
+		deps=$(modprobe -d "$debroot" -S "$kver" --show-depends "$m") ||
+			img__die "module $m not found for kernel $kver"
+		for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
+			base=$(basename "$f")
+			grep -qx "$base" "$r/etc/modules.load" && continue
+			cp "$f" "$dir/$base"
+			echo "$base" >> "$r/etc/modules.load"
+		done
+	done
+}
+
+# arm64_busybox ROOT: the arm64 busybox-static and its applet links. The
+# applet list is this machine's busybox's (it cannot run the arm64 one),
+# which is the same Debian version: a missing applet is only a missing link.
+arm64_busybox()
+{
+	r=$1
+	mkdir -p "$r/bin" "$r/sbin" "$r/usr/bin" "$r/usr/sbin"
+	cp "$debroot/bin/busybox" "$r/bin/busybox"
+	for a in $(busybox --list-full); do
+		[ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"
+	done
+}
+
+# arm64_bin ROOT PATH: an arm64 program from the unpacked packages at the
+# same PATH in ROOT, with its dynamic loader and every library it needs,
+# found by their DT_NEEDED names (readelf reads any ELF; nothing of arm64
+# can run here, so ldd cannot).
+arm64_bin()
+{
+	r=$1
+	todo=$2
+	interp=$(readelf -l "$debroot$2" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	[ -z "$interp" ] || todo="$todo $interp"
+	while [ -n "$todo" ]; do
+		set -- $todo
+		f=$1
+		shift
+		todo="$*"
+		[ -e "$r$f" ] && continue
+		[ -e "$debroot$f" ] || img__die "$f is not in the unpacked arm64 packages"
+		mkdir -p "$(dirname "$r$f")"
+		cp -L "$debroot$f" "$r$f"
+		for lib in $(readelf -d "$debroot$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			for dir in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu; do
+				if [ -e "$debroot$dir/$lib" ]; then
+					todo="$todo $dir/$lib"
+					break
+				fi
+			done
+		done
+	done
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vmm-arm64.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# L2
+l2=$work/l2
+mkdir -p "$l2/proc" "$l2/sys" "$l2/dev" "$l2/tmp" "$l2/root" "$l2/etc" "$l2/tests/l2"
+arm64_busybox "$l2"
+cp images/l2-init.sh "$l2/init"
+chmod 755 "$l2/init"
+# gpio_keys and evdev: the power button (vmm stop) on the PL061's line 3, as
+# the /dev/input/event* that busybox acpid reads
+# vfat and its code pages: the cloud-init seed disk (the disks scenario)
+arm64_modules "$l2" virtio_pci virtio_net virtio_blk gpio_keys evdev vfat nls_cp437 nls_ascii
+arm64_bin "$l2" /usr/bin/iperf3
+# The guest side of the scenarios (vmmtest=NAME runs /tests/l2/NAME.sh).
+cp tests/e2e/l2/ping.sh tests/e2e/l2/blk.sh tests/e2e/l2/iperf.sh tests/e2e/l2/disks.sh \
+	"$l2/tests/l2/"
+echo "root:x:0:0:root:/root:/bin/sh" > "$l2/etc/passwd"
+echo "root:x:0:" > "$l2/etc/group"
+img__pack "$l2" "$imgdir/l2-initrd.cpio.gz"
+
+# A disk L2 boots from without --kernel (the diskboot scenario): GPT, one
+# ext4 partition whose /boot/grub/grub.cfg names the kernel and the L2
+# initramfs, as update-grub would (vmm/boot reads it; the kernel command
+# line gets vmm's -p appended). Built without root: mke2fs -d, sfdisk, dd.
+disk=$work/disk
+mkdir -p "$disk/boot/grub"
+cp "$imgdir/Image" "$disk/boot/vmlinuz-$kver"
+cp "$imgdir/l2-initrd.cpio.gz" "$disk/boot/initrd.img-$kver"
+cat > "$disk/boot/grub/grub.cfg" <<-GRUB
+	set default="0"
+	set timeout=0
+	menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --class os {
+		insmod ext2
+		echo 'Loading Linux $kver ...'
+		linux /boot/vmlinuz-$kver root=/dev/vda1 ro
+		echo 'Loading initial ramdisk ...'
+		initrd /boot/initrd.img-$kver
+	}
+GRUB
+mke2fs -q -t ext4 -d "$disk" -L arm64-root -U 5a3e0b21-8c6e-4d3b-9a1f-0123456789ab \
+	-E root_owner=0:0 "$work/root.ext4" 72M || img__die "mke2fs failed"
+rm -f "$imgdir/disk.raw"
+truncate -s 80M "$imgdir/disk.raw"
+printf 'label: gpt\nunit: sectors\nfirst-lba: 2048\n\nstart=2048, size=147456, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' |
+	sfdisk --quiet --no-reread --no-tell-kernel "$imgdir/disk.raw" > /dev/null || img__die "sfdisk failed"
+dd if="$work/root.ext4" of="$imgdir/disk.raw" bs=1M seek=1 conv=notrunc,sparse status=none
+
+# A qcow2 image for the disks scenario, its first MiB all 0x5a (qemu-io
+# writes through the qcow2 layer), and that MiB's md5.
+rm -f "$imgdir/test.qcow2"
+qemu-img create -q -f qcow2 "$imgdir/test.qcow2" 16M
+qemu-io -c "write -P 0x5a 0 1M" "$imgdir/test.qcow2" > /dev/null || img__die "qemu-io failed"
+head -c 1048576 /dev/zero | tr '\000' '\132' | md5sum | cut -d ' ' -f 1 > "$imgdir/test.qcow2.md5"
+
+# L1
+# shellcheck disable=SC2034 # read by images/lib.sh (img__write_inputs)
+IMG_INPUTS=""
+l1=$work/l1
+mkdir -p "$l1/proc" "$l1/sys" "$l1/dev" "$l1/tmp" "$l1/root" "$l1/etc" "$l1/guest"
+arm64_busybox "$l1"
+img__copy_file tests/e2e/l1-init-arm64.sh "$l1" /init
+chmod 755 "$l1/init"
+img__copy_file "$vmm" "$l1" /usr/bin/vmm
+cp "$imgdir/Image" "$l1/guest/Image"
+cp "$imgdir/l2-initrd.cpio.gz" "$l1/guest/l2-initrd.cpio.gz"
+cp "$imgdir/disk.raw" "$l1/guest/disk.raw"
+cp "$imgdir/test.qcow2" "$imgdir/test.qcow2.md5" "$l1/guest/"
+arm64_modules "$l1" tun vhost_net
+arm64_bin "$l1" /usr/bin/iperf3
+echo "root:x:0:0:root:/root:/bin/sh" > "$l1/etc/passwd"
+echo "root:x:0:" > "$l1/etc/group"
+img__input images/build-arm64.sh
+img__input images/l2-init.sh
+img__input tests/e2e/l2/ping.sh
+img__input tests/e2e/l2/blk.sh
+img__input tests/e2e/l2/iperf.sh
+img__input tests/e2e/l2/disks.sh
+img__input tests/e2e/l1-init-arm64.sh
+img__input images/lib.sh
+img__input "$kdeb"
+img__input "$bdeb"
+for d in $odebs; do
+	img__input "$d"
+done
+img__pack "$l1" "$imgdir/l1-initrd.cpio.gz"
+end=$(date +%s.%N)
+img__log "$imgdir/l1-initrd.cpio.gz: $(du -k "$imgdir/l1-initrd.cpio.gz" | cut -f1) KiB (kernel $kver), built in $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
