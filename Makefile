@@ -1,7 +1,8 @@
 # vmm — a small virtual machine monitor on Linux KVM.
 #   make          build ./build/vmm
 #   make test     unit tests (ASan+UBSan), every fuzzer for a few seconds,
-#                 local tiny guests, nested e2e (the 20-boot soak first)
+#                 local tiny guests, nested e2e (the 20-boot soak first),
+#                 the nested aarch64 scenarios (make e2e-arm64)
 #   make unit     unit tests only
 #   make e2e      nested test host only (QEMU TCG -> L1 KVM -> vmm -> L2)
 #   make soak     20 consecutive L2 boots inside one L1
@@ -94,13 +95,13 @@ include tests/unit/unit.mk
 -include tests/bench/bench.mk
 -include tests/fuzz/fuzz.mk
 
+# make test runs the aarch64 scenarios too, so deps always brings the
+# cross build's and the nested aarch64 host's packages (quick when there).
 deps:
 	images/install-deps.sh
-ifeq ($(ARCH),arm64)
-	images/install-deps-arm64.sh $(BUILD)
-endif
+	images/install-deps-arm64.sh build/arm64
 
-test: unit fuzz-smoke guests e2e bench-smoke
+test: unit fuzz-smoke guests e2e e2e-arm64 bench-smoke
 	@echo "make test: all tiers passed"
 
 run: $(BUILD)/vmm $(BUILD)/vmm-static
