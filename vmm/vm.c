@@ -330,6 +330,20 @@ int vm__set_irq_line(struct vm *vm, unsigned irq, int level)
 	return 0;
 }
 
+void vm__console_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct vm *vm = opaque;
+
+	console__tx(&vm->console, buf, len);
+}
+
+void vm__console_rx_ready(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	console__rx_ready(&vm->console);
+}
+
 void vm__print_stats(struct vm *vm)
 {
 	uint64_t io = 0, mmio = 0, hlt = 0, other = 0, total = 0, k[KVM_STAT_NR] = { 0 };

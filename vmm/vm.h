@@ -91,6 +91,13 @@ void vm__request_exit(struct vm *vm, int status, const char *fmt, ...)
  * number (x86: ISA IRQ / GSI), encoded for KVM_IRQ_LINE by the arch. */
 int vm__set_irq_line(struct vm *vm, unsigned irq, int level);
 
+/* The console's side of the platform UART (struct uart8250_ops, whose
+ * opaque is the VM), the same on every architecture: what the guest
+ * writes goes to the console, and the UART says when it has room for
+ * more input. */
+void vm__console_tx(void *vm, const uint8_t *buf, size_t len);
+void vm__console_rx_ready(void *vm);
+
 /* Register a memory slot with KVM for a RAM region. */
 int vm__add_memslot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva);
 

@@ -77,24 +77,10 @@ static void uart_set_irq(void *opaque, int level)
 	vm__set_irq_line(opaque, arm64_uart.irq[0].line, level);
 }
 
-static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct vm *vm = opaque;
-
-	console__tx(&vm->console, buf, len);
-}
-
-static void uart_rx_ready(void *opaque)
-{
-	struct vm *vm = opaque;
-
-	console__rx_ready(&vm->console);
-}
-
 static const struct uart8250_ops uart_ops = {
 	.set_irq = uart_set_irq,
-	.tx = uart_tx,
-	.rx_ready = uart_rx_ready,
+	.tx = vm__console_tx,
+	.rx_ready = vm__console_rx_ready,
 };
 
 static void rtc_set_irq(void *opaque, int level)

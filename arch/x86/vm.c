@@ -136,24 +136,10 @@ static void com1_set_irq(void *opaque, int level)
 	vm__set_irq_line(opaque, pc_com1.irq[0].line, level);
 }
 
-static void com1_tx(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct vm *vm = opaque;
-
-	console__tx(&vm->console, buf, len);
-}
-
-static void com1_rx_ready(void *opaque)
-{
-	struct vm *vm = opaque;
-
-	console__rx_ready(&vm->console);
-}
-
 static const struct uart8250_ops com1_ops = {
 	.set_irq = com1_set_irq,
-	.tx = com1_tx,
-	.rx_ready = com1_rx_ready,
+	.tx = vm__console_tx,
+	.rx_ready = vm__console_rx_ready,
 };
 
 static void keyboard_reset(void *opaque)
