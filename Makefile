@@ -49,7 +49,7 @@ CORE_SRCS := vmm/log.c vmm/memory.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/loop.c \
              vmm/kvm_stats.c vmm/control.c vmm/control_client.c vmm/stats.c \
              vmm/stats_parse.c vmm/stats_proc.c vmm/strbuf.c \
              vmm/disks.c vmm/iov.c vmm/devreg.c vmm/vm_control.c vmm/ring.c \
-             vmm/console_client.c vmm/detach.c
+             vmm/console_client.c vmm/detach.c vmm/bootfiles.c
 # Booting a cloud image without --kernel: partitions, ext4/btrfs/FAT read
 # through the disk layer, BLS and grub.cfg, the NoCloud seed disk.
 CORE_SRCS += $(wildcard vmm/boot/*.c)

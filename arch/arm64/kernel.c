@@ -11,23 +11,12 @@
 #include "arch/arm64/image.h"
 #include "arch/arm64/layout.h"
 #include "vmm/arch.h"
+#include "vmm/bootfiles.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
 #define KERNEL_FILE_MAX (512 * MiB)
-#define INITRD_MAX_SIZE (4 * GiB)
-
-static int load_file(const char *what, const char *path, size_t limit, uint8_t **buf, size_t *len)
-{
-	int err = util__read_file(path, buf, len, limit);
-
-	if (err == -EFBIG)
-		pr_err("%s '%s' is too large (limit %zu MiB)", what, path, (size_t)(limit / MiB));
-	else if (err)
-		pr_err("cannot read %s '%s': %s", what, path, strerror(-err));
-	return err ? -1 : 0;
-}
 
 int arch__prepare(struct vm *vm)
 {
@@ -41,7 +30,7 @@ int arch__prepare(struct vm *vm)
 	a->gic_fd = a->its_fd = -1;
 	if (!cfg->kernel)
 		return 0;
-	if (load_file("kernel", cfg->kernel, KERNEL_FILE_MAX, &a->kernel_img, &a->kernel_len) < 0)
+	if (bootfiles__read("kernel", cfg->kernel, KERNEL_FILE_MAX, &a->kernel_img, &a->kernel_len) < 0)
 		return -1;
 	/* Debian's arm64 vmlinuz is a plain Image, Ubuntu's is gzipped,
 	 * Fedora's an EFI zboot image (gzip or zstd inside). */
@@ -67,17 +56,7 @@ int arch__prepare(struct vm *vm)
 		pr_err("kernel '%s': %s", cfg->kernel, err);
 		return -1;
 	}
-	if (cfg->initrd) {
-		if (load_file("initrd", cfg->initrd, INITRD_MAX_SIZE, &a->initrd, &a->initrd_len) < 0)
-			return -1;
-		if (a->initrd_len >= cfg->mem_bytes) {
-			pr_err("initrd '%s' (%zu MiB) is larger than guest RAM (%llu MiB): raise --mem",
-			       cfg->initrd, a->initrd_len / (size_t)MiB,
-			       (unsigned long long)(cfg->mem_bytes / MiB));
-			return -1;
-		}
-	}
-	return 0;
+	return bootfiles__read_initrd(cfg, &a->initrd, &a->initrd_len);
 }
 
 int arch__load_kernel(struct vm *vm)

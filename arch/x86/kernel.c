@@ -13,12 +13,12 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/mptable.h"
 #include "vmm/arch.h"
+#include "vmm/bootfiles.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
 #define KERNEL_MAX_SIZE (512 * MiB)
-#define INITRD_MAX_SIZE (4 * GiB)
 
 #define PTE_P   (1ULL << 0)
 #define PTE_RW  (1ULL << 1)
@@ -59,17 +59,6 @@ static int write_gdt(struct guest_mem *m)
 	return guest_mem__write(m, X86_GDT_ADDR, gdt, sizeof(gdt));
 }
 
-static int load_file(const char *what, const char *path, size_t limit, uint8_t **buf, size_t *len)
-{
-	int err = util__read_file(path, buf, len, limit);
-
-	if (err == -EFBIG)
-		pr_err("%s '%s' is too large (limit %zu MiB)", what, path, (size_t)(limit / MiB));
-	else if (err)
-		pr_err("cannot read %s '%s': %s", what, path, strerror(-err));
-	return err ? -1 : 0;
-}
-
 static int load_cmdline(struct vm *vm, const struct x86_kernel *k, uint32_t *len)
 {
 	const char *params = vm->cfg->params ? vm->cfg->params : "";
@@ -97,23 +86,13 @@ int arch__prepare(struct vm *vm)
 		return -1;
 	if (!cfg->kernel)
 		return 0;
-	if (load_file("kernel", cfg->kernel, KERNEL_MAX_SIZE, &a->kernel_img, &a->kernel_len) < 0)
+	if (bootfiles__read("kernel", cfg->kernel, KERNEL_MAX_SIZE, &a->kernel_img, &a->kernel_len) < 0)
 		return -1;
 	if (x86_boot__parse(a->kernel_img, a->kernel_len, &a->kernel, err, sizeof(err)) < 0) {
 		pr_err("kernel '%s': %s", cfg->kernel, err);
 		return -1;
 	}
-	if (cfg->initrd) {
-		if (load_file("initrd", cfg->initrd, INITRD_MAX_SIZE, &a->initrd, &a->initrd_len) < 0)
-			return -1;
-		if (a->initrd_len >= cfg->mem_bytes) {
-			pr_err("initrd '%s' (%zu MiB) is larger than guest RAM (%llu MiB): raise --mem",
-			       cfg->initrd, a->initrd_len / (size_t)MiB,
-			       (unsigned long long)(cfg->mem_bytes / MiB));
-			return -1;
-		}
-	}
-	return 0;
+	return bootfiles__read_initrd(cfg, &a->initrd, &a->initrd_len);
 }
 
 /* RSDP at X86_ACPI_START, where boot_params.acpi_rsdp_addr points and
