@@ -64,6 +64,25 @@ int arm64_image__is_gzip(const uint8_t *buf, size_t len)
 	return len >= 3 && buf[0] == 0x1f && buf[1] == 0x8b && buf[2] == 8;
 }
 
+/* The decompressors' output buffer is full: grow it, guessing 4x the
+ * input first, then doubling, never past limit. NULL, or why not. */
+static const char *grow_output(uint8_t **dst, size_t *cap, size_t in_len, size_t limit)
+{
+	size_t ncap = *cap ? *cap * 2 : in_len * 4;
+	uint8_t *n;
+
+	if (*cap >= limit)
+		return "too large";
+	if (ncap > limit || ncap < *cap)
+		ncap = limit;
+	n = realloc(*dst, ncap ? ncap : 1);
+	if (!n)
+		return "out of memory";
+	*dst = n;
+	*cap = ncap;
+	return NULL;
+}
+
 /* zlib counts in uInt: hand it at most 1 GiB at a time either way. */
 static uInt zchunk(size_t n)
 {
@@ -92,25 +111,8 @@ int arm64_image__gunzip(const uint8_t *buf, size_t len, size_t limit,
 
 		if (z.avail_in == 0)
 			z.avail_in = zchunk(len - in_done);
-		if (out_done == cap) {
-			/* Guess 4x the input first, then double, up to limit. */
-			size_t ncap = cap ? cap * 2 : len * 4;
-			uint8_t *n;
-
-			if (cap >= limit) {
-				why = "too large";
-				break;
-			}
-			if (ncap > limit || ncap < cap)
-				ncap = limit;
-			n = realloc(dst, ncap ? ncap : 1);
-			if (!n) {
-				why = "out of memory";
-				break;
-			}
-			dst = n;
-			cap = ncap;
-		}
+		if (out_done == cap && (why = grow_output(&dst, &cap, len, limit)))
+			break;
 		z.next_out = dst + out_done;
 		z.avail_out = zchunk(cap - out_done);
 		r = inflate(&z, Z_NO_FLUSH);
@@ -156,24 +158,8 @@ static int unzstd(const uint8_t *buf, size_t len, size_t limit,
 	while (!why) {
 		ZSTD_outBuffer o;
 
-		if (done == cap) {
-			size_t ncap = cap ? cap * 2 : len * 4;
-			uint8_t *n;
-
-			if (cap >= limit) {
-				why = "too large";
-				break;
-			}
-			if (ncap > limit || ncap < cap)
-				ncap = limit;
-			n = realloc(dst, ncap ? ncap : 1);
-			if (!n) {
-				why = "out of memory";
-				break;
-			}
-			dst = n;
-			cap = ncap;
-		}
+		if (done == cap && (why = grow_output(&dst, &cap, len, limit)))
+			break;
 		o = (ZSTD_outBuffer){ dst, cap, done };
 		r = ZSTD_decompressStream(z, &o, &in);
 		done = o.pos;
