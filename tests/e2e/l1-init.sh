@@ -15,6 +15,8 @@
 # Other command-line options:
 #   vmmtest_vmm=vmm|qemu    the L2 VMM (qemu only in images built --with-qemu)
 #   vmmtest_stall_s=90      an L2 boot with no init marker by then is a stall
+#   vmmtest_limit_s=900     a payload scenario's time limit inside L1 (the
+#                           bench's is set from the host's, nested.sh)
 #   vmmtest_mem=512 vmmtest_cpus=2      L2 size
 #   vmmtest_l2args=a,b      extra L2 kernel parameters (commas become spaces)
 #   vmmtest_l2kernel=SERIES the L2 kernel: /guest/SERIES/ (default /guest/bzImage)
@@ -110,6 +112,7 @@ e2e__setup()
 		vmmtest=*) SCENARIO=${w#*=} ;;
 		vmmtest_vmm=*) L2_VMM=${w#*=} ;;
 		vmmtest_stall_s=*) STALL_S=${w#*=} ;;
+		vmmtest_limit_s=*) LIMIT_S=${w#*=} ;;
 		vmmtest_soak_quiet=*) SOAK_QUIET=${w#*=} ;;
 		vmmtest_mem=*) L2_MEM=${w#*=} ;;
 		vmmtest_cpus=*) L2_CPUS=${w#*=} ;;
@@ -456,7 +459,7 @@ e2e__main()
 	'') echo "E2E-RESULT name=none status=fail reason=no-vmmtest=-on-the-command-line" ;;
 	# a whole distribution booting twice under nested TCG takes longer
 	distro) scenario__script distro 1800 /tests/scenarios/distro.sh ;;
-	*) scenario__script "$SCENARIO" 900 "/tests/scenarios/$SCENARIO.sh" ;;
+	*) scenario__script "$SCENARIO" "${LIMIT_S:-900}" "/tests/scenarios/$SCENARIO.sh" ;;
 	esac
 	e2e__finish
 }

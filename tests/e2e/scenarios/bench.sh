@@ -141,7 +141,7 @@ bench__launch()
 	host=192.168.$((100 + n)).1
 	mac=02:ca:fe:fa:ce:0$n
 	params="$L2_PARAMS bench_ip=192.168.$((100 + n)).2/24"
-	rm -f $W/$inst.pid $W/$inst.vt $W/$inst.out $W/$inst.channels
+	rm -f $W/$inst.pid $W/$inst.vt $W/$inst.out $W/$inst.channels $W/$inst.death
 	case $inst in
 	qemu-*)
 		ip link del vnet$n 2> /dev/null
@@ -202,6 +202,15 @@ bench__alive()
 	[ -n "$pid" ] && kill -0 "$pid" 2> /dev/null
 }
 
+# bench__death INST: why a guest died, from its console: the kernel's last
+# words (panic, oops, RIP, call trace) or else its last lines, so a crash
+# under a cell can be told from the nested-TCG flake
+bench__death()
+{
+	{ grep -a -A12 'Kernel panic\|BUG:\|Oops\|general protection\|triple fault\|watchdog' $W/$1.out ||
+		tail -n 15 $W/$1.out; } 2> /dev/null | tail -n 40 | tr -d '\r' | sed "s/^/BENCH-DEATH $1| /"
+}
+
 # bench__up INST: the instance runs (booted once more if it died: printed
 # as a flake, at most once per instance and run, never hidden)
 bench__up()
@@ -211,6 +220,7 @@ bench__up()
 		[ -e $W/$1.rebooted ] && return 1
 		: > $W/$1.rebooted
 		echo "E2E-FLAKE bench: $1 died ($(grep -a -m1 'triple fault\|panic\|vmm: ' $W/$1.out | tr -d '\r' | cut -c1-120)); booting it once more"
+		[ -e $W/$1.death ] || bench__death "$1"
 	fi
 	: > $W/$1.started
 	bench__launch "$1" && return 0
@@ -386,6 +396,7 @@ while [ $r -le "$ROUNDS" ]; do
 			# fresh L1, counted (bench__up reboots it only between cells).
 			if [ $st != ok ] && ! bench__alive "$inst"; then
 				echo "E2E-FLAKE bench: $inst died during $c $t ($(grep -a 'triple fault\|panic\|vmm: ' $W/$inst.out | grep -av 'kvm stats' | tail -n 1 | tr -d '\r' | cut -c1-120))"
+				[ -e $W/$inst.death ] || { bench__death "$inst"; : > $W/$inst.death; }
 			fi
 		done
 	done
