@@ -9,7 +9,10 @@
  * (tx_send: the tap side writes each as one packet, vnet header + frame,
  * exactly the chain's device-readable buffers, all with one io_uring_enter
  * or one writev() each: devices/net/tap_uring.c); the used entries of a
- * run are published at once and interrupt the guest at most once. If the
+ * run are published at once and interrupt the guest at most once. A run
+ * that found chains ends with kicks still off and one more look scheduled
+ * (sched_fd): kicks come back only when a look finds the ring empty, so a
+ * guest that keeps sending kicks once per burst, not once per run. If the
  * backend is full (EAGAIN) that chain and the ones after it are un-popped
  * and the run resumes when the backend fd turns writable. After
  * NET_BUDGET packets the run yields to the other fds and resumes through
@@ -199,6 +202,17 @@ void net_rxtx__tx(struct net_pair *p)
 				net_rxtx__resched(p);
 				goto out;
 			}
+		}
+		/* This run found chains: the guest is likely still queueing.
+		 * Look once more after the loop has served the pair's other
+		 * fds, kicks still off (QEMU's transmit bottom half does the
+		 * same); only a look that finds nothing asks for kicks again.
+		 * A guest that sends steadily then kicks once per burst
+		 * instead of once per run. */
+		if (done) {
+			p->tx_more = true;
+			net_rxtx__resched(p);
+			goto out;
 		}
 	} while (virtqueue__enable_notify(vq));
 out:
