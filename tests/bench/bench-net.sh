@@ -83,7 +83,8 @@ if [ "$mode" = nested ]; then
 		BUILD=$BUILD E2E_L1_IMAGE=$BUILD/images/l1-bench-initrd.cpio.gz \
 			E2E_L1_CPUS=${E2E_L1_CPUS:-2} E2E_FLAKE_RERUNS=0 E2E_MAX_RERUNS=0 \
 			E2E_L2_ARGS="bench_t=$T,bench_rounds=$((ROUNDS - got)),bench_configs=$CONFIGS" \
-			tests/e2e/nested.sh --l2-vmm=qemu bench
+			tests/e2e/nested.sh --l2-vmm=qemu bench ||
+			echo "bench-net: L1 session $n did not pass (its complete rounds still count)"
 		cp "$BUILD/e2e/bench.log" "$BUILD/bench/session$n.log"
 		got=$(tests/bench/merge.sh "$BUILD"/bench/session*.log | sed -n '1s/.* rounds=\([0-9]*\) .*/\1/p')
 		got=${got:-0}
