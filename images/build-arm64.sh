@@ -48,13 +48,18 @@ done
 [ -x "$vmm" ] || img__die "no $vmm (make ARCH=arm64)"
 start=$(date +%s.%N)
 
-# The packages, unpacked once per .deb (a stamp names the one unpacked).
+# The packages, unpacked once per .deb (a stamp names the ones unpacked):
+# those above and every other one downloaded (the benchmark's QEMU,
+# sockperf and their libraries: tests/bench/build-images.sh takes them from
+# here); ls -v: a newer version of a package is unpacked after an older.
+# shellcheck disable=SC2012 # .deb names have no spaces
+alldebs=$(ls -v "$debs"/*_arm64.deb)
 stamp=$debroot/.unpacked
-want=$(for d in $kdeb $bdeb $odebs; do basename "$d"; done)
+want=$(for d in $kdeb $bdeb $odebs $alldebs; do basename "$d"; done)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	rm -rf "$debroot"
 	mkdir -p "$debroot"
-	for d in $kdeb $bdeb $odebs; do
+	for d in $kdeb $bdeb $odebs $alldebs; do
 		dpkg-deb -x "$d" "$debroot"
 	done
 	echo "$want" > "$stamp"
@@ -80,36 +85,6 @@ fi
 mkdir -p "$imgdir"
 cp "$debroot/boot/vmlinuz-$kver" "$imgdir/Image"
 
-# arm64_bin ROOT PATH: an arm64 program from the unpacked packages at the
-# same PATH in ROOT, with its dynamic loader and every library it needs,
-# found by their DT_NEEDED names (readelf reads any ELF; nothing of arm64
-# can run here, so ldd cannot).
-arm64_bin()
-{
-	r=$1
-	todo=$2
-	interp=$(readelf -l "$debroot$2" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
-	[ -z "$interp" ] || todo="$todo $interp"
-	while [ -n "$todo" ]; do
-		set -- $todo
-		f=$1
-		shift
-		todo="$*"
-		[ -e "$r$f" ] && continue
-		[ -e "$debroot$f" ] || img__die "$f is not in the unpacked arm64 packages"
-		mkdir -p "$(dirname "$r$f")"
-		cp -L "$debroot$f" "$r$f"
-		for lib in $(readelf -d "$debroot$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-			for dir in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu; do
-				if [ -e "$debroot$dir/$lib" ]; then
-					todo="$todo $dir/$lib"
-					break
-				fi
-			done
-		done
-	done
-}
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmm-arm64.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -123,10 +98,10 @@ chmod 755 "$l2/init"
 # the /dev/input/event* that busybox acpid reads
 # vfat and its code pages: the cloud-init seed disk (the disks scenario)
 img__modules "$kver" "$l2" virtio_pci virtio_net virtio_blk gpio_keys evdev vfat nls_cp437 nls_ascii
-arm64_bin "$l2" /usr/bin/iperf3
+img__debroot_bin "$l2" /usr/bin/iperf3
 # The guest side of the scenarios (vmmtest=NAME runs /tests/l2/NAME.sh).
-cp tests/e2e/l2/ping.sh tests/e2e/l2/blk.sh tests/e2e/l2/iperf.sh tests/e2e/l2/disks.sh \
-	"$l2/tests/l2/"
+# All of them, as on x86 (images/build-l2.sh): the benchmark's bench.sh too.
+cp tests/e2e/l2/*.sh "$l2/tests/l2/"
 echo "root:x:0:0:root:/root:/bin/sh" > "$l2/etc/passwd"
 echo "root:x:0:" > "$l2/etc/group"
 img__pack "$l2" "$imgdir/l2-initrd.cpio.gz"
@@ -188,15 +163,12 @@ for f in layouts.sh disk-lib.sh; do
 	img__copy_file "tests/e2e/scenarios/$f" "$l1" "/tests/scenarios/$f"
 done
 img__modules "$kver" "$l1" tun vhost_net
-arm64_bin "$l1" /usr/bin/iperf3
+img__debroot_bin "$l1" /usr/bin/iperf3
 echo "root:x:0:0:root:/root:/bin/sh" > "$l1/etc/passwd"
 echo "root:x:0:" > "$l1/etc/group"
 img__input images/build-arm64.sh
 img__input images/l2-init.sh
-img__input tests/e2e/l2/ping.sh
-img__input tests/e2e/l2/blk.sh
-img__input tests/e2e/l2/iperf.sh
-img__input tests/e2e/l2/disks.sh
+img__input tests/e2e/l2
 img__input tests/e2e/l1-init-arm64.sh
 img__input images/lib.sh
 img__input "$kdeb"

@@ -191,6 +191,43 @@ img__modules()
 	done
 }
 
+# img__debroot_bin ROOT PATH: a program from IMG_DEBROOT (another
+# architecture's unpacked packages) at the same PATH in ROOT, with its
+# dynamic loader and every library it needs, found by their DT_NEEDED names
+# (readelf reads any ELF; nothing of that architecture can run here, so ldd
+# cannot). A library missing from the tree is an error naming it.
+img__debroot_bin()
+{
+	r=$1
+	todo=$2
+	interp=$(readelf -l "$IMG_DEBROOT$2" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	[ -z "$interp" ] || todo="$todo $interp"
+	while [ -n "$todo" ]; do
+		# shellcheck disable=SC2086 # words
+		set -- $todo
+		f=$1
+		shift
+		todo="$*"
+		[ -e "$r$f" ] && continue
+		[ -e "$IMG_DEBROOT$f" ] || img__die "$f is not in the unpacked packages ($IMG_DEBROOT)"
+		mkdir -p "$(dirname "$r$f")"
+		cp -L "$IMG_DEBROOT$f" "$r$f"
+		img__input "$IMG_DEBROOT$f"
+		found=
+		for lib in $(readelf -d "$IMG_DEBROOT$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			found=
+			for dir in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu /lib /usr/lib; do
+				if [ -e "$IMG_DEBROOT$dir/$lib" ]; then
+					todo="$todo $dir/$lib"
+					found=1
+					break
+				fi
+			done
+			[ -n "$found" ] || img__die "$f needs $lib, which no unpacked package in $IMG_DEBROOT has (images/install-deps-arm64.sh)"
+		done
+	done
+}
+
 # img__cpio_node NAME MODE_OCTAL MAJOR MINOR: print one newc cpio entry for
 # a character device, so the archive can hold /dev/console without root.
 img__cpio_node()
