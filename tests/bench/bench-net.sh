@@ -3,10 +3,12 @@
 # off, as one command (`make bench-net` runs it). The same L2 guest (the
 # Debian kernel, an initramfs with iperf3 and sockperf servers) boots once
 # under vmm and once under each QEMU configuration; rounds of iperf3 both
-# ways (default and 1 KiB writes) and a sockperf ping-pong then measure the
-# cells vmm-vhost-on, qemu-vhost-on, vmm-vhost-off, qemu-vhost-off in turn,
-# vmm switching its datapath live between its two (tests/e2e/scenarios/
-# bench.sh). Results: $BUILD/bench/{results.md,results.json,bench.png}.
+# ways (one flow, 1 KiB writes, two flows) and a sockperf ping-pong then
+# measure eight cells in turn: vmm and QEMU, vhost-net on and off, one and
+# two queue pairs in use (every guest has two pairs; `ethtool -L` in the
+# guest picks), vmm switching its datapath live between its cells
+# (tests/e2e/scenarios/bench.sh). Results:
+# $BUILD/bench/{results.md,results.json,bench.png}.
 #
 # usage: tests/bench/bench-net.sh [--mode=auto|direct|nested] [-t SECONDS]
 #                                 [-r ROUNDS] [--configs vmm-vhost-on:...]
@@ -26,7 +28,7 @@ BUILD=${BUILD:-build}
 mode=auto
 T=3
 ROUNDS=5
-CONFIGS=vmm-vhost-on:qemu-vhost-on:vmm-vhost-off:qemu-vhost-off
+CONFIGS=vmm-vhost-on:vmm-mq2-vhost-on:qemu-vhost-on:qemu-mq2-vhost-on:vmm-vhost-off:vmm-mq2-vhost-off:qemu-vhost-off:qemu-mq2-vhost-off
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mode=auto|--mode=direct|--mode=nested) mode=${1#--mode=} ;;

@@ -2,10 +2,12 @@
 # tests/bench/report.sh — turn the log of the bench scenario (make bench-net,
 # tests/e2e/scenarios/bench.sh) into $BUILD/bench/:
 #   results.md    per metric and cell: the median of the rounds and their
-#                 min–max; then the ratios vmm/QEMU (same datapath) and
-#                 userspace/vhost (same VMM), each the median of per-round
-#                 ratios with their min–max, marked "≈" where the two cells'
-#                 ranges overlap (a difference within the spread: no result)
+#                 min–max; then the ratios vmm/QEMU (same datapath and
+#                 pairs), userspace/vhost (same VMM and pairs) and 2 pairs/
+#                 1 pair (same VMM and datapath), each the median of
+#                 per-round ratios with their min–max, marked "≈" where the
+#                 two cells' ranges overlap (a difference within the
+#                 spread: no result)
 #   results.json  every round as measured, the cells and the ratios
 #   bench.png     throughput and latency medians with min–max bars (gnuplot)
 # usage: tests/bench/report.sh [LOG]   (default $BUILD/e2e/bench.log)
@@ -17,7 +19,7 @@ log=${1:-$BUILD/e2e/bench.log}
 dir=$BUILD/bench
 [ -e "$log" ] || { echo "report.sh: no log $log" >&2; exit 1; }
 mkdir -p "$dir"
-tr -d '\r' < "$log" | grep -a '^BENCH-\(ROUND\|INFO\|BOOT\|SWITCH\) ' > "$dir/lines.txt" || true
+tr -d '\r' < "$log" | grep -a '^BENCH-\(ROUND\|INFO\|BOOT\|SWITCH\|CHANNELS\) ' > "$dir/lines.txt" || true
 if ! grep -q '^BENCH-ROUND ' "$dir/lines.txt"; then
 	echo "report.sh: no BENCH-ROUND lines in $log" >&2
 	exit 1
@@ -62,16 +64,31 @@ function metric(M, t,   mb) {
 	if (M == "exits_per_mb") return num(v["exits"]) ? v["exits"] / mb : ""
 	if (M == "irqs_per_mb") return num(v["irq_rx"]) ? (v["irq_rx"] + v["irq_tx"]) / mb : ""
 	if (M == "kicks_per_mb") return num(v["kicks_rx"]) ? (v["kicks_rx"] + v["kicks_tx"]) / mb : ""
+	if (M == "queue_share") return qshare(t)
 	return ""
 }
+# the busiest queue: its share of the packets in the direction of the data, in
+# percent (100 / pairs: perfectly spread), for the two-flow tests with more
+# than one pair in use
+function qshare(t,   n, i, qv, sum, max) {
+	if (t !~ /^[tr]x2$/ || v["pairs"] + 0 < 2) return ""
+	n = split(v[t == "tx2" ? "txq" : "rxq"], qv, ":")
+	for (i = 1; i <= n; i++) { sum += qv[i]; if (qv[i] + 0 > max) max = qv[i] + 0 }
+	return n >= 2 && sum > 0 ? 100 * max / sum : ""
+}
 BEGIN {
-	nm = split("mbps lat_avg_us lat_p99_us vmm_cpu_s_per_gb vhost_cpu_s_per_gb exits_per_mb irqs_per_mb kicks_per_mb", M, " ")
-	split("Mbit/s|latency avg (us)|latency p99 (us)|VMM CPU s/GB (its own threads)|vhost CPU s/GB|KVM exits/MB|interrupts/MB (guest)|kicks/MB (guest)", MH, "|")
+	nm = split("mbps lat_avg_us lat_p99_us vmm_cpu_s_per_gb vhost_cpu_s_per_gb exits_per_mb irqs_per_mb kicks_per_mb queue_share", M, " ")
+	split("Mbit/s|latency avg (us)|latency p99 (us)|VMM CPU s/GB (its own threads)|vhost CPU s/GB|KVM exits/MB|interrupts/MB (guest)|kicks/MB (guest)|busiest queue, % of packets", MH, "|")
 	nt = split("tx rx tx1k rx1k lat", TS, " ")
 	TH["tx"] = "TCP g->h"; TH["rx"] = "TCP h->g"; TH["tx1k"] = "g->h 1K writes"; TH["rx1k"] = "h->g 1K writes"; TH["lat"] = "TCP ping-pong"
+	TH["tx2"] = "2 flows g->h"; TH["rx2"] = "2 flows h->g"
 	nr = 0; nc = 0
 }
-$1 == "BENCH-INFO" { info = substr($0, 12); kv(); envl = v["env"]; gsub(/_/, " ", envl) }
+$1 == "BENCH-INFO" {
+	info = substr($0, 12); kv(); envl = v["env"]; gsub(/_/, " ", envl)
+	if (v["tests"] != "") nt = split(v["tests"], TS, ",")
+}
+$1 == "BENCH-CHANNELS" { kv(); if (v["rc"] == 0 && v["channels"] == v["to"]) chs = chs " " v["ms"]; else chfail++ }
 $1 == "BENCH-BOOT" { kv(); boots = boots (boots ? ", " : "") v["instance"] " " (v["status"] == "ok" ? sprintf("%.1f s", v["ms"] / 1000) : "failed") }
 $1 == "BENCH-SWITCH" { kv(); if (v["rc"] == 0) sw = sw " " v["ms"]; else swfail++ }
 $1 == "BENCH-ROUND" {
@@ -90,14 +107,23 @@ $1 == "BENCH-ROUND" {
 }
 END {
 	if (envl == "") envl = "nested TCG"
-	# the pairs: vmm/QEMU with the same datapath, userspace/vhost per VMM
+	# the pairs of cells: vmm/QEMU with the same datapath and queue pairs,
+	# userspace/vhost per VMM and queue pairs, N pairs/1 pair per VMM and
+	# datapath. A cell is KIND[-mqN]-vhost-on|off, KIND vmm, vmm-noseccomp
+	# or qemu.
 	np = 0
 	for (i = 1; i <= nc; i++) for (j = 1; j <= nc; j++) {
 		a = cells[i]; b = cells[j]
 		ka = a; sub(/-vhost-(on|off)$/, "", ka); kb = b; sub(/-vhost-(on|off)$/, "", kb)
 		da = a; sub(/.*-vhost-/, "", da); db = b; sub(/.*-vhost-/, "", db)
-		if (ka ~ /^vmm/ && kb == "qemu" && da == db) { np++; PA[np] = a; PB[np] = b; PN[np] = ka "/QEMU " (da == "on" ? "vhost-net" : "userspace") }
-		else if (ka == kb && da == "off" && db == "on") { np++; PA[np] = a; PB[np] = b; PN[np] = "userspace/vhost-net " (ka == "qemu" ? "QEMU" : ka) }
+		qa = ka ~ /-mq[0-9]+$/ ? ka : ka "-mq1"; sub(/.*-mq/, "", qa)
+		qb = kb ~ /-mq[0-9]+$/ ? kb : kb "-mq1"; sub(/.*-mq/, "", qb)
+		va = ka; sub(/-mq[0-9]+$/, "", va); vb = kb; sub(/-mq[0-9]+$/, "", vb)
+		dn = da == "on" ? "vhost-net" : "userspace"
+		pn = qa > 1 ? ", " qa " pairs" : ""
+		if (va ~ /^vmm/ && vb == "qemu" && da == db && qa == qb) { np++; PA[np] = a; PB[np] = b; PN[np] = va "/QEMU " dn pn }
+		else if (ka == kb && da == "off" && db == "on") { np++; PA[np] = a; PB[np] = b; PN[np] = "userspace/vhost-net " (va == "qemu" ? "QEMU" : va) pn }
+		else if (va == vb && da == db && qa > 1 && qb == 1) { np++; PA[np] = a; PB[np] = b; PN[np] = qa " pairs/1 " (va == "qemu" ? "QEMU" : va) " " dn }
 	}
 	print "## virtio-net: vmm and QEMU, userspace and vhost-net datapaths (" envl ")\n" > md
 	print info "\n" > md
@@ -140,8 +166,9 @@ END {
 	printf "\n%d rounds per cell, cells one after the other in each round (A B A B), every guest booted once: vmm switches its datapath live between its cells (`vmm set --vhost`), QEMU has a boot per datapath.\n", maxr > md
 	if (boots != "") printf "Boot to the bench server: %s.\n", boots > md
 	if (stats(sw)) printf "vmm set: %d switches, %.0f ms median (%.0f–%.0f)%s.\n", S_n, S_med, S_min, S_max, swfail ? sprintf(", %d FAILED", swfail) : "" > md
+	if (stats(chs) || chfail) printf "Queue pairs in use set in the guest before a cell (ethtool -L combined K): %d changes, %.0f ms median%s. A device with N pairs offers VIRTIO_NET_F_MQ; its 1-pair cells run on that device with one pair in use.\n", S_n, S_med, chfail ? sprintf(", %d FAILED", chfail) : "" > md
 	for (i = 1; i <= nc; i++) if (failed[cells[i]]) printf "FAILED: %s: %d tests (left out of the figures).\n", cells[i], failed[cells[i]] > md
-	print "Throughput: iperf3 run from the host side (-R for g->h), the receiver'"'"'s Mbit/s. Latency: sockperf ping-pong, 64 B over TCP, one way (round trip / 2) as sockperf reports it (ping when there is no sockperf). Per GB / per MB: divided by the bytes the tap counted in the direction of the test." > md
+	print "Throughput: iperf3 run from the host side (-R for g->h), the receiver'"'"'s Mbit/s; 2 flows: two iperf3 clients at once to two guest servers, one pinned to each guest vCPU, the sum of both receivers. Latency: sockperf ping-pong, 64 B over TCP, one way (round trip / 2) as sockperf reports it (ping when there is no sockperf). Per GB / per MB: divided by the bytes the tap counted in the direction of the test." > md
 	print "CPU: the VMM process'"'"'s utime+stime less the time it ran the guest (guest_time) and less vhost'"'"'s worker (a thread of the VMM from Linux 6.4): exit handling, device emulation, I/O threads; vhost: its worker thread. Exits: KVM'"'"'s per-VM counter (debugfs), alike for every VMM. Interrupts and kicks: the guest'"'"'s own counts (/proc/interrupts of the virtio-net queues, ethtool -S *_kicks)." > md
 	print "Higher is better for Mbit/s, lower for everything else. All figures: " envl (envl == "nested TCG" ? " (the guest runs under KVM inside a QEMU TCG virtual machine on a shared machine): compare them with each other, never with hardware figures." : ".") > md
 
@@ -162,12 +189,14 @@ END {
 	for (i = 1; i <= nratio; i++) printf "    %s%s\n", ratio[i], i < nratio ? "," : "" > js
 	printf "  ]\n}\n" > js
 
-	# chart: per cell, median/min/max of the four throughputs, then latency avg
+	# chart: per cell, median/min/max of the four throughputs, latency avg,
+	# then the two two-flow throughputs (fixed columns: NaN where not run)
+	nct = split("tx rx tx1k rx1k lat tx2 rx2", CT, " ")
 	for (i = 1; i <= nc; i++) {
 		line = cells[i]
-		for (ti = 1; ti <= nt; ti++) {
-			mm = TS[ti] == "lat" ? "lat_avg_us" : "mbps"
-			line = line (stats(L[cells[i], TS[ti], mm]) ? sprintf(" %g %g %g", S_med, S_min, S_max) : " NaN NaN NaN")
+		for (ti = 1; ti <= nct; ti++) {
+			mm = CT[ti] == "lat" ? "lat_avg_us" : "mbps"
+			line = line (stats(L[cells[i], CT[ti], mm]) ? sprintf(" %g %g %g", S_med, S_min, S_max) : " NaN NaN NaN")
 		}
 		print line > chart
 	}
@@ -188,7 +217,7 @@ set key top left
 set offsets 0, 0, graph 0.25, 0
 set title 'iperf3 TCP throughput (higher is better)'
 set ylabel 'Mbit/s'
-plot '$dir/chart.dat' using 2:3:4:xtic(1) title 'guest->host', '' using 5:6:7 title 'host->guest', '' using 8:9:10 title 'g->h 1K writes', '' using 11:12:13 title 'h->g 1K writes'
+plot '$dir/chart.dat' using 2:3:4:xtic(1) title 'guest->host', '' using 5:6:7 title 'host->guest', '' using 8:9:10 title 'g->h 1K writes', '' using 11:12:13 title 'h->g 1K writes', '' using 17:18:19 title 'g->h 2 flows', '' using 20:21:22 title 'h->g 2 flows'
 set title 'TCP latency (lower is better)'
 set ylabel 'microseconds (one way)'
 plot '$dir/chart.dat' using 14:15:16:xtic(1) title 'average'

@@ -3,10 +3,16 @@
 # guest only serves: L1 drives every test (tests/e2e/scenarios/bench.sh), so
 # it can interleave several guests and switch vmm's datapath between rounds.
 #   iperf3 server            throughput both ways (L1 uses -R for g->h)
+#   iperf3 on :5202, :5203   the two-flow tests, one server pinned to each
+#                            vCPU, so each flow's transmit queue (XPS) and
+#                            receive processing are that vCPU's
 #   sockperf server :11111   TCP ping-pong latency (when the image has it)
 #   stats on TCP :5556       one line: virtio-net interrupts (from
-#                            /proc/interrupts) and kicks (ethtool -S), the
-#                            guest's own counts, the same for every VMM
+#                            /proc/interrupts), kicks and packets per queue
+#                            (ethtool -S), the guest's own counts, the same
+#                            for every VMM
+#   channels on TCP :5558    reads a number K, runs `ethtool -L combined K`,
+#                            answers "channels=<in use> rc=<ethtool's status>"
 #   quit on TCP :5557        a connection there ends the guest (reboot)
 # Kernel parameter bench_ip=A/N: this guest's address (default
 # 192.168.100.2/24). "BENCH-READY" on the console when all of it listens.
@@ -23,6 +29,8 @@ ip addr add "$IP" dev "$ifname"
 ip link set "$ifname" up
 
 iperf3 -s -D > /dev/null 2>&1 || echo "BENCH-ERROR iperf3 server did not start"
+taskset 1 iperf3 -s -p 5202 -D > /dev/null 2>&1 || echo "BENCH-ERROR iperf3 server :5202 did not start"
+taskset 2 iperf3 -s -p 5203 -D > /dev/null 2>&1 || echo "BENCH-ERROR iperf3 server :5203 did not start"
 if command -v sockperf > /dev/null; then
 	sockperf server --tcp -i 0.0.0.0 -p 11111 > /dev/null 2>&1 &
 fi
@@ -38,12 +46,22 @@ END { printf "irq_rx=%d irq_tx=%d", rx, tx }' /proc/interrupts
 if command -v ethtool > /dev/null; then
 	ethtool -S $ifname 2> /dev/null | awk '/rx_queue_[0-9]+_kicks:/ { rx += \$2 }
 	/tx_queue_[0-9]+_kicks:/ { tx += \$2; seen = 1 }
-	END { if (seen) printf " kicks_rx=%d kicks_tx=%d", rx, tx }'
+	/[rt]x_queue_[0-9]+_packets:/ { q = \$1; sub(/_queue_/, "q", q); sub(/_packets:/, "", q); pk = pk " " q "=" \$2 }
+	END { if (seen) printf " kicks_rx=%d kicks_tx=%d", rx, tx; printf "%s", pk }'
 fi
 echo
 S
 chmod 755 /tmp/bench-stats
 nc -ll -p 5556 -e /tmp/bench-stats &
+cat > /tmp/bench-channels <<S
+#!/bin/sh
+read -r k
+ethtool -L $ifname combined "\$k" > /dev/null 2>&1
+rc=\$?
+echo "channels=\$(ethtool -l $ifname 2> /dev/null | awk '/^Current/ { c = 1 } c && /^Combined:/ { print \$2 }') rc=\$rc"
+S
+chmod 755 /tmp/bench-channels
+nc -ll -p 5558 -e /tmp/bench-channels &
 echo "BENCH-READY ip=$IP ifname=$ifname sockperf=$(command -v sockperf > /dev/null && echo yes || echo no) ethtool=$(command -v ethtool > /dev/null && echo yes || echo no)"
 # Bounded: a guest whose L1 side died reboots within the hour.
 timeout 3600 nc -l -p 5557 > /dev/null 2>&1
