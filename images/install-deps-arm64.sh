@@ -43,7 +43,8 @@ liburing-dev liburing2"
 GUEST_PKGS="busybox-static iperf3 libiperf0 libsctp1 libssl3 libc6"
 # The benchmark's L1 runs QEMU beside vmm (tests/bench/build-images.sh):
 # qemu-system-arm (its qemu-system-aarch64), the version of the x86 QEMU
-# here (bench_qemu_spec), and sockperf and ethtool, with the libraries
+# here (bench_qemu_spec), iproute2's ip (QEMU's multi-queue taps: busybox's
+# ip has no tuntap), and sockperf and ethtool, with the libraries
 # they load: their Depends, recursively (apt-cache depends, 2026-12), less
 # what is above, QEMU's data (no firmware is loaded: -kernel, romfile=) and
 # packages with no shared library in them. images/build-arm64.sh copies
@@ -55,7 +56,9 @@ libnettle8 libnuma1 libpixman-1-0 libpmem1 libpng16-16 librdmacm1 libsasl2-2
 libseccomp2 libslirp0 libudev1 liburing2 libvdeplug2 libzstd1 zlib1g libgcc-s1
 libstdc++6 libmnl0 libelf1 libffi8 libmount1 libpcre2-8-0 libselinux1 libidn2-0
 libp11-kit0 libtasn1-6 libunistring2 libnl-3-200 libnl-route-3-200 libdaxctl1
-libndctl6 libsasl2-modules-db libblkid1 libkmod2 libuuid1 libdb5.3 liblzma5"
+libndctl6 libsasl2-modules-db libblkid1 libkmod2 libuuid1 libdb5.3 liblzma5
+iproute2 libbsd0 libmd0 libcap2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3
+libcom-err2 libkrb5support0 libkeyutils1 libxtables12"
 KERNEL_META=linux-image-arm64
 
 log()

@@ -23,6 +23,9 @@
 #   blk       virtio-blk on a raw image: the guest reads it and writes to it
 #   stop      vmm run --name l2, vmm list, vmm stop: the gpio-keys power
 #             button, the guest's acpid powers it off
+#   bench     make bench-net-arm64: the x86 benchmark script
+#             (tests/e2e/scenarios/bench.sh) in the bench image
+#             (tests/bench/build-images.sh --arch arm64: QEMU inside)
 #   layouts   the x86 scenario script (tests/e2e/scenarios/layouts.sh) on the
 #             arm64 Fedora-layout disks: BLS entries on ext4 (f40) and in a
 #             btrfs subvolume (f44), no --kernel
@@ -57,6 +60,20 @@ e2e__uptime_ms()
 e2e__dmesg_tail()
 {
 	dmesg | tail -n "${1:-30}" | sed 's/^/L1-DMESG| /'
+}
+# e2e__vhost_tid PID, e2e__thread_stat PID TID: vhost's worker of the VMM
+# PID and the stat file with its own CPU time, as tests/e2e/l1-init.sh has
+# them (the bench scenario's; from Linux 6.4 the worker is a thread of the
+# VMM, before a kernel thread "vhost-PID").
+e2e__vhost_tid()
+{
+	for t in /proc/[0-9]* /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2> /dev/null)" = "vhost-$1" ] && { echo "${t##*/}"; return; }
+	done
+}
+e2e__thread_stat()
+{
+	if [ -e "/proc/$1/task/$2" ]; then echo "/proc/$1/task/$2/stat"; else echo "/proc/$2/stat"; fi
 }
 # On x86 this spots the nested-TCG world-switch bug in vmm's output (the
 # boot is then retried); no such bug is known on the aarch64 host.
@@ -293,6 +310,12 @@ stop)
 	st=pass
 	[ -z "$fail" ] || st=fail
 	echo "E2E-RESULT name=stop status=$st stop_ms=$((t1 - t0)) rc=$rc${fail:+ reason=$(echo $fail | tr ' ' ,)}"
+	;;
+bench)
+	# The same script as x86's, its figures labelled as this host's.
+	st=fail
+	BENCH_ENV="nested TCG (aarch64)" sh /tests/scenarios/bench.sh && st=pass
+	echo "E2E-RESULT name=bench status=$st"
 	;;
 layouts)
 	# The same script as x86's (it boots each disk with its disk-boot
