@@ -14,7 +14,9 @@
 #                 make bench-net-arm64: the same on the nested aarch64 host
 # The machine's own architecture by default: plain `make` on an aarch64
 # host is the native arm64 build (build/arm64/vmm, system libraries).
-ARCH     ?= $(if $(filter aarch64,$(shell uname -m)),arm64,x86)
+ifeq ($(origin ARCH),undefined)
+ARCH     := $(if $(filter aarch64,$(shell uname -m)),arm64,x86)
+endif
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 ifeq ($(ARCH),arm64)
