@@ -10,7 +10,13 @@
 #   make run      boot the default guest (locally if /dev/kvm can, else nested)
 #   make ARCH=arm64   build/arm64/vmm-static for aarch64 (`make deps ARCH=arm64`
 #                 first on an x86-64 machine: the cross compiler and a sysroot)
-ARCH     ?= x86
+#   make bench-net    virtio-net, vmm against QEMU (tests/bench/bench.mk);
+#                 make bench-net-arm64: the same on the nested aarch64 host
+# The machine's own architecture by default: plain `make` on an aarch64
+# host is the native arm64 build (build/arm64/vmm, system libraries).
+ifeq ($(origin ARCH),undefined)
+ARCH     := $(if $(filter aarch64,$(shell uname -m)),arm64,x86)
+endif
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 ifeq ($(ARCH),arm64)

@@ -12,6 +12,11 @@
 #                                         vhost-net, iperf3, and
 #   build/arm64/images/disk.raw           a GPT disk with an ext4 /boot and
 #                                         grub.cfg, for a boot without --kernel
+#   build/arm64/images/fedora-layout.qcow2, fedora44-layout.qcow2
+#                                         the Fedora layouts x86 boots (BLS
+#                                         entries on ext4, and on btrfs with
+#                                         zstd), made by images/build-fedora.sh
+#                                         --arch arm64 from the same packages
 #   build/arm64/images/test.qcow2         a qcow2 whose first MiB is 0x5a
 # The kernel has KVM built in; L1 boots it at EL2 under QEMU's
 # virtualization=on (tests/e2e/nested-arm64.sh).
@@ -41,19 +46,20 @@ for p in iperf3 libiperf0 libsctp1 libssl3 libc6; do
 	odebs="$odebs $d"
 done
 [ -x "$vmm" ] || img__die "no $vmm (make ARCH=arm64)"
-
-if [ $if_stale -eq 1 ] && ! img__is_stale "$imgdir/l1-initrd.cpio.gz"; then
-	exit 0
-fi
 start=$(date +%s.%N)
 
-# The packages, unpacked once per .deb (a stamp names the one unpacked).
+# The packages, unpacked once per .deb (a stamp names the ones unpacked):
+# those above and every other one downloaded (the benchmark's QEMU,
+# sockperf and their libraries: tests/bench/build-images.sh takes them from
+# here); ls -v: a newer version of a package is unpacked after an older.
+# shellcheck disable=SC2012 # .deb names have no spaces
+alldebs=$(ls -v "$debs"/*_arm64.deb)
 stamp=$debroot/.unpacked
-want=$(for d in $kdeb $bdeb $odebs; do basename "$d"; done)
+want=$(for d in $kdeb $bdeb $odebs $alldebs; do basename "$d"; done)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	rm -rf "$debroot"
 	mkdir -p "$debroot"
-	for d in $kdeb $bdeb $odebs; do
+	for d in $kdeb $bdeb $odebs $alldebs; do
 		dpkg-deb -x "$d" "$debroot"
 	done
 	echo "$want" > "$stamp"
@@ -63,71 +69,21 @@ kver=$(ls "$debroot/lib/modules" | head -n 1)
 # The package ships no modules.dep (its postinst runs depmod): make one
 # for this tree, which modprobe -d then resolves dependencies against.
 [ -s "$debroot/lib/modules/$kver/modules.dep" ] || depmod -b "$debroot" "$kver"
+# busybox and modules from here on are the unpacked arm64 ones (images/lib.sh)
+img__use_debroot "$debroot"
+
+# The Fedora-layout disks (the layouts scenario), which L1 carries: built
+# first, so that L1 is stale when they are.
+for l in f40 f44; do
+	ARM_BUILD=$ARM_BUILD images/build-fedora.sh --if-stale --arch arm64 --layout $l "$imgdir" ||
+		img__die "images/build-fedora.sh --arch arm64 --layout $l failed"
+done
+
+if [ $if_stale -eq 1 ] && ! img__is_stale "$imgdir/l1-initrd.cpio.gz"; then
+	exit 0
+fi
 mkdir -p "$imgdir"
 cp "$debroot/boot/vmlinuz-$kver" "$imgdir/Image"
-
-# arm64_modules ROOT MODULE...: like img__modules, from the unpacked tree.
-arm64_modules()
-{
-	r=$1
-	shift
-	dir=$r/lib/modules/$kver
-	mkdir -p "$dir" "$r/etc"
-	: > "$r/etc/modules.load"
-	for m in "$@"; do
-		deps=$(modprobe -d "$debroot" -S "$kver" --show-depends "$m") ||
-			img__die "module $m not found for kernel $kver"
-		for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
-			base=$(basename "$f")
-			grep -qx "$base" "$r/etc/modules.load" && continue
-			cp "$f" "$dir/$base"
-			echo "$base" >> "$r/etc/modules.load"
-		done
-	done
-}
-
-# arm64_busybox ROOT: the arm64 busybox-static and its applet links. The
-# applet list is this machine's busybox's (it cannot run the arm64 one),
-# which is the same Debian version: a missing applet is only a missing link.
-arm64_busybox()
-{
-	r=$1
-	mkdir -p "$r/bin" "$r/sbin" "$r/usr/bin" "$r/usr/sbin"
-	cp "$debroot/bin/busybox" "$r/bin/busybox"
-	for a in $(busybox --list-full); do
-		[ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"
-	done
-}
-
-# arm64_bin ROOT PATH: an arm64 program from the unpacked packages at the
-# same PATH in ROOT, with its dynamic loader and every library it needs,
-# found by their DT_NEEDED names (readelf reads any ELF; nothing of arm64
-# can run here, so ldd cannot).
-arm64_bin()
-{
-	r=$1
-	todo=$2
-	interp=$(readelf -l "$debroot$2" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
-	[ -z "$interp" ] || todo="$todo $interp"
-	while [ -n "$todo" ]; do
-		set -- $todo
-		f=$1
-		shift
-		todo="$*"
-		[ -e "$r$f" ] && continue
-		[ -e "$debroot$f" ] || img__die "$f is not in the unpacked arm64 packages"
-		mkdir -p "$(dirname "$r$f")"
-		cp -L "$debroot$f" "$r$f"
-		for lib in $(readelf -d "$debroot$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-			for dir in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu; do
-				if [ -e "$debroot$dir/$lib" ]; then
-					todo="$todo $dir/$lib"
-					break
-				fi
-			done
-		done
-	done
-}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmm-arm64.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -135,17 +91,17 @@ trap 'rm -rf "$work"' EXIT
 # L2
 l2=$work/l2
 mkdir -p "$l2/proc" "$l2/sys" "$l2/dev" "$l2/tmp" "$l2/root" "$l2/etc" "$l2/tests/l2"
-arm64_busybox "$l2"
+img__busybox "$l2"
 cp images/l2-init.sh "$l2/init"
 chmod 755 "$l2/init"
 # gpio_keys and evdev: the power button (vmm stop) on the PL061's line 3, as
 # the /dev/input/event* that busybox acpid reads
 # vfat and its code pages: the cloud-init seed disk (the disks scenario)
-arm64_modules "$l2" virtio_pci virtio_net virtio_blk gpio_keys evdev vfat nls_cp437 nls_ascii
-arm64_bin "$l2" /usr/bin/iperf3
+img__modules "$kver" "$l2" virtio_pci virtio_net virtio_blk gpio_keys evdev vfat nls_cp437 nls_ascii
+img__debroot_bin "$l2" /usr/bin/iperf3
 # The guest side of the scenarios (vmmtest=NAME runs /tests/l2/NAME.sh).
-cp tests/e2e/l2/ping.sh tests/e2e/l2/blk.sh tests/e2e/l2/iperf.sh tests/e2e/l2/disks.sh \
-	"$l2/tests/l2/"
+# All of them, as on x86 (images/build-l2.sh): the benchmark's bench.sh too.
+cp tests/e2e/l2/*.sh "$l2/tests/l2/"
 echo "root:x:0:0:root:/root:/bin/sh" > "$l2/etc/passwd"
 echo "root:x:0:" > "$l2/etc/group"
 img__pack "$l2" "$imgdir/l2-initrd.cpio.gz"
@@ -189,7 +145,7 @@ head -c 1048576 /dev/zero | tr '\000' '\132' | md5sum | cut -d ' ' -f 1 > "$imgd
 IMG_INPUTS=""
 l1=$work/l1
 mkdir -p "$l1/proc" "$l1/sys" "$l1/dev" "$l1/tmp" "$l1/root" "$l1/etc" "$l1/guest"
-arm64_busybox "$l1"
+img__busybox "$l1"
 img__copy_file tests/e2e/l1-init-arm64.sh "$l1" /init
 chmod 755 "$l1/init"
 img__copy_file "$vmm" "$l1" /usr/bin/vmm
@@ -197,16 +153,22 @@ cp "$imgdir/Image" "$l1/guest/Image"
 cp "$imgdir/l2-initrd.cpio.gz" "$l1/guest/l2-initrd.cpio.gz"
 cp "$imgdir/disk.raw" "$l1/guest/disk.raw"
 cp "$imgdir/test.qcow2" "$imgdir/test.qcow2.md5" "$l1/guest/"
-arm64_modules "$l1" tun vhost_net
-arm64_bin "$l1" /usr/bin/iperf3
+# The layouts scenario: the x86 L1's script and disks, at the same paths
+# (images/l1-payloads.list).
+for f in fedora-layout fedora44-layout; do
+	img__copy_file "$imgdir/$f.qcow2" "$l1" "/tests/disk/$f.qcow2"
+	img__copy_file "$imgdir/$f.manifest" "$l1" "/tests/disk/$f.manifest"
+done
+for f in layouts.sh disk-lib.sh; do
+	img__copy_file "tests/e2e/scenarios/$f" "$l1" "/tests/scenarios/$f"
+done
+img__modules "$kver" "$l1" tun vhost_net
+img__debroot_bin "$l1" /usr/bin/iperf3
 echo "root:x:0:0:root:/root:/bin/sh" > "$l1/etc/passwd"
 echo "root:x:0:" > "$l1/etc/group"
 img__input images/build-arm64.sh
 img__input images/l2-init.sh
-img__input tests/e2e/l2/ping.sh
-img__input tests/e2e/l2/blk.sh
-img__input tests/e2e/l2/iperf.sh
-img__input tests/e2e/l2/disks.sh
+img__input tests/e2e/l2
 img__input tests/e2e/l1-init-arm64.sh
 img__input images/lib.sh
 img__input "$kdeb"

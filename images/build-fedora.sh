@@ -42,7 +42,12 @@
 # The manifest's sha256 is that of the image it was written with;
 # --if-stale goes by the inputs' times, not by content.
 #
-# usage: images/build-fedora.sh [--if-stale] [--layout f40|f44] [OUTDIR]
+# --arch arm64 makes the same layouts for the nested aarch64 test host
+# (build/arm64/images by default): the kernel, modules and busybox are the
+# arm64 packages images/build-arm64.sh unpacked (ARM_BUILD/debroot), the
+# one kernel there for both layouts; everything else is the same bytes.
+#
+# usage: images/build-fedora.sh [--if-stale] [--layout f40|f44] [--arch amd64|arm64] [OUTDIR]
 #        images/build-fedora.sh --overlay OVERLAY [BASE]
 #   --if-stale   do nothing when the image is newer than everything it is
 #                built from
@@ -67,17 +72,28 @@ fi
 
 if_stale=0
 layout=f40
+arch=amd64
 while [ $# -gt 0 ]; do
 	case $1 in
 	--if-stale) if_stale=1 ;;
 	--layout) [ $# -ge 2 ] || img__die "--layout needs f40 or f44"; layout=$2; shift ;;
 	--layout=*) layout=${1#--layout=} ;;
-	-*) img__die "unknown option $1 (usage: $0 [--if-stale] [--layout f40|f44] [OUTDIR])" ;;
+	--arch) [ $# -ge 2 ] || img__die "--arch needs amd64 or arm64"; arch=$2; shift ;;
+	--arch=*) arch=${1#--arch=} ;;
+	-*) img__die "unknown option $1 (usage: $0 [--if-stale] [--layout f40|f44] [--arch amd64|arm64] [OUTDIR])" ;;
 	*) break ;;
 	esac
 	shift
 done
-outdir=${1:-build/images}
+case $arch in
+amd64) outdir=${1:-build/images} ;;
+arm64)
+	ARM_BUILD=${ARM_BUILD:-build/arm64}
+	outdir=${1:-$ARM_BUILD/images}
+	img__use_debroot "$ARM_BUILD/debroot"
+	;;
+*) img__die "unknown --arch $arch (amd64 or arm64)" ;;
+esac
 
 # Everything fixed, for a reproducible image: UUIDs (the machine id is
 # the one /etc/machine-id holds), partition offsets and sizes in MiB, and
@@ -160,7 +176,7 @@ else
 fi
 mkdir -p "$bootd/loader/entries" "$bootd/grub2" "$bootd/efi"
 img__test_initramfs "$kver" "$WORK/initramfs.img"
-img__copy_file "/boot/vmlinuz-$kver" "$bootd" "/vmlinuz-$kver"
+img__copy_file "$IMG_BOOT/vmlinuz-$kver" "$bootd" "/vmlinuz-$kver"
 if [ "$layout" = f40 ]; then
 	cp "$WORK/initramfs.img" "$bootd/initramfs-$kver.img"
 else
@@ -348,8 +364,9 @@ rm -rf "$out" "$WORK/root.check" "$WORK/boot.check"
 img__qcow2 "$raw" "$image"
 # What a test needs to know about the image, as shell assignments.
 cat > "$outdir/$NAME.manifest" <<EOF
-# $image: written by images/build-fedora.sh --layout $layout
+# $image: written by images/build-fedora.sh --layout $layout --arch $arch
 FEDORA_LAYOUT=$layout
+FEDORA_ARCH=$arch
 FEDORA_SHA256=$(sha256sum "$image" | cut -d' ' -f1)
 FEDORA_KVER=$kver
 FEDORA_DEFAULT_ENTRY=$MID-$kver
@@ -365,5 +382,5 @@ FEDORA_DISK_MIB=$DISK_MIB
 EOF
 img__write_inputs "$image"
 
-img__log "$image: $(du -k "$image" | cut -f1) KiB on disk, ${DISK_MIB} MiB virtual (Fedora $VERSION_ID layout, kernel $kver; entries $kver (default), $oldver, $rescue; $IMG_INITRD_MODULES initramfs modules), built in $(img__elapsed "$start") s"
+img__log "$image: $(du -k "$image" | cut -f1) KiB on disk, ${DISK_MIB} MiB virtual (Fedora $VERSION_ID layout, $arch kernel $kver; entries $kver (default), $oldver, $rescue; $IMG_INITRD_MODULES initramfs modules), built in $(img__elapsed "$start") s"
 img__log "an overlay to boot from: images/build-fedora.sh --overlay OVERLAY.qcow2 $image"

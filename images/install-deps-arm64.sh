@@ -16,8 +16,9 @@
 #                   twins (they are not Multi-Arch: same), so none of them is
 #                   installed, all are only unpacked.
 #   guest packages  the stock arm64 kernel, busybox and iperf3 (with its
-#                   libraries) for the nested host's L1 and L2, downloaded to
-#                   build/arm64/debs.
+#                   libraries) for the nested host's L1 and L2, and for the
+#                   benchmark (make bench-net-arm64) QEMU, sockperf and
+#                   ethtool with theirs, downloaded to build/arm64/debs.
 #
 # Nothing installed is ever upgraded: apt-get install only for packages that
 # are missing, and `apt-get update` only when something must be fetched. On a
@@ -40,6 +41,24 @@ liburing-dev liburing2"
 # iperf3 with the libraries it loads (libc6 for the dynamic loader):
 # throughput between L2 and L1 (the iperf scenarios).
 GUEST_PKGS="busybox-static iperf3 libiperf0 libsctp1 libssl3 libc6"
+# The benchmark's L1 runs QEMU beside vmm (tests/bench/build-images.sh):
+# qemu-system-arm (its qemu-system-aarch64), the version of the x86 QEMU
+# here (bench_qemu_spec), iproute2's ip (QEMU's multi-queue taps: busybox's
+# ip has no tuntap), and sockperf and ethtool, with the libraries
+# they load: their Depends, recursively (apt-cache depends, 2026-12), less
+# what is above, QEMU's data (no firmware is loaded: -kernel, romfile=) and
+# packages with no shared library in them. images/build-arm64.sh copies
+# only the libraries the programs name (DT_NEEDED), and fails naming one
+# missing here.
+BENCH_PKGS="qemu-system-arm sockperf ethtool libaio1 libbpf1 libcapstone4 libfdt1
+libfuse3-3 libglib2.0-0 libgmp10 libgnutls30 libhogweed6 libibverbs1 libjpeg62-turbo
+libnettle8 libnuma1 libpixman-1-0 libpmem1 libpng16-16 librdmacm1 libsasl2-2
+libseccomp2 libslirp0 libudev1 liburing2 libvdeplug2 libzstd1 zlib1g libgcc-s1
+libstdc++6 libmnl0 libelf1 libffi8 libmount1 libpcre2-8-0 libselinux1 libidn2-0
+libp11-kit0 libtasn1-6 libunistring2 libnl-3-200 libnl-route-3-200 libdaxctl1
+libndctl6 libsasl2-modules-db libblkid1 libkmod2 libuuid1 libdb5.3 liblzma5
+iproute2 libbsd0 libmd0 libcap2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3
+libcom-err2 libkrb5support0 libkeyutils1 libxtables12"
 KERNEL_META=linux-image-arm64
 
 log()
@@ -71,9 +90,18 @@ kernel_pkg()
 have_debs()
 {
 	ls "$DEBS"/linux-image-*-arm64*_arm64.deb > /dev/null 2>&1 || return 1
-	for p in $GUEST_PKGS; do
+	for p in $GUEST_PKGS $BENCH_PKGS; do
 		ls "$DEBS/${p}_"*_arm64.deb > /dev/null 2>&1 || return 1
 	done
+}
+
+# The arm64 QEMU for the benchmark: the version of the installed
+# qemu-system-common (the x86 QEMU's, from bookworm-backports), so that the
+# two architectures' QEMU cells are the same QEMU; else the candidate.
+bench_qemu_spec()
+{
+	v=$(installed_version qemu-system-common)
+	if [ -n "$v" ]; then echo "qemu-system-arm:arm64=$v"; else echo "qemu-system-arm:arm64"; fi
 }
 
 missing=""
@@ -96,7 +124,7 @@ need_debs=0
 have_debs || need_debs=1
 
 if [ -z "$missing$qemu_want$unpack" ] && [ $need_debs -eq 0 ]; then
-	log "all present (cross compiler, qemu-system-aarch64, sysroot in $SYSROOT, arm64 kernel, busybox and iperf3 in $DEBS)"
+	log "all present (cross compiler, qemu-system-aarch64, sysroot in $SYSROOT, arm64 kernel, busybox, iperf3 and the benchmark's QEMU in $DEBS)"
 	exit 0
 fi
 
@@ -149,8 +177,13 @@ if [ $need_debs -eq 1 ]; then
 	mkdir -p "$DEBS"
 	pkgs=""
 	ls "$DEBS"/linux-image-*-arm64*_arm64.deb > /dev/null 2>&1 || pkgs="$k:arm64"
-	for p in $GUEST_PKGS; do
-		ls "$DEBS/${p}_"*_arm64.deb > /dev/null 2>&1 || pkgs="$pkgs $p:arm64"
+	for p in $GUEST_PKGS $BENCH_PKGS; do
+		ls "$DEBS/${p}_"*_arm64.deb > /dev/null 2>&1 && continue
+		if [ "$p" = qemu-system-arm ]; then
+			pkgs="$pkgs $(bench_qemu_spec)"
+		else
+			pkgs="$pkgs $p:arm64"
+		fi
 	done
 	log "downloading the arm64 guest packages:$pkgs"
 	# shellcheck disable=SC2086

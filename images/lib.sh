@@ -6,10 +6,28 @@
 # (copied with their ldd libraries and the dynamic loader at the same paths).
 # Each recipe records the files it used in OUT.inputs so that img__is_stale
 # can tell later whether the image must be rebuilt.
+#
+# Another architecture's guest (arm64): IMG_DEBROOT names a tree of that
+# architecture's Debian packages unpacked with dpkg-deb -x (images/build-
+# arm64.sh makes build/arm64/debroot). The kernel, its modules and busybox
+# then come from there instead of this machine (img__kernel_version,
+# img__modules, img__busybox, IMG_BOOT); nothing of it can run here.
 
 set -eu
 
 IMG_INPUTS=""
+IMG_DEBROOT=${IMG_DEBROOT:-}
+# where the guest kernels are: /boot, or the unpacked tree's
+IMG_BOOT=$IMG_DEBROOT/boot
+
+# img__use_debroot DIR: build for the architecture whose packages DIR holds.
+img__use_debroot()
+{
+	[ -d "$1/lib/modules" ] && [ -x "$1/bin/busybox" ] ||
+		img__die "$1 holds no unpacked kernel and busybox (images/build-arm64.sh unpacks them)"
+	IMG_DEBROOT=$1
+	IMG_BOOT=$1/boot
+}
 
 img__die()
 {
@@ -54,10 +72,18 @@ img__l1_suffix()
 # img__kernel_version [SERIES]: the installed kernel version: $KVER if set
 # (and no SERIES given), else the newest /boot/vmlinuz-SERIES.* (default
 # series $IMG_KERNEL_SERIES_DEFAULT) that has a matching /lib/modules
-# directory. SERIES "newest" takes the newest of any series.
+# directory. SERIES "newest" takes the newest of any series. With
+# IMG_DEBROOT: the newest kernel in that tree, whatever SERIES (it holds
+# the one `make deps ARCH=arm64` downloaded).
 img__kernel_version()
 {
 	series=${1:-}
+	if [ -n "$IMG_DEBROOT" ]; then
+		v=$(ls -v "$IMG_DEBROOT/lib/modules" 2>/dev/null | tail -n 1)
+		[ -n "$v" ] && [ -e "$IMG_BOOT/vmlinuz-$v" ] || img__die "no kernel in $IMG_DEBROOT"
+		echo "$v"
+		return
+	fi
 	if [ -z "$series" ] && [ -n "${KVER:-}" ]; then
 		[ -e "/boot/vmlinuz-$KVER" ] || img__die "KVER=$KVER: no /boot/vmlinuz-$KVER"
 		echo "$KVER"
@@ -109,7 +135,10 @@ img__copy_bin()
 }
 
 # img__busybox ROOT: busybox-static at /bin/busybox and a symlink for each
-# applet (created here, so /init does not spend time on --install).
+# applet (created here, so /init does not spend time on --install). With
+# IMG_DEBROOT, that tree's busybox-static, linked by this machine's
+# busybox's applet list (it cannot run the other one; both are Debian 12's,
+# so at worst an applet lacks a link).
 img__busybox()
 {
 	root=$1
@@ -118,7 +147,9 @@ img__busybox()
 		img__die "$bb is dynamically linked; install busybox-static"
 	fi
 	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin"
-	img__copy_file "$bb" "$root" /bin/busybox
+	src=$bb
+	[ -z "$IMG_DEBROOT" ] || src=$IMG_DEBROOT/bin/busybox
+	img__copy_file "$src" "$root" /bin/busybox
 	for a in $("$bb" --list-full); do
 		[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
 	done
@@ -128,7 +159,8 @@ img__busybox()
 # they depend on (resolved with modprobe --show-depends against the installed
 # modules.dep) to ROOT/lib/modules/KVER/NAME.ko, decompressing .ko.xz/.ko.zst
 # since busybox insmod takes plain .ko files, and write the load order, one
-# file name per line, to ROOT/etc/modules.load.
+# file name per line, to ROOT/etc/modules.load. With IMG_DEBROOT, that
+# tree's modules (it needs a modules.dep: depmod -b, images/build-arm64.sh).
 img__modules()
 {
 	kver=$1
@@ -138,9 +170,9 @@ img__modules()
 	dir=$root/lib/modules/$kver
 	mkdir -p "$dir" "$root/etc"
 	: > "$root/etc/modules.load"
-	img__input "/lib/modules/$kver/modules.dep"
+	img__input "$IMG_DEBROOT/lib/modules/$kver/modules.dep"
 	for m in "$@"; do
-		deps=$(modprobe -S "$kver" --show-depends "$m") ||
+		deps=$(modprobe ${IMG_DEBROOT:+-d "$IMG_DEBROOT"} -S "$kver" --show-depends "$m") ||
 			img__die "module $m not found for kernel $kver"
 		for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
 			base=$(basename "$f")
@@ -155,6 +187,43 @@ img__modules()
 			esac
 			img__input "$f"
 			echo "$base" >> "$root/etc/modules.load"
+		done
+	done
+}
+
+# img__debroot_bin ROOT PATH: a program from IMG_DEBROOT (another
+# architecture's unpacked packages) at the same PATH in ROOT, with its
+# dynamic loader and every library it needs, found by their DT_NEEDED names
+# (readelf reads any ELF; nothing of that architecture can run here, so ldd
+# cannot). A library missing from the tree is an error naming it.
+img__debroot_bin()
+{
+	r=$1
+	todo=$2
+	interp=$(readelf -l "$IMG_DEBROOT$2" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	[ -z "$interp" ] || todo="$todo $interp"
+	while [ -n "$todo" ]; do
+		# shellcheck disable=SC2086 # words
+		set -- $todo
+		f=$1
+		shift
+		todo="$*"
+		[ -e "$r$f" ] && continue
+		[ -e "$IMG_DEBROOT$f" ] || img__die "$f is not in the unpacked packages ($IMG_DEBROOT)"
+		mkdir -p "$(dirname "$r$f")"
+		cp -L "$IMG_DEBROOT$f" "$r$f"
+		img__input "$IMG_DEBROOT$f"
+		found=
+		for lib in $(readelf -d "$IMG_DEBROOT$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			found=
+			for dir in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu /lib /usr/lib; do
+				if [ -e "$IMG_DEBROOT$dir/$lib" ]; then
+					todo="$todo $dir/$lib"
+					found=1
+					break
+				fi
+			done
+			[ -n "$found" ] || img__die "$f needs $lib, which no unpacked package in $IMG_DEBROOT has (images/install-deps-arm64.sh)"
 		done
 	done
 }

@@ -21,6 +21,10 @@
 #            is there and we are root, else nested (default).
 # Nested: L1 sessions until ROUNDS complete rounds (at most BENCH_SESSIONS,
 # 4): a round an L1 or guest died in is dropped whole (tests/bench/merge.sh).
+# --arch arm64 (make bench-net-arm64): the same in the nested aarch64 test
+#            host (tests/e2e/nested-arm64.sh, QEMU TCG -> L1 KVM, arm64 QEMU
+#            in L1), labelled "nested TCG (aarch64)"; results in
+#            build/arm64/bench/ (make deps ARCH=arm64 first).
 # One run, one label: a table never mixes hardware and nested figures.
 # env: BUILD (build)
 set -u
@@ -38,11 +42,27 @@ while [ $# -gt 0 ]; do
 	-t) T=${2:?-t needs seconds}; shift ;;
 	-r) ROUNDS=${2:?-r needs a number of rounds}; shift ;;
 	--configs) CONFIGS=${2:?--configs needs a list}; shift ;;
+	--arch) [ "${2:-}" = arm64 ] || { echo "bench-net.sh: --arch arm64 is the only other one" >&2; exit 2; }
+		mode=arm64; shift ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench-net.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
+
+if [ "$mode" = arm64 ]; then
+	ARM_BUILD=${ARM_BUILD:-build/arm64}
+	tests/bench/build-images.sh --arch arm64 || exit 1
+	# The L1 limit: every test of every cell and round, with room (the
+	# guests' boots, the datapath switches, a slow machine).
+	ncells=$(echo "$CONFIGS" | tr : '\n' | grep -c .)
+	ARM_BUILD=$ARM_BUILD E2E_L1_IMAGE=$ARM_BUILD/images/l1-bench-initrd.cpio.gz \
+		E2E_TIMEOUT_S=${E2E_TIMEOUT_S:-$((ROUNDS * ncells * 7 * (T + 12) + 600))} \
+		E2E_L2_ARGS="bench_t=$T,bench_rounds=$ROUNDS,bench_configs=$CONFIGS" \
+		tests/e2e/nested-arm64.sh bench && rc=0 || rc=$?
+	BUILD=$ARM_BUILD tests/bench/report.sh "$ARM_BUILD/e2e/bench.log" || rc=1
+	exit $rc
+fi
 
 # Why this host cannot run the bench directly (empty: it can).
 direct_blocker()

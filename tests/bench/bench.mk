@@ -13,6 +13,9 @@
 #   make bench-net BENCH_T=10 BENCH_ROUNDS=7
 #   make bench-net BENCH_CONFIGS=vmm-vhost-on:vmm-vhost-off   (one pair: no MQ)
 #   make bench-net BENCH_MODE=nested  force the nested host (or direct)
+#   make bench-net-arm64              the same in the nested aarch64 test
+#                                     host, arm64 QEMU in its L1:
+#                                     build/arm64/bench/ (nested TCG (aarch64))
 #   make bench-smoke                  1 round of 1 s tests, checked (make test)
 BENCH_T       ?= 3
 BENCH_ROUNDS  ?= 5
@@ -25,13 +28,17 @@ bench-net: $(BUILD)/vmm $(BUILD)/vmm-static
 	BUILD=$(BUILD) tests/bench/bench-net.sh --mode=$(BENCH_MODE) -t $(BENCH_T) -r $(BENCH_ROUNDS) \
 		--configs $(BENCH_CONFIGS)
 
+bench-net-arm64:
+	$(MAKE) ARCH=arm64 BUILD=build/arm64
+	tests/bench/bench-net.sh --arch arm64 -t $(BENCH_T) -r $(BENCH_ROUNDS) --configs $(BENCH_CONFIGS)
+
 bench-smoke: $(BUILD)/vmm-static
 	BUILD=$(BUILD) tests/bench/build-images.sh
 	BUILD=$(BUILD) E2E_L1_IMAGE=$(BUILD)/images/l1-bench-initrd.cpio.gz \
 		E2E_L2_ARGS="bench_t=1,bench_rounds=1,bench_configs=$(BENCH_CONFIGS)" tests/e2e/nested.sh --l2-vmm=qemu bench_smoke
 	tests/bench/check.sh $(BUILD)/e2e/bench_smoke.log
 
-.PHONY: bench-net bench-smoke
+.PHONY: bench-net bench-net-arm64 bench-smoke
 
 # The native datapath benchmark (tests/bench/datapath/, docs/running.md):
 # vmm's own userspace virtio-net datapath (net_tap__create's NIC, the

@@ -170,7 +170,7 @@ END {
 	for (i = 1; i <= nc; i++) if (failed[cells[i]]) printf "FAILED: %s: %d tests (left out of the figures).\n", cells[i], failed[cells[i]] > md
 	print "Throughput: iperf3 run from the host side (-R for g->h), the receiver'"'"'s Mbit/s; 2 flows: two iperf3 clients at once to two guest servers, one pinned to each guest vCPU, the sum of both receivers. Latency: sockperf ping-pong, 64 B over TCP, one way (round trip / 2) as sockperf reports it (ping when there is no sockperf). Per GB / per MB: divided by the bytes the tap counted in the direction of the test." > md
 	print "CPU: the VMM process'"'"'s utime+stime less the time it ran the guest (guest_time) and less vhost'"'"'s worker (a thread of the VMM from Linux 6.4): exit handling, device emulation, I/O threads; vhost: its worker thread. Exits: KVM'"'"'s per-VM counter (debugfs), alike for every VMM. Interrupts and kicks: the guest'"'"'s own counts (/proc/interrupts of the virtio-net queues, ethtool -S *_kicks)." > md
-	print "Higher is better for Mbit/s, lower for everything else. All figures: " envl (envl == "nested TCG" ? " (the guest runs under KVM inside a QEMU TCG virtual machine on a shared machine): compare them with each other, never with hardware figures." : ".") > md
+	print "Higher is better for Mbit/s, lower for everything else. All figures: " envl (envl ~ /^nested TCG/ ? " (the guest runs under KVM inside a QEMU TCG virtual machine on a shared machine): compare them with each other, never with hardware figures." : ".") > md
 
 	printf "{\n  \"source_log\": %s,\n  \"environment\": %s,\n  \"info\": %s,\n  \"rounds\": [\n", q(srclog), q(envl), q(info) > js
 	for (i = 1; i <= nr; i++) {

@@ -53,8 +53,10 @@ e2e-qemu:
 # The nested aarch64 test host (tests/e2e/nested-arm64.sh): the arm64 vmm
 # cross-built into build/arm64 (make deps ARCH=arm64 first), then QEMU TCG
 # with virtualization=on boots the stock arm64 kernel as L1 with KVM, and
-# vmm boots it again as L2.
-E2E_ARM64_SCENARIOS ?= boot soak:20 net net-vhost iperf iperf-vhost blk disks diskboot manage stop
+# vmm boots it again as L2. layouts: x86's layouts scenario on the Fedora
+# 40 and 44 layouts built for arm64 (BLS on ext4 and btrfs; diskboot is
+# grub.cfg on ext4), about a minute.
+E2E_ARM64_SCENARIOS ?= boot soak:20 net net-vhost iperf iperf-vhost blk disks diskboot layouts manage stop
 e2e-arm64:
 	$(MAKE) ARCH=arm64 BUILD=build/arm64
 	tests/e2e/nested-arm64.sh $(E2E_ARM64_SCENARIOS)

@@ -17,11 +17,18 @@
 #   manage     vmm run -d, list --json, stat, stop --force
 #   blk        virtio-blk on a raw image, read and written by the guest
 #   stop       vmm stop through the guest's power button (gpio-keys, acpid)
+#   layouts    no --kernel: the Fedora layouts' BLS entries, on ext4 and in a
+#              btrfs subvolume (tests/e2e/scenarios/layouts.sh); L1 gets
+#              2 GiB (E2E_L1_MEM_LAYOUTS) for the 1 GiB disk-boot guest
+#   bench      the benchmark (tests/bench/bench-net.sh --arch arm64 runs it
+#              with E2E_L1_IMAGE, the bench image); L1 gets 3 GiB for its
+#              three 512 MiB guests, as on x86
 # Serial logs: build/arm64/e2e/SCENARIO.log. Exit status 0 when all passed.
 # env: QEMU (qemu-system-aarch64), E2E_L1_CPUS (2), E2E_L1_MEM (1024),
 #      E2E_L2_CPUS (2), E2E_L2_MEM (256), E2E_TIMEOUT_S (600 per scenario),
 #      E2E_VERBOSE=1 (the serial log on stdout as it runs), E2E_L2_SECCOMP (on),
-#      E2E_L2_ARGS (more L2 kernel parameters, e.g. earlycon)
+#      E2E_L2_ARGS (more L2 kernel parameters, e.g. earlycon),
+#      E2E_L1_IMAGE (boot this L1 initramfs instead of the one built here)
 
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -31,9 +38,11 @@ L1_CPUS=${E2E_L1_CPUS:-2}
 L1_MEM=${E2E_L1_MEM:-1024}
 TMO=${E2E_TIMEOUT_S:-600}
 
-[ $# -gt 0 ] || { echo "usage: $0 boot|soak:N|net|net-vhost|iperf|iperf-vhost|blk|stop..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 boot|soak:N|net|net-vhost|iperf|iperf-vhost|blk|disks|diskboot|manage|stop|layouts..." >&2; exit 2; }
 command -v "$QEMU" > /dev/null || { echo "nested-arm64.sh: $QEMU not found (make deps ARCH=arm64)" >&2; exit 1; }
 ARM_BUILD=$ARM_BUILD images/build-arm64.sh --if-stale || exit 1
+L1_IMAGE=${E2E_L1_IMAGE:-$ARM_BUILD/images/l1-initrd.cpio.gz}
+[ -e "$L1_IMAGE" ] || { echo "nested-arm64.sh: E2E_L1_IMAGE=$L1_IMAGE does not exist" >&2; exit 1; }
 mkdir -p "$ARM_BUILD/e2e"
 
 fail=0
@@ -45,20 +54,25 @@ for sc in "$@"; do
 	iperf-vhost) args="$args vmmtest=iperf vmmtest_vhost=on" ;;
 	*) args="$args vmmtest=$sc" ;;
 	esac
+	mem=$L1_MEM
+	case $sc in
+	layouts) mem=${E2E_L1_MEM_LAYOUTS:-2048} ;;
+	bench) mem=${E2E_L1_MEM_BENCH:-3072} ;;
+	esac
 	log=$ARM_BUILD/e2e/$(echo "$sc" | tr : -).log
 	start=$(date +%s.%N)
 	# -no-reboot: L1's own poweroff (or a panic) ends QEMU.
 	if [ "${E2E_VERBOSE:-0}" = 1 ]; then
 		timeout -s KILL "$TMO" "$QEMU" -machine virt,virtualization=on,gic-version=3 \
-			-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp "$L1_CPUS" -m "$L1_MEM" \
+			-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp "$L1_CPUS" -m "$mem" \
 			-nographic -nic none -no-reboot -kernel "$ARM_BUILD/images/Image" \
-			-initrd "$ARM_BUILD/images/l1-initrd.cpio.gz" \
+			-initrd "$L1_IMAGE" \
 			-append "console=ttyAMA0 rdinit=/init panic=-1 $args" < /dev/null 2>&1 | tee "$log"
 	else
 		timeout -s KILL "$TMO" "$QEMU" -machine virt,virtualization=on,gic-version=3 \
-			-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp "$L1_CPUS" -m "$L1_MEM" \
+			-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp "$L1_CPUS" -m "$mem" \
 			-nographic -nic none -no-reboot -kernel "$ARM_BUILD/images/Image" \
-			-initrd "$ARM_BUILD/images/l1-initrd.cpio.gz" \
+			-initrd "$L1_IMAGE" \
 			-append "console=ttyAMA0 rdinit=/init panic=-1 $args" < /dev/null > "$log" 2>&1
 	fi
 	end=$(date +%s.%N)

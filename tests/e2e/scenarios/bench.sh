@@ -48,7 +48,21 @@ STALL_S=${STALL_S:-120}
 L2_MEM=${L2_MEM:-512}
 L2_CPUS=${L2_CPUS:-2}
 VMM_BIN=${BENCH_VMM_BIN:-/usr/bin/vmm}
-QEMU_BIN=${BENCH_QEMU_BIN:-/usr/bin/qemu-system-x86_64}
+# The architecture's QEMU and machine, and the L2 console: on aarch64 both
+# VMMs name the UART in the device tree's stdout-path (vmm's 8250 is ttyS0,
+# QEMU virt's PL011 ttyAMA0), so the command line names none.
+case $(uname -m) in
+aarch64)
+	QEMU_BIN=${BENCH_QEMU_BIN:-/usr/bin/qemu-system-aarch64}
+	QEMU_MACHINE="virt,gic-version=3,accel=kvm"
+	CONSOLE=
+	;;
+*)
+	QEMU_BIN=${BENCH_QEMU_BIN:-/usr/bin/qemu-system-x86_64}
+	QEMU_MACHINE="pc,accel=kvm"
+	CONSOLE="console=ttyS0 "
+	;;
+esac
 extra=
 for w in $(cat /proc/cmdline); do
 	case $w in
@@ -65,7 +79,7 @@ for w in $(cat /proc/cmdline); do
 	esac
 done
 # quiet: each console byte costs the L2 two exits under nested TCG
-L2_PARAMS="console=ttyS0 quiet reboot=k panic=-1 vmmtest=bench$extra"
+L2_PARAMS="${CONSOLE}quiet reboot=k panic=-1 vmmtest=bench$extra"
 L2_BENCH_INITRD=${BENCH_L2_INITRD:-/guest/l2-bench-initrd.cpio.gz}
 [ -e "$L2_BENCH_INITRD" ] && L2_INITRD=$L2_BENCH_INITRD
 HAVE_SOCKPERF=$(command -v sockperf > /dev/null && echo yes || echo no)
@@ -158,7 +172,7 @@ bench__launch()
 		fi &&
 			ip addr add $host/24 dev vnet$n && ip link set vnet$n up ||
 			echo "E2E-WARN tap vnet$n setup failed"
-		"$QEMU_BIN" -machine pc,accel=kvm -cpu host -smp "$L2_CPUS" -m "$L2_MEM" \
+		"$QEMU_BIN" -machine "$QEMU_MACHINE" -cpu host -smp "$L2_CPUS" -m "$L2_MEM" \
 			-nodefaults -vga none -display none -no-reboot -serial stdio \
 			-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$params" \
 			-netdev tap,id=n0,ifname=vnet$n,script=no,downscript=no,vhost=${inst##*-}$mq \
