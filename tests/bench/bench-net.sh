@@ -20,7 +20,8 @@
 #   auto     direct when /dev/kvm is kvm_intel/kvm_amd and /dev/vhost-net
 #            is there and we are root, else nested (default).
 # Nested: L1 sessions until ROUNDS complete rounds (at most BENCH_SESSIONS,
-# 4): a round an L1 or guest died in is dropped whole (tests/bench/merge.sh).
+# 4): what a session measured before an L1 or guest died still counts, its
+# failed tests are left out (tests/bench/merge.sh joins the sessions).
 # --arch arm64 (make bench-net-arm64): the same in the nested aarch64 test
 #            host (tests/e2e/nested-arm64.sh, QEMU TCG -> L1 KVM, arm64 QEMU
 #            in L1), labelled "nested TCG (aarch64)"; results in
@@ -93,8 +94,8 @@ if [ "$mode" = nested ]; then
 	# Two L1 CPUs: three guests, their vhost workers and the load
 	# generators share them (the e2e scenarios' L1 has one). An L1
 	# session that dies (the nested-TCG flake, more frequent under this
-	# load) keeps the rounds it completed: the next session runs only the
-	# rounds left, and merge.sh joins the complete rounds of all of them.
+	# load) keeps what it measured: the next session runs the rounds not
+	# yet complete, and merge.sh joins all of them.
 	mkdir -p "$BUILD/bench"
 	rm -f "$BUILD"/bench/session*.log
 	got=0 n=0
