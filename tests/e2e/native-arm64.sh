@@ -57,6 +57,9 @@ mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/src" "$root/gue
 for d in "$native"/*_arm64.deb "$ARM_BUILD"/debs/sysroot/*_arm64.deb; do
 	dpkg-deb -x "$d" "$root" || img__die "cannot unpack $d"
 done
+# What dpkg's postinst would add (unpacked, not installed): the cc
+# alternative gcc-12's package registers, which make's default CC names
+ln -sf gcc "$root/usr/bin/cc"
 # busybox for everything else (sh, uname, the init below): its applets
 # only where no package put a program
 img__use_debroot "$ARM_BUILD/debroot"
