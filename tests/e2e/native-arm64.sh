@@ -34,7 +34,7 @@ libgmp10 libisl23 libmpc3 libmpfr6 libstdc++6 libzstd1 zlib1g libcrypt1 libnsl2
 libtirpc-dev binutils-common libbinutils binutils-aarch64-linux-gnu libgomp1 libitm1
 libatomic1 libasan8 liblsan0 libtsan2 libubsan1 libhwasan0 libtirpc3 libctf-nobfd0
 libctf0 libgprofng0 libjansson4 libgssapi-krb5-2 libcom-err2 libk5crypto3 libkrb5-3
-libkrb5support0 libkeyutils1 libssl3"
+libkrb5support0 libkeyutils1 libssl3 dash"
 
 command -v "$QEMU" > /dev/null || img__die "$QEMU not found (make deps ARCH=arm64)"
 ARM_BUILD=$ARM_BUILD images/build-arm64.sh --if-stale || exit 1
@@ -58,8 +58,11 @@ for d in "$native"/*_arm64.deb "$ARM_BUILD"/debs/sysroot/*_arm64.deb; do
 	dpkg-deb -x "$d" "$root" || img__die "cannot unpack $d"
 done
 # What dpkg's postinst would add (unpacked, not installed): the cc
-# alternative gcc-12's package registers, which make's default CC names
+# alternative gcc-12's package registers, which make's default CC names,
+# and /bin/sh as dash (make's recipes run under it; busybox's sh would run
+# its own applets, e.g. its ar, before the tool chain's)
 ln -sf gcc "$root/usr/bin/cc"
+ln -sf dash "$root/bin/sh"
 # busybox for everything else (sh, uname, the init below): its applets
 # only where no package put a program
 img__use_debroot "$ARM_BUILD/debroot"
