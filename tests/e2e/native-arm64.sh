@@ -75,6 +75,8 @@ export PATH=/usr/bin:/usr/sbin:/bin:/sbin HOME=/tmp
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+mkdir -p /run
+mount -t tmpfs tmpfs /run
 dmesg -n 1
 fail=
 echo "E2E-NATIVE uname=$(uname -m) cc=\"$(gcc --version | head -n 1)\" make=\"$(make --version | head -n 1)\""
