@@ -148,6 +148,7 @@ mkdir -p "$l1/proc" "$l1/sys" "$l1/dev" "$l1/tmp" "$l1/root" "$l1/etc" "$l1/gues
 img__busybox "$l1"
 img__copy_file tests/e2e/l1-init-arm64.sh "$l1" /init
 chmod 755 "$l1/init"
+img__copy_file tests/e2e/l1-lib.sh "$l1" /lib/vmm-e2e.sh
 img__copy_file "$vmm" "$l1" /usr/bin/vmm
 cp "$imgdir/Image" "$l1/guest/Image"
 cp "$imgdir/l2-initrd.cpio.gz" "$l1/guest/l2-initrd.cpio.gz"

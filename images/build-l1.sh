@@ -62,6 +62,7 @@ mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/et
 img__busybox "$root"
 img__copy_file tests/e2e/l1-init.sh "$root" /init
 chmod 755 "$root/init"
+img__copy_file tests/e2e/l1-lib.sh "$root" /lib/vmm-e2e.sh
 # The order the notes give: irqbypass kvm ccp kvm-amd vhost_iotlb vhost tun tap vhost_net.
 # 9p over virtio: the host's folders the scenarios read (the Debian system
 # image, too big to carry in this initramfs), mounted read-only at /images.

@@ -127,7 +127,7 @@ kver=$(img__kernel_version) || exit 1
 mkdir -p "$BUILD/bench"
 log=$BUILD/bench/direct.log
 echo "bench-net: direct on this host's KVM ($label), $ROUNDS rounds of $T s tests; log $log"
-BENCH_INIT_LIB=$PWD/tests/e2e/l1-init.sh BENCH_VMM_BIN=$PWD/$BUILD/vmm \
+BENCH_INIT_LIB=$PWD/tests/e2e/l1-init.sh E2E_LIB=$PWD/tests/e2e/l1-lib.sh BENCH_VMM_BIN=$PWD/$BUILD/vmm \
 	BENCH_QEMU_BIN=$(command -v qemu-system-x86_64) L2_KERNEL=/boot/vmlinuz-$kver \
 	BENCH_L2_INITRD=$PWD/$BUILD/images/l2-bench-initrd.cpio.gz BENCH_T=$T BENCH_ROUNDS=$ROUNDS \
 	BENCH_CONFIGS=$CONFIGS BENCH_ENV="$label" \

@@ -45,51 +45,15 @@ L2_INITRD=/guest/l2-initrd.cpio.gz
 # disk's own grub.cfg says)
 L2_BOOT="--kernel $L2_KERNEL --initrd $L2_INITRD"
 
-uptime_ms()
-{
-	awk '{ printf "%d", $1 * 1000 }' /proc/uptime
-}
-
-# The helpers the shared scenario scripts call (tests/e2e/l1-init.sh has
-# the x86 ones).
+# The helpers the shared scenario scripts call: e2e__uptime_ms,
+# e2e__wait_for, e2e__dmesg_tail, e2e__vhost_tid, e2e__thread_stat are
+# x86's too (tests/e2e/l1-lib.sh); l2__bug_seen below is this host's own.
 VMM=${VMM:-/usr/bin/vmm}
-e2e__uptime_ms()
-{
-	uptime_ms
-}
-e2e__dmesg_tail()
-{
-	dmesg | tail -n "${1:-30}" | sed 's/^/L1-DMESG| /'
-}
-# e2e__vhost_tid PID, e2e__thread_stat PID TID: vhost's worker of the VMM
-# PID and the stat file with its own CPU time, as tests/e2e/l1-init.sh has
-# them (the bench scenario's; from Linux 6.4 the worker is a thread of the
-# VMM, before a kernel thread "vhost-PID").
-e2e__vhost_tid()
-{
-	for t in /proc/[0-9]* /proc/"$1"/task/*; do
-		[ "$(cat "$t/comm" 2> /dev/null)" = "vhost-$1" ] && { echo "${t##*/}"; return; }
-	done
-}
-e2e__thread_stat()
-{
-	if [ -e "/proc/$1/task/$2" ]; then echo "/proc/$1/task/$2/stat"; else echo "/proc/$2/stat"; fi
-}
+. /lib/vmm-e2e.sh
 # On x86 this spots the nested-TCG world-switch bug in vmm's output (the
 # boot is then retried); no such bug is known on the aarch64 host.
 l2__bug_seen()
 {
-	return 1
-}
-
-# wait_for FILE TEXT SECONDS: 0 once FILE holds TEXT, 1 after SECONDS.
-wait_for()
-{
-	i=0
-	while [ $i -lt $(( $3 * 5 )) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2; i=$((i + 1))
-	done
 	return 1
 }
 
@@ -148,7 +112,7 @@ l2_run()
 {
 	n=$1 params="$2 $L2_EXTRA"
 	shift 2
-	t0=$(uptime_ms)
+	t0=$(e2e__uptime_ms)
 	: > /tmp/l2.out
 	{
 		# SIGTERM first: vmm then ends cleanly and, with -v, dumps
@@ -257,7 +221,7 @@ manage)
 		--cpus "$CPUS" --seccomp "$SECCOMP" --console-log /tmp/web1.console \
 		--params "vmmtest=idle $L2_EXTRA" > /tmp/run-d 2>&1 < /dev/null || fail="$fail run-d-rc"
 	sed 's/^/E2E-INFO manage: run -d| /' /tmp/run-d
-	wait_for /tmp/web1.console VMM-L2-IDLE "$TMO" || fail="$fail no-boot"
+	e2e__wait_for /tmp/web1.console VMM-L2-IDLE "$TMO" || fail="$fail no-boot"
 	vmm list --json > /tmp/listj 2>&1 || fail="$fail list-json-rc"
 	grep -q '"name":"web1"' /tmp/listj || fail="$fail list-json"
 	vmm stat web1 > /tmp/stat 2>&1 || fail="$fail stat-rc"
@@ -294,12 +258,12 @@ stop)
 		--params "vmmtest=idle vmmtest_button=acpid $L2_EXTRA" > /tmp/a.out 2>&1 < /dev/null &
 	pid=$!
 	fail=
-	wait_for /tmp/a.out VMM-L2-IDLE "$TMO" || fail="$fail no-boot"
+	e2e__wait_for /tmp/a.out VMM-L2-IDLE "$TMO" || fail="$fail no-boot"
 	grep -q "VMM-L2-ACPID on /dev/input/event" /tmp/a.out || fail="$fail no-acpid"
 	vmm list 2>&1 | sed 's/^/E2E-INFO stop: list| /'
-	t0=$(uptime_ms)
+	t0=$(e2e__uptime_ms)
 	vmm stop l2 > /tmp/stop 2>&1 || fail="$fail stop-rc"
-	t1=$(uptime_ms)
+	t1=$(e2e__uptime_ms)
 	sed 's/^/E2E-INFO stop: vmm stop| /' /tmp/stop
 	grep -q "^VM 'l2': the guest powered off after" /tmp/stop || fail="$fail not-powered-off"
 	grep -q "VMM-L2-POWER-BUTTON" /tmp/a.out || fail="$fail no-button-event"

@@ -31,24 +31,10 @@ L2_INITRD=${L2_INITRD:-/guest/l2-initrd.cpio.gz}
 VMM=${VMM:-/usr/bin/vmm}
 VMM_ARGS=           # extra vmm options (scenarios set them, e.g. --net)
 export L2_KERNEL L2_INITRD VMM
-
-e2e__uptime_ms()
-{
-	awk '{ printf "%d", $1 * 1000 }' /proc/uptime
-}
-
-# e2e__wait_for FILE TEXT SECONDS: 0 once FILE holds TEXT (grep), 1
-# after SECONDS. Polls: what the scenarios wait for is a line a VMM or a
-# guest writes to a file, which has no event of its own to wait on.
-e2e__wait_for()
-{
-	i=0
-	while [ $i -lt $(( $3 * 5 )) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2; i=$((i + 1))
-	done
-	return 1
-}
+# e2e__uptime_ms, e2e__wait_for, e2e__dmesg_tail, e2e__vhost_tid,
+# e2e__thread_stat: shared with the aarch64 host (tests/e2e/l1-lib.sh; on
+# a host, make bench-net's direct mode names it in E2E_LIB)
+. "${E2E_LIB:-/lib/vmm-e2e.sh}"
 
 e2e__finish()
 {
@@ -57,30 +43,6 @@ e2e__finish()
 	# Only reached when power-off failed: exiting init panics, and with
 	# panic=-1 and QEMU's -no-reboot that ends the run too.
 	exit 1
-}
-
-# e2e__vhost_tid PID: the tid of vhost's worker for the VMM PID, or
-# nothing. Up to Linux 6.3 a kernel thread "vhost-PID" (its own /proc
-# entry); from 6.4 a thread of the VMM itself with that name (only under
-# /proc/PID/task; its CPU time: e2e__thread_stat).
-e2e__vhost_tid()
-{
-	for t in /proc/[0-9]* /proc/"$1"/task/*; do
-		[ "$(cat "$t/comm" 2> /dev/null)" = "vhost-$1" ] && { echo "${t##*/}"; return; }
-	done
-}
-
-# e2e__thread_stat PID TID: the stat file with TID's own CPU time: under
-# /proc/PID/task for a thread of PID (/proc/TID/stat would give the whole
-# process's), else /proc/TID/stat (vhost's kernel thread up to 6.3).
-e2e__thread_stat()
-{
-	if [ -e "/proc/$1/task/$2" ]; then echo "/proc/$1/task/$2/stat"; else echo "/proc/$2/stat"; fi
-}
-
-e2e__dmesg_tail()
-{
-	dmesg | tail -n "${1:-30}" | sed 's/^/L1-DMESG| /'
 }
 
 e2e__setup()
