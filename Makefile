@@ -107,7 +107,18 @@ deps:
 	images/install-deps.sh
 	images/install-deps-arm64.sh build/arm64
 
-test: unit fuzz-smoke guests e2e e2e-arm64 bench-smoke
+# make test compiles everything first, one job per core (the unit tests'
+# sanitizer builds, the fuzzers, the tiny guests, vmm, the arm64 cross
+# build), then runs the tiers one after the other: the nested ones keep
+# both cores busy themselves (the x86 and aarch64 scenarios share one pool,
+# tests/e2e/e2e.mk's e2e-all).
+NPROC := $(shell nproc 2> /dev/null || echo 2)
+test-build:
+	$(MAKE) -j$(NPROC) unit-build fuzz-build guests-build $(BUILD)/vmm $(BUILD)/vmm-static
+	$(MAKE) -j$(NPROC) ARCH=arm64 BUILD=build/arm64
+
+test: test-build
+	$(MAKE) -j1 unit fuzz-smoke guests e2e-all bench-smoke
 	@echo "make test: all tiers passed"
 
 run: $(BUILD)/vmm $(BUILD)/vmm-static
@@ -120,7 +131,7 @@ else
 	rm -rf $(BUILD)
 endif
 
-.PHONY: all deps test run clean
+.PHONY: all deps test test-build run clean
 # Only files: build/arm64 holds unpacked Debian packages with directories
 # named *.d (sysroot, debroot), and an x86 build must not read arm64's
 # dependency files.

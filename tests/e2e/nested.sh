@@ -13,6 +13,9 @@
 #   NAME      tests/e2e/scenarios/NAME.sh inside L1
 #   NAME@SERIES  the same with the L2 kernel of that series (e.g. net@6.12:
 #             the 6.12 kernel from bookworm-backports; default 6.1)
+#   arm64/NAME   the scenario NAME of the nested aarch64 host
+#             (tests/e2e/nested-arm64.sh; build/arm64 built first), in the
+#             same pool as the x86 ones: make test runs both that way
 #   --l2-vmm=qemu   use QEMU inside L1 as the L2 VMM (image built --with-qemu),
 #                   for comparisons and to check the harness itself
 # Serial logs go to $BUILD/e2e/SCENARIO.log. Exit status 0 when all passed.
@@ -38,7 +41,10 @@
 #        verbose: with their whole log on the console, as the 100-boot
 #        measurements in docs/running.md were made),
 #      E2E_SOAK_CONTINUE=1 (a soak whose L1 died goes on in a fresh L1 until
-#        N boots are counted; for measurements, never in make test)
+#        N boots are counted; for measurements, never in make test),
+#      E2E_ARM64_L1_CPUS (1: an arm64/NAME scenario's L1 vCPUs; one, as an
+#        x86 L1 has, so that two scenarios side by side take the two cores
+#        and no more; nested-arm64.sh alone uses 2), ARM_BUILD (build/arm64)
 
 set -u
 cd "$(dirname "$0")/../.."
@@ -46,6 +52,7 @@ cd "$(dirname "$0")/../.."
 set +e
 
 BUILD=${BUILD:-build}
+ARM_BUILD=${ARM_BUILD:-build/arm64}
 QEMU=${QEMU:-qemu-system-x86_64}
 STALL_S=${E2E_STALL_S:-90}
 L1_MEM=${E2E_L1_MEM:-3072}
@@ -198,8 +205,40 @@ PY
 	done
 }
 
+# arm64/NAME: nested-arm64.sh runs NAME in its own L1 (one vCPU here,
+# E2E_ARM64_L1_CPUS) and its result lines come back indented, as an x86
+# scenario's E2E-INFO lines do.
+run_one_arm64()
+{
+	sc=$1
+	asc=${sc#arm64/}
+	log=$(log_of "$sc")
+	echo "e2e: $sc: running (nested aarch64 host, L1 vCPUs ${E2E_ARM64_L1_CPUS:-1}, log $log)"
+	t0=$(now_ms)
+	out=$(ARM_BUILD=$ARM_BUILD E2E_L1_CPUS=${E2E_ARM64_L1_CPUS:-1} tests/e2e/nested-arm64.sh "$asc" 2>&1)
+	rc=$?
+	wall=$(( $(now_ms) - t0 ))
+	echo "$out" | grep -v "^nested-arm64: \|: E2E-RESULT " | sed 's/^/  /'
+	res=$(tr -d '\r' < "$log" 2> /dev/null | grep -a "^E2E-RESULT " | tail -n 1)
+	detail="L1 wall $(ms_to_s $wall) s${res:+, $(echo "$res" | cut -d' ' -f4-)}"
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "e2e: $sc: PASS ($detail)"
+		return
+	fi
+	failed=$((failed + 1))
+	[ -n "$res" ] || detail="no result line: L1 crashed or hit its limit; $detail"
+	echo "e2e: $sc: FAIL ($detail)"
+	fail_list="$fail_list
+e2e: FAILED $sc: $detail"
+	echo "---- last lines of $log ----"
+	tr -d '\r' < "$log" 2> /dev/null | tail -n 40
+	echo "----"
+}
+
 run_one()
 {
+	case $1 in arm64/*) run_one_arm64 "$1"; return ;; esac
 	sc=$1
 	name=${sc%%:*}
 	name=${name%%@*}
@@ -318,10 +357,12 @@ e2e: FAILED $sc: $detail"
 FLAKE_RERUNS=${E2E_FLAKE_RERUNS:-2}
 flaky_failure()
 {
-	log=$BUILD/e2e/$(echo "$1" | tr ':/' '--').log
-	case $1 in soak:*) return 1 ;; esac
-	n=${1%%:*}
+	log=$(log_of "$1")
+	case ${1#arm64/} in soak:*) return 1 ;; esac
+	n=${1#arm64/}
+	n=${n%%:*}
 	n=${n%%@*}	# net@6.12 reports as net
+	case $1 in arm64/net-vhost) n=net ;; arm64/iperf-vhost) n=iperf ;; esac
 	! tr -d '\r' < "$log" | grep -aq "^E2E-RESULT name=$n " ||
 		grep -aq "^E2E-FLAKE " "$log"
 }
@@ -329,6 +370,15 @@ flaky_failure()
 key_of()
 {
 	echo "$1" | tr ':/' '--'
+}
+
+# log_of SCENARIO: its serial log (nested-arm64.sh names its own)
+log_of()
+{
+	case $1 in
+	arm64/*) echo "$ARM_BUILD/e2e/$(echo "${1#arm64/}" | tr : -).log" ;;
+	*) echo "$BUILD/e2e/$(key_of "$1").log" ;;
+	esac
 }
 
 # One scenario and its reruns. Its counts go to $BUILD/e2e/KEY.counts and
@@ -345,8 +395,9 @@ run_scenario()
 		reruns=$((reruns + 1))
 		flaked=1
 		echo "e2e: $sc: FLAKE: the L1 session died or L2 hit the nested-TCG bug; rerun $tries of $FLAKE_RERUNS"
-		cp "$BUILD/e2e/$key.log" "$BUILD/e2e/$key.flake$tries.log"
-		cp "$BUILD/e2e/$key.qemu.log" "$BUILD/e2e/$key.flake$tries.qemu.log" 2> /dev/null || true
+		log=$(log_of "$sc")
+		cp "$log" "${log%.log}.flake$tries.log" 2> /dev/null || true
+		cp "${log%.log}.qemu.log" "${log%.log}.flake$tries.qemu.log" 2> /dev/null || true
 		failed=0
 		fail_list=$(echo "$fail_list" | sed "s|^e2e: FAILED $sc: |e2e: run $tries of $sc (flake, rerun): |")
 		run_one "$sc"

@@ -37,9 +37,10 @@ $(BUILD)/unit/tsan_net_threads: tests/unit/test_net_threads.c $(TSAN_OBJS)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) $(TSAN) -O1 -o $@ $< $(TSAN_OBJS) -lcmocka $(LDLIBS)
 
-unit: $(UNIT_BINS) $(BUILD)/unit/tsan_net_threads
+unit-build: $(UNIT_BINS) $(BUILD)/unit/tsan_net_threads
+unit: unit-build
 	@tests/unit/lint-paths.sh
 	@TSAN_OPTIONS=halt_on_error=1:exitcode=66 tests/unit/run.sh $(UNIT_BINS) \
 		$(BUILD)/unit/tsan_net_threads
 
-.PHONY: unit
+.PHONY: unit unit-build
