@@ -107,18 +107,20 @@ deps:
 	images/install-deps.sh
 	images/install-deps-arm64.sh build/arm64
 
-# make test compiles everything first, one job per core (the unit tests'
+# make test builds everything first, one job per core (the unit tests'
 # sanitizer builds, the fuzzers, the tiny guests, vmm, the arm64 cross
-# build), then runs the tiers one after the other: the nested ones keep
-# both cores busy themselves (the x86 and aarch64 scenarios share one pool,
-# tests/e2e/e2e.mk's e2e-all).
+# build, the test hosts' images), runs the unit tests beside the fuzzers
+# (each one core; -Otarget: each one's output whole), then the nested tier:
+# the x86 and aarch64 scenarios and the short bench share one pool that
+# keeps both cores busy (tests/e2e/e2e.mk's e2e-all).
 NPROC := $(shell nproc 2> /dev/null || echo 2)
 test-build:
-	$(MAKE) -j$(NPROC) unit-build fuzz-build guests-build $(BUILD)/vmm $(BUILD)/vmm-static
-	$(MAKE) -j$(NPROC) ARCH=arm64 BUILD=build/arm64
+	$(MAKE) -j$(NPROC) unit-build fuzz-build guests-build $(BUILD)/vmm $(BUILD)/vmm-static \
+		disk-image system-image e2e-arm64-build bench-images
 
 test: test-build
-	$(MAKE) -j1 unit fuzz-smoke guests e2e-all bench-smoke
+	$(MAKE) -j2 -Otarget unit fuzz-smoke
+	$(MAKE) -j1 guests e2e-all
 	@echo "make test: all tiers passed"
 
 run: $(BUILD)/vmm $(BUILD)/vmm-static

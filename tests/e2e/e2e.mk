@@ -64,24 +64,25 @@ e2e-arm64-build:
 	$(MAKE) ARCH=arm64 BUILD=build/arm64
 	ARM_BUILD=build/arm64 images/build-arm64.sh --if-stale
 
-# make test: the x86 and the aarch64 scenarios in one pool, E2E_JOBS (2)
-# L1 sessions at a time, each with one L1 vCPU (one core), longest first so
-# that the last to end are short ones (about 15 minutes in all, where one
-# tier after the other took 20). The durations in the comments are from a
-# quiet run, nested TCG on this 2-core kind of machine.
-E2E_ALL_SCENARIOS ?= soak:$(SOAK_BOOTS) distro switch disk arm64/soak:20 mq layouts \
+# make test: the x86 and the aarch64 scenarios and the short bench
+# (tests/bench/bench.mk) in one pool, E2E_JOBS (2) L1 sessions at a time,
+# each with one L1 vCPU (one core), longest first so that the last to end
+# are short ones.
+E2E_ALL_SCENARIOS ?= distro soak:$(SOAK_BOOTS) bench_smoke switch disk arm64/soak:20 mq layouts \
 	hostile_disk arm64/layouts manage sandbox net vhost vhost@6.12 net@6.12 \
 	arm64/iperf arm64/iperf-vhost arm64/diskboot arm64/disks arm64/blk \
 	arm64/net arm64/net-vhost boot poweroff boot@6.12 console arm64/manage \
 	arm64/stop arm64/boot guests vhost_missing
 # (the same scenarios as make e2e and make e2e-arm64, checked here)
 ifeq ($(origin E2E_ALL_SCENARIOS)$(origin E2E_SCENARIOS)$(origin E2E_ARM64_SCENARIOS),filefilefile)
-ifneq ($(sort $(E2E_ALL_SCENARIOS)),$(sort $(E2E_SCENARIOS) $(addprefix arm64/,$(E2E_ARM64_SCENARIOS))))
-$(error tests/e2e/e2e.mk: E2E_ALL_SCENARIOS is not E2E_SCENARIOS and arm64/E2E_ARM64_SCENARIOS)
+ifneq ($(sort $(E2E_ALL_SCENARIOS)),$(sort $(E2E_SCENARIOS) $(addprefix arm64/,$(E2E_ARM64_SCENARIOS)) bench_smoke))
+$(error tests/e2e/e2e.mk: E2E_ALL_SCENARIOS is not E2E_SCENARIOS, arm64/E2E_ARM64_SCENARIOS and bench_smoke)
 endif
 endif
-e2e-all: $(BUILD)/vmm $(BUILD)/vmm-static guests-build disk-image system-image e2e-arm64-build
+e2e-all: $(BUILD)/vmm $(BUILD)/vmm-static guests-build disk-image system-image e2e-arm64-build \
+		bench-images
 	tests/e2e/local-errors.sh $(BUILD)/vmm
-	BUILD=$(BUILD) tests/e2e/nested.sh $(E2E_ALL_SCENARIOS)
+	BUILD=$(BUILD) $(BENCH_SMOKE_ENV) tests/e2e/nested.sh $(E2E_ALL_SCENARIOS)
+	tests/bench/check.sh $(BUILD)/e2e/bench_smoke.log
 
 .PHONY: e2e-arm64 e2e-arm64-build e2e-all
