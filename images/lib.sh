@@ -199,26 +199,26 @@ img__modules()
 img__debroot_bin()
 {
 	r=$1
-	todo=$2
+	# pending: the files still to copy (the program, then what it loads)
+	pending=$2
 	interp=$(readelf -l "$IMG_DEBROOT$2" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
-	[ -z "$interp" ] || todo="$todo $interp"
-	while [ -n "$todo" ]; do
+	[ -z "$interp" ] || pending="$pending $interp"
+	while [ -n "$pending" ]; do
 		# shellcheck disable=SC2086 # words
-		set -- $todo
+		set -- $pending
 		f=$1
 		shift
-		todo="$*"
+		pending="$*"
 		[ -e "$r$f" ] && continue
 		[ -e "$IMG_DEBROOT$f" ] || img__die "$f is not in the unpacked packages ($IMG_DEBROOT)"
 		mkdir -p "$(dirname "$r$f")"
 		cp -L "$IMG_DEBROOT$f" "$r$f"
 		img__input "$IMG_DEBROOT$f"
-		found=
 		for lib in $(readelf -d "$IMG_DEBROOT$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 			found=
 			for dir in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu /lib /usr/lib; do
 				if [ -e "$IMG_DEBROOT$dir/$lib" ]; then
-					todo="$todo $dir/$lib"
+					pending="$pending $dir/$lib"
 					found=1
 					break
 				fi

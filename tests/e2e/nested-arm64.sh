@@ -45,6 +45,17 @@ L1_IMAGE=${E2E_L1_IMAGE:-$ARM_BUILD/images/l1-initrd.cpio.gz}
 [ -e "$L1_IMAGE" ] || { echo "nested-arm64.sh: E2E_L1_IMAGE=$L1_IMAGE does not exist" >&2; exit 1; }
 mkdir -p "$ARM_BUILD/e2e"
 
+# l1_run MEM ARGS: one L1 session with MEM MiB and the kernel parameters
+# ARGS, its console on stdout; -no-reboot: L1's own poweroff (or a panic)
+# ends QEMU.
+l1_run()
+{
+	timeout -s KILL "$TMO" "$QEMU" -machine virt,virtualization=on,gic-version=3 \
+		-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp "$L1_CPUS" -m "$1" \
+		-nographic -nic none -no-reboot -kernel "$ARM_BUILD/images/Image" \
+		-initrd "$L1_IMAGE" -append "console=ttyAMA0 rdinit=/init panic=-1 $2" < /dev/null
+}
+
 fail=0
 for sc in "$@"; do
 	args="vmmtest_cpus=${E2E_L2_CPUS:-2} vmmtest_mem=${E2E_L2_MEM:-256} vmmtest_seccomp=${E2E_L2_SECCOMP:-on}"
@@ -61,19 +72,10 @@ for sc in "$@"; do
 	esac
 	log=$ARM_BUILD/e2e/$(echo "$sc" | tr : -).log
 	start=$(date +%s.%N)
-	# -no-reboot: L1's own poweroff (or a panic) ends QEMU.
 	if [ "${E2E_VERBOSE:-0}" = 1 ]; then
-		timeout -s KILL "$TMO" "$QEMU" -machine virt,virtualization=on,gic-version=3 \
-			-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp "$L1_CPUS" -m "$mem" \
-			-nographic -nic none -no-reboot -kernel "$ARM_BUILD/images/Image" \
-			-initrd "$L1_IMAGE" \
-			-append "console=ttyAMA0 rdinit=/init panic=-1 $args" < /dev/null 2>&1 | tee "$log"
+		l1_run "$mem" "$args" 2>&1 | tee "$log"
 	else
-		timeout -s KILL "$TMO" "$QEMU" -machine virt,virtualization=on,gic-version=3 \
-			-cpu max,pauth-impdef=on -accel tcg,thread=multi -smp "$L1_CPUS" -m "$mem" \
-			-nographic -nic none -no-reboot -kernel "$ARM_BUILD/images/Image" \
-			-initrd "$L1_IMAGE" \
-			-append "console=ttyAMA0 rdinit=/init panic=-1 $args" < /dev/null > "$log" 2>&1
+		l1_run "$mem" "$args" > "$log" 2>&1
 	fi
 	end=$(date +%s.%N)
 	secs=$(awk "BEGIN { printf \"%.1f\", $end - $start }")
